@@ -1,0 +1,57 @@
+# Sakspost: everything starts from these targets. Each creates .venv and installs the pinned
+# dependencies (requirements-dev.lock) on first use, so a fresh machine needs only Python 3.11.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+# `make test` scales the issues' large scenarios down; `make test-full` runs them whole.
+TEST_SCALE ?= 0.1
+
+.PHONY: demo test test-full bench chaos lint format lock system clean
+
+$(STAMP): requirements-dev.lock pyproject.toml
+	@$(PYTHON) devtools/check_system.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+system:
+	@$(PYTHON) devtools/check_system.py
+
+demo: $(STAMP)
+	$(BIN)/sakspost up --demo
+
+test: $(STAMP)
+	SAKSPOST_SCENARIO_SCALE=$(TEST_SCALE) $(BIN)/pytest -q
+
+test-full: $(STAMP)
+	SAKSPOST_SCENARIO_SCALE=1 $(BIN)/pytest -q --timeout=1800
+
+bench: $(STAMP)
+	$(BIN)/python -m devtools.bench
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/sakspost schemas export --check
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-pin after changing dependencies in pyproject.toml. No index or find-links lines are written:
+# the lock names packages and versions only.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --no-header --strip-extras --no-emit-index-url \
+		--no-emit-find-links -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --no-header --strip-extras --no-emit-index-url \
+		--no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .sakspost .mypy_cache .ruff_cache .pytest_cache

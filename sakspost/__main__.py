@@ -1,0 +1,3 @@
+from sakspost.cli import main
+
+main()

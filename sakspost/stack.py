@@ -1,0 +1,199 @@
+"""`sakspost up`: the embedded stack, every component as its own process.
+
+The supervisor starts nats-server with JetStream, provisions it, starts the development tools and
+services, restarts a component that dies, and on Ctrl-C or SIGTERM stops them in reverse order
+(SIGTERM first, so each drains; SIGKILL only after a grace period), then NATS last: nothing is
+left running. Children run in their own sessions so that a terminal's Ctrl-C reaches only the
+supervisor, which then stops each child exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import nats
+import structlog
+
+from sakspost.components import Component, Ports, components
+from sakspost.texts import text
+from services.common.jetstream import base_layout, provision
+from services.common.natsserver import NatsServer, start_nats_server
+from services.common.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+STOP_GRACE_SECONDS = 30.0
+RESTART_LIMIT = 5
+
+
+@dataclass
+class Running:
+    component: Component
+    process: asyncio.subprocess.Process
+    restarts: int = 0
+    log_path: Path | None = None
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    ports: Ports
+    org_config: Path
+    say: Callable[[str], None] = print
+    nats_server: NatsServer | None = None
+    running: dict[str, Running] = field(default_factory=dict)
+    planned: list[Component] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.ports.nats}"
+
+    def child_env(self, component: Component) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "SAKSPOST_NATS_URL": self.nats_url,
+                "SAKSPOST_ORG_CONFIG": str(self.org_config),
+                "SAKSPOST_DATA_DIR": str(self.data_dir),
+                "SAKSPOST_LOG_FORMAT": env.get("SAKSPOST_LOG_FORMAT", "json"),
+            }
+        )
+        planned = {c.name for c in self.planned}
+        if "graph-emulator" in planned:
+            env.setdefault(
+                "SAKSPOST_GRAPH_BASE_URL", f"http://127.0.0.1:{self.ports.graph_http}/v1.0"
+            )
+        if "websak-standin" in planned:
+            env.setdefault(
+                "SAKSPOST_WEBSAK_BASE_URL", f"http://127.0.0.1:{self.ports.websak_standin}"
+            )
+        env.update(component.env)
+        return env
+
+    async def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "logs").mkdir(exist_ok=True)
+        self.nats_server = await asyncio.to_thread(
+            start_nats_server,
+            self.data_dir / "nats",
+            port=self.ports.nats,
+            log_file=self.data_dir / "logs" / "nats-server.log",
+        )
+        self.say(text("nats_running", url=self.nats_url))
+        await self._provision()
+        self.planned = components(self.ports, self.data_dir, self.org_config)
+        for component in self.planned:
+            await self._spawn(component)
+        self._write_state()
+
+    async def _provision(self) -> None:
+        connection = await nats.connect(self.nats_url, name="sakspost-up")
+        try:
+            settings = Settings(nats_url=self.nats_url, org_config=self.org_config)
+            await provision(connection.jetstream(), base_layout(settings))
+        finally:
+            await connection.close()
+
+    async def _spawn(self, component: Component, restarts: int = 0) -> None:
+        log_path = self.data_dir / "logs" / f"{component.name}.log"
+        with log_path.open("ab") as log_file:
+            process = await asyncio.create_subprocess_exec(
+                *component.argv(),
+                env=self.child_env(component),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                start_new_session=True,
+            )
+        self.running[component.name] = Running(component, process, restarts, log_path)
+        self.say(text("started", name=component.name, pid=process.pid, port=component.port))
+
+    def _write_state(self) -> None:
+        state = {
+            "nats_url": self.nats_url,
+            "components": [
+                {"name": r.component.name, "ready_url": r.component.ready_url, "pid": r.process.pid}
+                for r in self.running.values()
+            ],
+        }
+        (self.data_dir / "stack.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+    async def wait_ready(self, within_seconds: float = 60.0) -> list[str]:
+        """Names of components not ready within the time given (empty when all are)."""
+        deadline = time.monotonic() + within_seconds
+        pending = {name: r.component.ready_url for name, r in self.running.items()}
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while pending and time.monotonic() < deadline and not self.stopping.is_set():
+                for name, url in list(pending.items()):
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await client.get(url)).status_code == 200:
+                            pending.pop(name)
+                            self.say(text("ready", name=name))
+                if pending:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stopping.wait(), timeout=0.25)
+        return sorted(pending)
+
+    async def supervise(self) -> None:
+        """Restart components that die, until the stack is told to stop."""
+        while not self.stopping.is_set():
+            waits = {
+                asyncio.ensure_future(r.process.wait()): name for name, r in self.running.items()
+            }
+            stop_wait = asyncio.ensure_future(self.stopping.wait())
+            done, _ = await asyncio.wait([*waits, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+            for future in [*waits, stop_wait]:
+                if future not in done:
+                    future.cancel()
+            if self.stopping.is_set():
+                return
+            for future in done:
+                name = waits.get(future)
+                if name is None:
+                    continue
+                dead = self.running[name]
+                if dead.restarts >= RESTART_LIMIT:
+                    self.say(text("gave_up", name=name, count=RESTART_LIMIT, log=dead.log_path))
+                    self.running.pop(name)
+                    continue
+                self.say(text("restarting", name=name, code=future.result()))
+                await self._spawn(dead.component, dead.restarts + 1)
+            self._write_state()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        for name, running in reversed(list(self.running.items())):
+            if running.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    running.process.send_signal(signal.SIGTERM)
+                self.say(text("stopping", name=name))
+        for name, running in reversed(list(self.running.items())):
+            try:
+                await asyncio.wait_for(running.process.wait(), timeout=STOP_GRACE_SECONDS)
+            except TimeoutError:
+                self.say(text("killing", name=name))
+                with contextlib.suppress(ProcessLookupError):
+                    running.process.kill()
+                await running.process.wait()
+        self.running.clear()
+        if self.nats_server is not None:
+            await asyncio.to_thread(self.nats_server.stop)
+            self.say(text("nats_stopped"))
+        with contextlib.suppress(FileNotFoundError):
+            (self.data_dir / "stack.json").unlink()
+
+
+def install_stop_signals(stack: Stack) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stack.stopping.set)

@@ -1,0 +1,124 @@
+"""The pinned vocabularies of the public event contract.
+
+Integrators match on these strings: a value may be added in a new schema version, never renamed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+SCHEMA_VERSION = 1
+
+
+class MailEvent(StrEnum):
+    """The `<event>` part of `sakspost.mail.<event>.<department>`."""
+
+    RECEIVED = "received"
+    CLASSIFIED = "classified"
+    ROUTED = "routed"
+    ARCHIVED = "archived"
+    COMPLETED = "completed"
+    CHANGED = "changed"
+    DELETED = "deleted"
+
+
+class MailClass(StrEnum):
+    """R9: every mail is arkivverdig, offisiell or privat."""
+
+    ARKIVVERDIG = "arkivverdig"
+    OFFISIELL = "offisiell"
+    PRIVAT = "privat"
+
+
+class SensitiveKind(StrEnum):
+    """R2/R3: kinds of content that must not be sent (or quoted back) by e-mail."""
+
+    FODSELSNUMMER = "fodselsnummer"
+    DNUMMER = "dnummer"
+    HNUMMER = "hnummer"
+    HELSE = "helse"
+    BARNEVERN = "barnevern"
+    UNNTATT_OFFENTLIGHET = "unntatt_offentlighet"
+
+
+class Status(StrEnum):
+    """A case's status in Sakspost (R11, R12)."""
+
+    NY = "ny"
+    TILDELT = "tildelt"
+    FERDIG = "ferdig"
+
+
+class AssignmentPolicy(StrEnum):
+    """How the router chose (or did not choose) the assignee; recorded in `routed.policy`."""
+
+    THREAD = "thread"
+    RULE = "rule"
+    LOAD = "load"
+    MANUAL = "manual"
+    OUTLOOK = "outlook"
+    AUTO_PRIVAT = "auto_privat"
+    SUPERVISOR = "supervisor"
+    UNASSIGNED = "unassigned"
+
+
+class CompletedVia(StrEnum):
+    """Who or what set a case Ferdig (R12)."""
+
+    ARCHIVE = "archive"
+    OUTLOOK = "outlook"
+    COMMAND = "command"
+    AUTO_PRIVAT = "auto_privat"
+
+
+class DocumentRole(StrEnum):
+    """The role of a document in an archived journalpost."""
+
+    MAIN = "main"
+    ORIGINAL = "original"
+    ATTACHMENT = "attachment"
+
+
+class DeletionKind(StrEnum):
+    """How a mail left a shared mailbox (R13)."""
+
+    MOVED_TO_DELETED_ITEMS = "moved_to_deleted_items"
+    REMOVED = "removed"
+
+
+class AlertKind(StrEnum):
+    """The `<kind>` part of `sakspost.alert.<kind>.<department>` (R10)."""
+
+    UNASSIGNED = "unassigned"
+    OVERDUE = "overdue"
+    ARCHIVE_FAILED = "archive_failed"
+    DELETED = "deleted"
+    LOW_CONFIDENCE = "low_confidence"
+    DEAD_LETTER = "dead_letter"
+    CLASS_CHANGED = "class_changed"
+    SENSITIVE_OUTGOING = "sensitive_outgoing"
+    REPLY_NOT_FROM_WEBSAK = "reply_not_from_websak"
+    CONFIRM_PRIVATE = "confirm_private"
+    NOTICE_UNDELIVERABLE = "notice_undeliverable"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Channel(StrEnum):
+    """Where a notice was delivered."""
+
+    EMAIL = "email"
+    TEAMS = "teams"
+    WEBHOOK = "webhook"
+
+
+class NoticeKind(StrEnum):
+    """What a notice was about."""
+
+    ASSIGNED = "assigned"
+    ALERT = "alert"
+    DIGEST = "digest"

@@ -1,0 +1,71 @@
+"""Building the `received` event of a mail from its raw MIME (ingest and `sakspost inject`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.events import MailReceived, Party
+from schemas.identity import make_case_id
+from services.common.mail import Address, ParsedMail, parse_mail
+from services.common.mimestore import mime_sha256
+from services.common.orgconfig import Organisation
+
+
+class NotAnOfficialMailbox(ValueError):
+    """Only the official (shared) mailboxes' mail enters the stream (DESIGN.md, R9c privacy)."""
+
+
+def _party(address: Address, org: Organisation) -> Party:
+    staff = org.staff_by_email(address.address)
+    return Party(
+        address=address.address,
+        name=address.name or (staff.name if staff else None),
+        id=staff.id if staff else None,
+    )
+
+
+def build_received(
+    org: Organisation,
+    mailbox: str,
+    raw: bytes,
+    graph_message_id: str,
+    received_at: datetime,
+    conversation_id: str | None = None,
+    parsed: ParsedMail | None = None,
+) -> MailReceived:
+    """The `received` event for `raw` delivered to the official `mailbox`.
+
+    A malformed mail is never refused: what could be parsed goes in, and its defects are listed.
+    """
+    department = org.department_for_address(mailbox)
+    if department is None:
+        raise NotAnOfficialMailbox(
+            f"{mailbox} is not an official address of {org.name} (fix: use one of the "
+            "departments' addresses in the organisation file)"
+        )
+    mail = parsed if parsed is not None else parse_mail(raw)
+    case_id = make_case_id(mailbox, mail.message_id, graph_message_id)
+    return MailReceived.build(
+        case_id=case_id,
+        department=department,
+        mailbox=mailbox.strip().lower(),
+        internet_message_id=mail.message_id,
+        graph_message_id=graph_message_id,
+        conversation_id=conversation_id,
+        sender=_party(mail.sender, org) if mail.sender else None,
+        to=[_party(a, org) for a in mail.to],
+        cc=[_party(a, org) for a in mail.cc],
+        subject=mail.subject,
+        received_at=received_at,
+        mime_sha256=mime_sha256(raw),
+        mime_size=len(raw),
+        parse_defects=list(mail.defects),
+    )
+
+
+def official_recipient(mail: ParsedMail, org: Organisation) -> str | None:
+    """The first official address among the mail's To and Cc recipients, if any."""
+    for address in (*mail.to, *mail.cc):
+        if org.department_for_address(address.address) is not None:
+            return address.address
+    return None

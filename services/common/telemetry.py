@@ -1,0 +1,45 @@
+"""OpenTelemetry tracing whose context travels in NATS headers.
+
+FastStream's telemetry middleware injects W3C `traceparent` into every published message and
+continues it on the consumer side, so one mail can be followed across every service in one trace.
+The exporter is chosen by `SAKSPOST_OTEL_EXPORTER`: none, console, or otlp (which reads the
+standard `OTEL_EXPORTER_OTLP_*` variables for its endpoint and headers).
+"""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+
+
+def _exporter(kind: str) -> SpanExporter | None:
+    if kind == "console":
+        return ConsoleSpanExporter()
+    if kind == "otlp":
+        # Imported here: the OTLP exporter pulls in protobuf, which a none/console run never needs.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()
+    return None
+
+
+def configure_tracing(service: str, exporter: str) -> TracerProvider:
+    """A tracer provider for this process; spans propagate even when nothing exports them."""
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: f"sakspost-{service}"}))
+    span_exporter = _exporter(exporter)
+    if span_exporter is not None:
+        processor = (
+            SimpleSpanProcessor(span_exporter)
+            if exporter == "console"
+            else BatchSpanProcessor(span_exporter)
+        )
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    return provider

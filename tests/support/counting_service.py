@@ -1,0 +1,43 @@
+"""A minimal service on the common runtime, for the graceful-stop test.
+
+It records each handled event id in a file (flushed to disk before the handler returns, so the
+record survives a stop), which lets the test count how often each event was handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from schemas.events import MailReceived
+from schemas.subjects import mail_event_filter
+from services.common.jetstream import ConsumerSpec
+from services.common.orgconfig import Organisation
+from services.common.service import Published, Service, ServiceContext, prepare
+from services.common.settings import Settings
+
+RECEIVED = ConsumerSpec("counter", (mail_event_filter("received"),), description="test counter")
+
+
+def build(settings: Settings, org: Organisation, record: Path) -> Service:
+    service = Service("counter", "counts received events", settings, org)
+    service.publishes.append(Published("sakspost.mail.received.{department}", MailReceived))
+
+    @service.consume(RECEIVED, MailReceived)
+    async def count(event: MailReceived, _context: ServiceContext) -> None:
+        with record.open("a", encoding="utf-8") as handle:
+            handle.write(event.event_id + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    return service
+
+
+def main() -> None:
+    settings, org = prepare("counter")
+    asyncio.run(build(settings, org, Path(os.environ["COUNTER_RECORD"])).serve())
+
+
+if __name__ == "__main__":
+    main()
