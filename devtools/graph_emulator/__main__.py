@@ -1,0 +1,58 @@
+"""`python -m devtools.graph_emulator --org config/ha-kommune.yaml --port 8025 --smtp-port 2525`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from devtools.graph_emulator.server import run_emulator
+from services.common.orgconfig import OrgConfigError, load_organisation
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.graph_emulator",
+        description="Microsoft Graph mail emulator (HTTP + SMTP) on 127.0.0.1.",
+    )
+    parser.add_argument("--org", default="config/ha-kommune.yaml", help="organisation file")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025, help="HTTP port (0: any free port)")
+    parser.add_argument("--smtp-port", type=int, default=2525, help="SMTP port (0: any free)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="keep state here")
+    return parser.parse_args(argv)
+
+
+async def _serve(arguments: argparse.Namespace) -> None:
+    org = load_organisation(arguments.org)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with run_emulator(
+        org, arguments.host, arguments.port, arguments.smtp_port, data_dir=arguments.data_dir
+    ) as running:
+        print(
+            f"Graph emulator: {running.graph_url}  SMTP: {running.host}:{running.smtp_port}",
+            flush=True,
+        )
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _arguments(sys.argv[1:] if argv is None else argv)
+    try:
+        asyncio.run(_serve(arguments))
+    except OrgConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"cannot start the emulator: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

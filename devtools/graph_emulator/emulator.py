@@ -1,0 +1,86 @@
+"""The emulator's state and background work, independent of how it is served."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import httpx
+import structlog
+
+from devtools.graph_emulator import persistence
+from devtools.graph_emulator.clock import Clock
+from devtools.graph_emulator.delivery import Postman
+from devtools.graph_emulator.faults import FaultBoard
+from devtools.graph_emulator.mailboxes import mailboxes_for
+from devtools.graph_emulator.notifications import Dispatcher
+from devtools.graph_emulator.requestlog import RequestLog
+from devtools.graph_emulator.store import MailStore
+from devtools.graph_emulator.subscriptions import Subscription, SubscriptionRegistry
+from devtools.graph_emulator.timings import Timings
+from services.common.orgconfig import Organisation
+
+log = structlog.get_logger(__name__)
+
+# The app id Graph reports as the creator of the emulator's subscriptions.
+APPLICATION_ID = "5a5a0000-5a5a-4000-8000-000000000001"
+
+
+class Emulator:
+    def __init__(self, org: Organisation, timings: Timings, data_dir: Path | None) -> None:
+        self.org = org
+        self.timings = timings
+        self.data_dir = data_dir
+        self.tenant_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, org.domain.lower()))
+        self.clock = Clock()
+        self.store = MailStore(self.clock)
+        for mailbox in mailboxes_for(org):
+            self.store.add_mailbox(mailbox)
+        self.registry = SubscriptionRegistry()
+        self.faults = FaultBoard()
+        self.requests = RequestLog()
+        self.postman = Postman(self.store, self.clock, org.domain)
+        self.http = httpx.AsyncClient(trust_env=False)
+        self.dispatcher = Dispatcher(self.registry, self.faults, self.http, timings, self.tenant_id)
+        self._dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def mark_dirty(self) -> None:
+        self._dirty.set()
+
+    async def start(self) -> None:
+        if self.data_dir is not None:
+            restored = persistence.load(self.data_dir, self.store, self.registry)
+            log.info("state_loaded" if restored else "state_fresh")
+            self._tasks.append(asyncio.create_task(self._flush_loop(self.data_dir)))
+        self.store.on_mutation = self.mark_dirty
+        self.store.subscribe(self.dispatcher.on_change)
+        self._tasks.append(asyncio.create_task(self._expiry_loop()))
+
+    def remove_subscription(self, subscription: Subscription) -> None:
+        self.registry.subscriptions.pop(subscription.id, None)
+        self.mark_dirty()
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.timings.expiry_sweep)
+            for subscription in self.registry.expired(self.clock.now()):
+                log.info("subscription_expired", subscription_id=subscription.id)
+                self.remove_subscription(subscription)
+
+    async def _flush_loop(self, directory: Path) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            persistence.save(directory, self.store, self.registry)
+            await asyncio.sleep(self.timings.flush_interval)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.dispatcher.close()
+        await self.http.aclose()
+        if self.data_dir is not None:
+            persistence.save(self.data_dir, self.store, self.registry)

@@ -1,0 +1,89 @@
+"""ASGI middleware in front of the Graph routes: fault switches first, then the request log.
+
+Faults act per mailbox, so throttling one mailbox leaves the others answering, as with Exchange's
+per app-and-mailbox limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import TYPE_CHECKING
+
+from starlette.datastructures import Headers
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from devtools.graph_emulator.errors import error_response
+
+if TYPE_CHECKING:
+    from devtools.graph_emulator.emulator import Emulator
+
+_USER_PATH = re.compile(r"^/v1\.0/users/([^/]+)")
+
+
+class GraphGate:
+    def __init__(self, app: ASGIApp, emulator: Emulator, routes: list[BaseRoute]) -> None:
+        self._app = app
+        self._emulator = emulator
+        self._routes = routes
+
+    def _route_of(self, scope: Scope) -> str:
+        for route in self._routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return str(getattr(route, "path", "?"))
+        return "(no route)"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1.0/"):
+            await self._app(scope, receive, send)
+            return
+        found = _USER_PATH.match(scope["path"])
+        mailbox = self._emulator.store.mailbox(found.group(1)) if found else None
+        address = mailbox.address if mailbox else None
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        board = self._emulator.faults
+        faults = board.get(address) if address else None
+        entered = False
+        try:
+            if faults is not None and address is not None:
+                limit = faults.concurrency_limit
+                if limit is not None and board.in_flight.get(address, 0) >= limit:
+                    await error_response(
+                        429, "ApplicationThrottled",
+                        "Application is over its MailboxConcurrency limit.",
+                        {"Retry-After": str(faults.retry_after)},
+                    )(scope, receive, recording_send)  # fmt: skip
+                    return
+                board.in_flight[address] = board.in_flight.get(address, 0) + 1
+                entered = True
+                if faults.latency_ms:
+                    await asyncio.sleep(faults.latency_ms / 1000)
+                if faults.throttle.fire():
+                    await error_response(
+                        429, "TooManyRequests",
+                        "Application is over its MailboxConcurrency limit or request quota.",
+                        {"Retry-After": str(faults.retry_after)},
+                    )(scope, receive, recording_send)  # fmt: skip
+                    return
+                if faults.server_error.fire():
+                    await error_response(
+                        faults.server_error_status, "ServiceUnavailable",
+                        "The service is temporarily unavailable (emulated fault).",
+                    )(scope, receive, recording_send)  # fmt: skip
+                    return
+            await self._app(scope, receive, recording_send)
+        finally:
+            if entered and address is not None:
+                board.in_flight[address] -= 1
+            route = self._route_of(scope)
+            prefer = Headers(scope=scope).get("prefer")
+            self._emulator.requests.record(scope["method"], route, address, status, prefer)

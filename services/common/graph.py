@@ -1,0 +1,106 @@
+"""The one way Sakspost services build a Microsoft Graph client (msgraph-sdk).
+
+- With a base URL (the Graph emulator, local runs and tests) the SDK talks plain HTTP through an
+  httpx client whose `base_url` the request adapter uses, with no token at all.
+- Without one it talks to graph.microsoft.com with an app-only ClientSecretCredential. One
+  credential is held per process: it caches the token, and long-lived reuse is what kiota's fixed
+  token provider expects (older releases closed the credential after each fetch).
+- Every request asks for immutable ids (`Prefer: IdType="ImmutableId"`), so a message keeps its id
+  when it is moved, including requests that send their own `Prefer` (delta page size).
+- The SDK's retry handler also retries POSTs: a 504 on sendMail could send twice. Build clients for
+  non-idempotent calls with `retries=False` and retry them yourself behind an idempotency check.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+from azure.identity.aio import ClientSecretCredential
+from kiota_abstractions.authentication import AnonymousAuthenticationProvider
+from kiota_abstractions.request_option import RequestOption
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
+from kiota_http.middleware.options import RetryHandlerOption
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_service_client import GraphServiceClient
+from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]  # ships no py.typed
+
+GRAPH_ROOT = "https://graph.microsoft.com/v1.0"
+GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
+IMMUTABLE_IDS = 'IdType="ImmutableId"'
+# kiota's default: 100 s to answer, 30 s to connect.
+TIMEOUT = httpx.Timeout(100.0, connect=30.0)
+
+_credentials: dict[tuple[str, str], ClientSecretCredential] = {}
+_credentials_lock = threading.Lock()
+
+
+class GraphConfigError(ValueError):
+    """Neither an emulator base URL nor a complete app registration was given."""
+
+
+async def _prefer_immutable_ids(request: httpx.Request) -> None:
+    prefer = request.headers.get("Prefer")
+    if prefer is None:
+        request.headers["Prefer"] = IMMUTABLE_IDS
+    elif "idtype" not in prefer.lower():
+        request.headers["Prefer"] = f"{prefer}, {IMMUTABLE_IDS}"
+
+
+def _credential(tenant_id: str, client_id: str, client_secret: str) -> ClientSecretCredential:
+    """The process's one credential for this app registration."""
+    with _credentials_lock:
+        key = (tenant_id, client_id)
+        if key not in _credentials:
+            _credentials[key] = ClientSecretCredential(tenant_id, client_id, client_secret)
+        return _credentials[key]
+
+
+def make_graph_client(
+    base_url: str | None = None,
+    *,
+    tenant_id: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    retries: bool = True,
+) -> GraphServiceClient:
+    """A GraphServiceClient for the emulator (`base_url`, e.g. http://127.0.0.1:8025/v1.0)
+    or for Microsoft 365 (tenant, client id and secret); `retries=False` for sendMail/forward."""
+    root = (base_url or GRAPH_ROOT).rstrip("/")
+    http = httpx.AsyncClient(
+        base_url=root,
+        timeout=TIMEOUT,
+        trust_env=base_url is None,
+        event_hooks={"request": [_prefer_immutable_ids]},
+    )
+    options: dict[str, RequestOption] = {}
+    if not retries:
+        no_retry = RetryHandlerOption(max_retries=0, should_retry=False)
+        options[RetryHandlerOption.get_key()] = no_retry
+    http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
+    if base_url is not None:
+        return _client(GraphRequestAdapter(AnonymousAuthenticationProvider(), http), root)
+    if not (tenant_id and client_id and client_secret):
+        raise GraphConfigError(
+            "Graph needs either a base URL (the emulator) or tenant id, client id and client "
+            "secret (fix: set SAKSPOST_GRAPH_BASE_URL, or the three SAKSPOST_GRAPH_* secrets)"
+        )
+    credential = _credential(tenant_id, client_id, client_secret)
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=GRAPH_SCOPES)
+    return _client(GraphRequestAdapter(auth, http), root)
+
+
+def _client(adapter: GraphRequestAdapter, root: str) -> GraphServiceClient:
+    # The adapter reads httpx's base_url, which httpx always ends with "/": URL templates start
+    # with "/" too, which would give ".../v1.0//users". Set the root without the slash.
+    adapter.base_url = root
+    return GraphServiceClient(request_adapter=adapter)
+
+
+async def get_mime(client: GraphServiceClient, user: str, message_id: str) -> bytes:
+    """The raw MIME of a message exactly as Graph's `$value` returns it."""
+    builder = client.users.by_user_id(user).messages.by_message_id(message_id)
+    content = await builder.content.get()
+    return content if isinstance(content, bytes) else b""
