@@ -1,0 +1,192 @@
+"""Where archival mail goes in WebSak, and how to reach WebSak.
+
+The placement file (`config/websak.yaml`) maps each department to its reception cases: an open one,
+and a screened one for sensitive mail (WebSak screens per case, R3). It names the journalpost
+template (`malJpId`) that `journalpost/ny` copies document type and status from. It is validated by
+pydantic; a bad file never starts the service half-configured.
+
+Connection details (base URL, token, OAuth client) come from `SAKSPOST_WEBSAK_*` environment
+variables, like every other setting that differs between installations; secrets never live in files
+of the repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.orgconfig import Organisation
+
+DEFAULT_PLACEMENT_FILE = Path(__file__).resolve().parents[2] / "config" / "websak.yaml"
+
+
+class WebSakConfigError(ValueError):
+    """The WebSak configuration cannot be used; the message says where and how to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReceptionCases(_Strict):
+    reception_case: int = Field(gt=0, description="WebSak sakId of the open reception case")
+    screened_case: int = Field(gt=0, description="WebSak sakId of the screened reception case")
+    journalpost_template: int | None = Field(
+        default=None, gt=0, description="malJpId for this department (default: the global one)"
+    )
+    title: str | None = Field(default=None, description="Case title the stand-in seeds")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        if self.reception_case == self.screened_case:
+            raise ValueError(
+                "reception_case and screened_case are the same case "
+                "(fix: sensitive mail needs its own screened case)"
+            )
+        return self
+
+
+class WebSakPlacement(_Strict):
+    archive_system: str = Field(default="acos-websak", min_length=1)
+    journalpost_template: int = Field(gt=0, description="malJpId of an incoming e-mail")
+    screening_code: str = Field(
+        default="UO", min_length=1, description="Screening code the stand-in gives screened cases"
+    )
+    departments: dict[str, ReceptionCases] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_cases(self) -> Self:
+        owner: dict[int, str] = {}
+        for key, cases in self.departments.items():
+            for case_id in (cases.reception_case, cases.screened_case):
+                if case_id in owner and owner[case_id] != key:
+                    raise ValueError(
+                        f"case {case_id} is a reception case of both {owner[case_id]!r} and "
+                        f"{key!r} (fix: give each department its own cases)"
+                    )
+                owner[case_id] = key
+        if self.journalpost_template in owner:
+            raise ValueError(
+                f"journalpost_template {self.journalpost_template} is also a case id "
+                "(fix: templates are journalposts, not cases)"
+            )
+        return self
+
+    def template_ids(self) -> set[int]:
+        return {self.journalpost_template} | {
+            cases.journalpost_template
+            for cases in self.departments.values()
+            if cases.journalpost_template is not None
+        }
+
+    def placement(self, department: str, *, sensitive: bool) -> Placement:
+        """The reception case and template for a department's mail (screened when sensitive)."""
+        cases = self.departments.get(department)
+        if cases is None:
+            raise WebSakConfigError(
+                f"department {department!r} has no reception case in the WebSak configuration "
+                f"(fix: add it under departments; known: {sorted(self.departments)})"
+            )
+        return Placement(
+            case_ref=str(cases.screened_case if sensitive else cases.reception_case),
+            template_ref=str(cases.journalpost_template or self.journalpost_template),
+        )
+
+    def check_covers(self, organisation: Organisation) -> None:
+        """Every department of the organisation must have reception cases."""
+        missing = sorted(set(organisation.departments) - set(self.departments))
+        if missing:
+            raise WebSakConfigError(
+                f"departments {missing} have no reception cases in the WebSak configuration "
+                "(fix: add them under departments)"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where one journalpost goes: the archive's case, and the template it is made from.
+
+    Both are opaque strings for the port, so that an archive without templates (Noark 5
+    tjenestegrensesnitt) can ignore `template_ref`.
+    """
+
+    case_ref: str
+    template_ref: str | None = None
+
+
+class WebSakConnection(BaseSettings):
+    """How to reach the WebSak Integration API (from `SAKSPOST_WEBSAK_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SAKSPOST_WEBSAK_", extra="ignore")
+
+    base_url: str = "http://127.0.0.1:8090"
+    token: SecretStr | None = Field(default=None, description="A static bearer token")
+    token_url: str | None = Field(default=None, description="OAuth client-credentials endpoint")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scope: str = "integration"
+    timeout_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> Self:
+        if self.token_url is None and self.token is None:
+            raise ValueError(
+                "no credentials: set SAKSPOST_WEBSAK_TOKEN, or SAKSPOST_WEBSAK_TOKEN_URL with "
+                "SAKSPOST_WEBSAK_CLIENT_ID and SAKSPOST_WEBSAK_CLIENT_SECRET"
+            )
+        if self.token_url is not None and (self.client_id is None or self.client_secret is None):
+            raise ValueError(
+                "SAKSPOST_WEBSAK_TOKEN_URL needs SAKSPOST_WEBSAK_CLIENT_ID and "
+                "SAKSPOST_WEBSAK_CLIENT_SECRET"
+            )
+        return self
+
+
+def _format_errors(source: Path, error: ValidationError) -> str:
+    lines = [f"{source}: the WebSak configuration is not valid:"]
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "is required (fix: add it)"
+        elif item["type"] == "extra_forbidden":
+            message = "is not a known field (fix: remove it or check its spelling)"
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
+
+
+def parse_placement(data: Any, source: Path) -> WebSakPlacement:
+    if not isinstance(data, dict):
+        raise WebSakConfigError(f"{source}: expected a mapping at the top level (fix: see config/)")
+    try:
+        return WebSakPlacement.model_validate(data)
+    except ValidationError as error:
+        raise WebSakConfigError(_format_errors(source, error)) from None
+
+
+def load_placement(path: str | Path = DEFAULT_PLACEMENT_FILE) -> WebSakPlacement:
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as error:
+        raise WebSakConfigError(
+            f"{source}: cannot read the WebSak configuration ({error.strerror}) "
+            "(fix: point SAKSPOST_WEBSAK_CONFIG at an existing YAML file)"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise WebSakConfigError(f"{source}: not valid YAML: {error}") from None
+    return parse_placement(data, source)

@@ -1,0 +1,94 @@
+"""What one mail becomes in the archive: title, sender and documents (R9a).
+
+The main document is the PDF/A rendering; the original `.eml` goes beside it byte for byte (its
+SHA-256 is the `received.mime_sha256`), and so does every attachment, inline ones included, so
+that nothing is lost in conversion. File names are unique within the journalpost, because the
+archive finds an uploaded document again by its name.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Callable
+
+from schemas.vocab import DocumentRole
+from services.common.mail import ParsedMail, parse_mail
+from services.websak.archive import Contact, Document
+from services.websak.filing import Submission
+from services.websak.render import render_mail_pdf
+from services.websak.titles import journalpost_title
+
+MAIN_FILENAME = "E-post.pdf"
+ORIGINAL_FILENAME = "E-post (original).eml"
+MAX_FILENAME_LENGTH = 120
+
+Renderer = Callable[[ParsedMail, bytes], bytes]
+
+_UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def filing_marker(case_id: str) -> str:
+    """Identifies the mail's journalpost in its archive case: `[SP-<case id>]`."""
+    return f"[SP-{case_id}]"
+
+
+def _safe_filename(name: str | None, content_type: str, number: int) -> str:
+    cleaned = _UNSAFE_FILENAME.sub("_", name or "").strip(" .")
+    if not cleaned:
+        extension = mimetypes.guess_extension(content_type) or ".bin"
+        cleaned = f"Vedlegg {number}{extension}"
+    if len(cleaned) > MAX_FILENAME_LENGTH:
+        stem, dot, extension = cleaned.rpartition(".")
+        keep = MAX_FILENAME_LENGTH - len(extension) - 1
+        cleaned = (
+            f"{stem[:keep]}.{extension}"
+            if dot and 0 < len(extension) < 10
+            else cleaned[:MAX_FILENAME_LENGTH]
+        )
+    return cleaned
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, counter = name, 2
+    stem, dot, extension = name.rpartition(".")
+    while candidate.lower() in taken:
+        candidate = f"{stem} ({counter}).{extension}" if dot else f"{name} ({counter})"
+        counter += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def build_submission(
+    raw: bytes,
+    *,
+    case_id: str,
+    sensitive: bool,
+    render: Renderer = render_mail_pdf,
+) -> Submission:
+    """The submission of one mail. Rendering is CPU-bound: call it from a worker thread."""
+    mail = parse_mail(raw)
+    marker = filing_marker(case_id)
+    taken = {MAIN_FILENAME.lower(), ORIGINAL_FILENAME.lower()}
+    documents = [
+        Document(DocumentRole.MAIN, MAIN_FILENAME, "application/pdf", render(mail, raw)),
+        Document(DocumentRole.ORIGINAL, ORIGINAL_FILENAME, "message/rfc822", raw),
+    ]
+    for number, attachment in enumerate(mail.attachments, start=1):
+        filename = _unique(
+            _safe_filename(attachment.filename, attachment.content_type, number), taken
+        )
+        documents.append(
+            Document(DocumentRole.ATTACHMENT, filename, attachment.content_type, attachment.content)
+        )
+    sender = (
+        Contact(name=mail.sender.name, address=mail.sender.address, reference=marker)
+        if mail.sender is not None
+        else None
+    )
+    return Submission(
+        marker=marker,
+        title=journalpost_title(mail.subject, sensitive=sensitive),
+        sender=sender,
+        documents=tuple(documents),
+    )
