@@ -17,13 +17,14 @@ from sakspost.components import Ports
 from sakspost.demo import run_demo
 from sakspost.export import stale_files, write_files
 from sakspost.inject import inject_files
+from sakspost.registry import full_layout
 from sakspost.stack import Stack, install_stop_signals
 from sakspost.status import check_status, render_status
 from sakspost.tail import tail
 from sakspost.texts import text
 from schemas.subjects import MAIL_ALL
 from services.classifier.cli import classify_app
-from services.common.jetstream import base_layout, provision
+from services.common.jetstream import provision
 from services.common.orgconfig import OrgConfigError, load_organisation
 from services.common.settings import DEFAULT_HTTP_PORTS, Settings, SettingsError, load_settings
 
@@ -183,15 +184,17 @@ def tail_command(
 
 @app.command("provision")
 def provision_command() -> None:
-    """Opprett eller oppdater straumar, KV-bøtter, objektlager og konsumentar."""
+    """Opprett eller oppdater straumar, KV-bøtter, objektlager og konsumentane til tenestene."""
     import nats
 
     settings = _settings()
 
+    layout = full_layout(settings, load_organisation(settings.org_config))
+
     async def run() -> dict[str, str]:
         connection = await nats.connect(settings.nats_servers)
         try:
-            return await provision(connection.jetstream(), base_layout(settings))
+            return await provision(connection.jetstream(), layout, settings.stream_replicas)
         finally:
             await connection.close()
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
-from sakspost.components import SERVICE_NAMES, module_exists
+from sakspost.registry import built_services
 from schemas.export import ASYNCAPI_DIR, JSON_DIR, contract_document, dumps, json_schema_files
 from services.common.orgconfig import load_organisation
 from services.common.settings import Settings
@@ -14,14 +13,10 @@ from services.common.settings import Settings
 def service_documents(settings: Settings) -> dict[str, str]:
     """The AsyncAPI document of every service present, built from its code."""
     org = load_organisation(settings.org_config)
-    documents = {}
-    for name in SERVICE_NAMES:
-        if not module_exists(f"services.{name}.app"):
-            continue
-        module = importlib.import_module(f"services.{name}.app")
-        service = module.build(settings, org)
-        documents[f"{name}.json"] = dumps(service.asyncapi())
-    return documents
+    return {
+        f"{service.name}.json": dumps(service.asyncapi())
+        for service in built_services(settings, org)
+    }
 
 
 def generated_files(settings: Settings) -> dict[Path, str]:

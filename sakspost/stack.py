@@ -24,9 +24,11 @@ import nats
 import structlog
 
 from sakspost.components import Component, Ports, components
+from sakspost.registry import full_layout
 from sakspost.texts import text
-from services.common.jetstream import base_layout, provision
+from services.common.jetstream import provision
 from services.common.natsserver import NatsServer, start_nats_server
+from services.common.orgconfig import load_organisation
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -77,6 +79,8 @@ class Stack:
             env.setdefault(
                 "SAKSPOST_WEBSAK_BASE_URL", f"http://127.0.0.1:{self.ports.websak_standin}"
             )
+            # The stand-in's development token; a real WebSak's comes from the environment.
+            env.setdefault("SAKSPOST_WEBSAK_TOKEN", "dev-token")
         env.update(component.env)
         return env
 
@@ -100,7 +104,8 @@ class Stack:
         connection = await nats.connect(self.nats_url, name="sakspost-up")
         try:
             settings = Settings(nats_url=self.nats_url, org_config=self.org_config)
-            await provision(connection.jetstream(), base_layout(settings))
+            org = load_organisation(self.org_config)
+            await provision(connection.jetstream(), full_layout(settings, org))
         finally:
             await connection.close()
 

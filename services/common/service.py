@@ -19,7 +19,7 @@ import uvicorn
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
-from nats.js import JetStreamContext
+from nats.js import JetStreamContext, api
 from nats.js.kv import KeyValue
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,7 +39,9 @@ from services.common.consumer import (
 from services.common.jetstream import (
     EVENTS_STREAM,
     FAILURES_BUCKET,
+    BucketSpec,
     ConsumerSpec,
+    Layout,
     base_layout,
     provision,
 )
@@ -105,6 +107,10 @@ class Service:
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
     routes: list[BaseRoute] = field(default_factory=list)
+    # JetStream resources this service owns beyond the common layout (e.g. ingest's work stream);
+    # provisioned with everything else, so `sakspost provision` creates them too.
+    streams: list[api.StreamConfig] = field(default_factory=list)
+    buckets: list[BucketSpec] = field(default_factory=list)
     broker: NatsBroker = field(init=False)
     context: ServiceContext = field(init=False)
     _ready: asyncio.Event = field(init=False, default_factory=asyncio.Event)
@@ -202,8 +208,7 @@ class Service:
         js = self.broker.config.connection_state.stream
         assert js is not None
         self.context.js = js
-        layout = base_layout(self.settings).with_consumers(*(s.spec for s in self.subscriptions))
-        result = await provision(js, layout, self.settings.stream_replicas)
+        result = await provision(js, self.layout(), self.settings.stream_replicas)
         changed = {k: v for k, v in result.items() if v != "unchanged"}
         log.info("provisioned", service=self.name, changed=changed)
         for hook in self.on_startup:
@@ -221,6 +226,16 @@ class Service:
             for hook in self.on_shutdown:
                 await hook(self.context)
             log.info("service stopped", service=self.name)
+
+    def layout(self) -> Layout:
+        """The common layout plus this service's own streams, buckets and consumers."""
+        base = base_layout(self.settings)
+        return Layout(
+            streams=(*base.streams, *self.streams),
+            buckets=(*base.buckets, *self.buckets),
+            object_stores=base.object_stores,
+            consumers=tuple(s.spec for s in self.subscriptions),
+        )
 
     def asyncapi(self) -> dict[str, Any]:
         """This service's AsyncAPI document, from what it declares it consumes and publishes."""

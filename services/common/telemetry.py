@@ -41,5 +41,8 @@ def configure_tracing(service: str, exporter: str) -> TracerProvider:
             else BatchSpanProcessor(span_exporter)
         )
         provider.add_span_processor(processor)
-    trace.set_tracer_provider(provider)
+    # The global provider can be set once per process; later brokers (tests run several services
+    # in one process) pass their own provider to FastStream's middleware explicitly.
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(provider)
     return provider
