@@ -1,0 +1,103 @@
+"""Which department a mail belongs to (R5, R8).
+
+Mail to a department's own address belongs to that department, private mail too. Mail to the
+common mailbox goes to the department whose vocabulary it uses clearly most, else it stays in the
+common mailbox. Mail to a personal mailbox belongs to the owner's department (the one whose
+vocabulary it uses, when the owner works in several); truly private mail goes to the common one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from schemas.vocab import MailClass
+from services.classifier.features import MailView
+from services.classifier.matching import union
+from services.classifier.ruleset import Departments
+from services.common.orgconfig import Organisation
+
+STRONG_WEIGHT = 2.0
+WORD_WEIGHT = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentChoice:
+    department: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocabulary:
+    strong: tuple[re.Pattern[str], ...]
+    words: tuple[re.Pattern[str], ...]
+
+    def score(self, text: str) -> float:
+        strong = sum(STRONG_WEIGHT for p in self.strong if p.search(text))
+        return strong + sum(WORD_WEIGHT for p in self.words if p.search(text))
+
+
+def _staff_departments(org: Organisation, mailbox: str) -> list[str]:
+    member = org.staff_by_email(mailbox)
+    if member is None:
+        return []
+    return [
+        key
+        for key, department in org.departments.items()
+        if member.id in department.caseworkers or member.id in department.supervisors
+    ]
+
+
+class DepartmentRouter:
+    def __init__(self, config: Departments) -> None:
+        self._config = config
+        self._vocabulary = {
+            key: _Vocabulary(
+                strong=tuple(union([p]) for p in vocabulary.strong),
+                words=tuple(union([p]) for p in vocabulary.words),
+            )
+            for key, vocabulary in config.vocabulary.items()
+        }
+
+    def scores(
+        self, view: MailView, topics: Collection[str], candidates: Iterable[str]
+    ) -> dict[str, float]:
+        text = view.own_text
+        scores: dict[str, float] = {}
+        for key in candidates:
+            vocabulary = self._vocabulary.get(key)
+            scores[key] = vocabulary.score(text) if vocabulary else 0.0
+        for topic in topics:
+            department = self._config.topics.get(topic)
+            if department in scores:
+                scores[department] += self._config.topic_weight
+        return scores
+
+    def _clear_leader(self, scores: dict[str, float]) -> str | None:
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        if not ranked or ranked[0][1] < self._config.min_score:
+            return None
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        return ranked[0][0] if ranked[0][1] - runner_up >= self._config.margin else None
+
+    def choose(
+        self, view: MailView, topics: Collection[str], mail_class: MailClass, org: Organisation
+    ) -> DepartmentChoice:
+        common = org.common_department
+        if view.mailbox_kind == "department" and view.mailbox_department is not None:
+            return DepartmentChoice(view.mailbox_department, "department.mailbox")
+        if mail_class is MailClass.PRIVAT:
+            return DepartmentChoice(common, "department.private_to_common")
+        if view.mailbox_kind == "personal":
+            owned = [d for d in _staff_departments(org, view.mailbox) if d != common]
+            if len(owned) == 1:
+                return DepartmentChoice(owned[0], "department.mailbox_owner")
+            if owned:
+                scores = self.scores(view, topics, owned)
+                best = max(owned, key=lambda key: scores[key])
+                return DepartmentChoice(best, "department.mailbox_owner_vocabulary")
+        leader = self._clear_leader(self.scores(view, topics, org.departments))
+        if leader is None or leader == common:
+            return DepartmentChoice(common, "department.common")
+        return DepartmentChoice(leader, "department.vocabulary")

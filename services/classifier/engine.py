@@ -1,0 +1,115 @@
+"""Pure classification (R9, R2, R3): a parsed mail in a mailbox -> class, confidence, sensitive
+kinds, topics, suggested department and the ids of the rules that decided it. No I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from schemas.vocab import MailClass, SensitiveKind
+from services.classifier.department import DepartmentRouter
+from services.classifier.features import MailView, SenderClassifier, build_view
+from services.classifier.identity import IdentityNumberFinder
+from services.classifier.matching import CompiledRule, compile_rule
+from services.classifier.ruleset import RuleFile, default_rules
+from services.common.mail import ParsedMail
+from services.common.orgconfig import Organisation
+
+DEFAULT_REASON = "default.offisiell"
+IDENTITY_REASON = "sensitive.identity_number"
+# Fixed order, so that output is stable and reads from the most to the least specific kind.
+_SENSITIVE_ORDER = tuple(SensitiveKind)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    mail_class: MailClass
+    confidence: float
+    sensitive: tuple[SensitiveKind, ...]
+    topics: tuple[str, ...]
+    suggested_department: str
+    reasons: tuple[str, ...]
+    scores: dict[MailClass, float]
+    rules_version: str
+
+
+def _confidence(scores: dict[MailClass, float], winner: MailClass, temperature: float) -> float:
+    top = max(scores.values())
+    weights = {c: math.exp((s - top) / temperature) for c, s in scores.items()}
+    return round(weights[winner] / sum(weights.values()), 3)
+
+
+class Classifier:
+    """Classifies mail with one rule file; build once, call `classify` for each mail."""
+
+    def __init__(self, rules: RuleFile | None = None) -> None:
+        self.rules = rules or default_rules()
+        self._compiled: tuple[CompiledRule, ...] = tuple(compile_rule(r) for r in self.rules.rules)
+        self._senders = SenderClassifier(self.rules.sender_kinds)
+        ids = self.rules.identity_numbers
+        self.identity_finder = IdentityNumberFinder(
+            ids.identity_labels, ids.other_number_labels, ids.label_window
+        )
+        self._departments = DepartmentRouter(self.rules.departments)
+
+    @property
+    def version(self) -> str:
+        return self.rules.version
+
+    def view(
+        self, mail: ParsedMail, mailbox: str, org: Organisation, thread_class: MailClass | None
+    ) -> MailView:
+        return build_view(mail, mailbox, org, thread_class, self._senders, self.identity_finder)
+
+    def _decide(self, scores: dict[MailClass, float]) -> MailClass:
+        decision = self.rules.decision
+        others = {c: s for c, s in scores.items() if c is not MailClass.PRIVAT}
+        best_other = max(others, key=lambda c: (others[c], c is MailClass.ARKIVVERDIG))
+        if scores[MailClass.PRIVAT] - others[best_other] >= decision.privat_margin:
+            return MailClass.PRIVAT
+        return best_other
+
+    def classify(
+        self,
+        mail: ParsedMail,
+        mailbox: str,
+        org: Organisation,
+        thread_class: MailClass | None = None,
+    ) -> Classification:
+        view = self.view(mail, mailbox, org, thread_class)
+        scores = {c: self.rules.decision.prior.get(c, 0.0) for c in MailClass}
+        topics: list[str] = []
+        sensitive = {hit.kind for hit in view.identity_hits}
+        fired: list[tuple[str, dict[MailClass, float]]] = []
+        for compiled in self._compiled:
+            if not compiled.fires(view, topics):
+                continue
+            rule = compiled.rule
+            for mail_class, weight in rule.votes.items():
+                scores[mail_class] += weight
+            if rule.topic and rule.topic not in topics:
+                topics.append(rule.topic)
+            if rule.sensitive:
+                sensitive.add(rule.sensitive)
+            fired.append((rule.id, dict(rule.votes)))
+        mail_class = self._decide(scores)
+        supporting = sorted(
+            (item for item in fired if item[1].get(mail_class, 0.0) > 0),
+            key=lambda item: -item[1][mail_class],
+        )
+        reasons = [rule_id for rule_id, _ in supporting] or [DEFAULT_REASON]
+        if view.identity_hits:
+            reasons.append(IDENTITY_REASON)
+        reasons.extend(rule_id for rule_id, votes in fired if not votes)
+        choice = self._departments.choose(view, topics, mail_class, org)
+        return Classification(
+            mail_class=mail_class,
+            confidence=_confidence(scores, mail_class, self.rules.decision.temperature),
+            sensitive=tuple(k for k in _SENSITIVE_ORDER if k in sensitive),
+            topics=tuple(topics),
+            suggested_department=choice.department,
+            reasons=(*reasons, choice.reason),
+            scores=scores,
+            rules_version=self.rules.version,
+        )

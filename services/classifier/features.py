@@ -1,0 +1,145 @@
+"""What the rules look at: a parsed mail seen from one mailbox of one organisation.
+
+Built once per mail, so that every rule reads the same normalised texts, sender kinds and
+attachment names instead of recomputing them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from schemas.vocab import MailClass
+from services.classifier.identity import IdentityHit, IdentityNumberFinder
+from services.classifier.ruleset import MailboxKind, SenderKind, SenderKinds
+from services.classifier.text import is_forward_subject, is_reply_subject, own_words, word_count
+from services.common.mail import ParsedMail
+from services.common.orgconfig import Organisation
+
+# Rules read at most this much text: cues sit near the top, and a megabyte of pasted log must not
+# make one mail cost seconds. Identity numbers are still searched in the whole text (R2).
+MAX_RULE_TEXT = 20_000
+# Invisible characters that newsletters use as preheader padding, and soft hyphens.
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff\u034f]")
+
+
+def normalise(text: str) -> str:
+    """NFC (so that å is one character however it was encoded) without invisible characters."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFC", text)).replace("\u00a0", " ")
+
+
+def flatten(text: str) -> str:
+    """One line with single spaces: mail bodies are hard-wrapped anywhere, cues must not care."""
+    return " ".join(text.split())
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def _same_site(first: str, second: str) -> bool:
+    return first == second or first.endswith("." + second) or second.endswith("." + first)
+
+
+class SenderClassifier:
+    """Tells the kinds of a sender: staff, public body, company, automated or citizen."""
+
+    def __init__(self, kinds: SenderKinds) -> None:
+        def union(patterns: list[str]) -> re.Pattern[str]:
+            return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+        self._public_domains = union(kinds.public_body_domains)
+        self._public_names = union(kinds.public_body_names)
+        self._company_names = union(kinds.company_names)
+        self._company_locals = union(kinds.company_local_parts)
+        self._automated_locals = union(kinds.automated_local_parts)
+
+    def kinds(self, address: str | None, name: str | None, org: Organisation) -> frozenset[str]:
+        if not address:
+            return frozenset({"citizen"})
+        local, _, domain = address.lower().rpartition("@")
+        found: set[SenderKind] = set()
+        if org.is_staff_address(address):
+            found.add("staff")
+        elif self._public_domains.search(domain) or (name and self._public_names.search(name)):
+            found.add("public_body")
+        elif (name and self._company_names.search(name)) or self._company_locals.search(local):
+            found.add("company")
+        if self._automated_locals.search(local):
+            found.add("automated")
+        if not found:
+            found.add("citizen")
+        return frozenset(found)
+
+
+def mailbox_kind(mailbox: str, org: Organisation) -> tuple[MailboxKind, str | None]:
+    """Whether `mailbox` is the common mailbox, a department's or a person's, and its department."""
+    department = org.department_for_address(mailbox)
+    if department is None:
+        return "personal", None
+    if department == org.common_department:
+        return "common", department
+    return "department", department
+
+
+@dataclass(frozen=True, slots=True)
+class MailView:
+    subject: str
+    own_text: str  # subject and the sender's own words
+    full_text: str  # subject and the whole body, quotes included
+    sender_name: str
+    sender_kinds: frozenset[str]
+    headers: dict[str, tuple[str, ...]]
+    mailbox: str
+    mailbox_kind: MailboxKind
+    mailbox_department: str | None
+    is_reply: bool
+    is_forward: bool
+    reply_to_foreign: bool
+    thread_class: MailClass | None
+    attachment_names: tuple[str, ...]
+    own_word_count: int
+    identity_hits: tuple[IdentityHit, ...]
+
+
+def build_view(
+    mail: ParsedMail,
+    mailbox: str,
+    org: Organisation,
+    thread_class: MailClass | None,
+    senders: SenderClassifier,
+    identity_finder: IdentityNumberFinder,
+) -> MailView:
+    subject = normalise(mail.subject)
+    body = normalise(mail.text)
+    own = own_words(subject, body)
+    full_text = f"{flatten(subject)}\n{flatten(body)}"
+    sender = mail.sender
+    sender_domain = _domain(sender.address) if sender else ""
+    reply_to_foreign = bool(sender_domain) and any(
+        not _same_site(_domain(a.address), sender_domain) for a in mail.reply_to
+    )
+    kind, department = mailbox_kind(mailbox, org)
+    return MailView(
+        subject=subject,
+        own_text=f"{flatten(subject)}\n{flatten(own)}"[:MAX_RULE_TEXT],
+        full_text=full_text[:MAX_RULE_TEXT],
+        sender_name=normalise(sender.name or "") if sender else "",
+        sender_kinds=senders.kinds(
+            sender.address if sender else None, sender.name if sender else None, org
+        ),
+        headers=dict(mail.headers),
+        mailbox=mailbox.strip().lower(),
+        mailbox_kind=kind,
+        mailbox_department=department,
+        is_reply=mail.in_reply_to is not None or is_reply_subject(subject),
+        is_forward=is_forward_subject(subject),
+        reply_to_foreign=reply_to_foreign,
+        thread_class=thread_class,
+        attachment_names=tuple(
+            normalise(a.filename or a.content_type) for a in mail.attachments if not a.inline
+        ),
+        own_word_count=word_count(own),
+        identity_hits=tuple(identity_finder.find(full_text)),
+    )

@@ -1,0 +1,114 @@
+"""The classifier service on a real nats-server: every received mail becomes one classified event
+on its department's subject, judged as the offline classifier judges it (R9)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nats.js import JetStreamContext
+
+from sakspost.inject import inject_files
+from schemas.events import MailReceived
+from schemas.identity import make_case_id
+from services.classifier.app import build
+from services.classifier.received import classify_received
+from services.common.jetstream import EVENTS_STREAM
+from services.common.mail import parse_mail
+from services.common.mimestore import MimeStore
+from services.common.orgconfig import Organisation
+from services.common.received import build_received, official_recipient
+from services.common.settings import Settings
+from tests.conftest import SAMPLES, scaled
+from tests.support.events import event_log
+
+
+def _shared_samples(org: Organisation, count: int) -> list[tuple[Path, str]]:
+    chosen = []
+    for line in (SAMPLES / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+        label = json.loads(line)
+        path = SAMPLES / label["file"]
+        mailbox = official_recipient(parse_mail(path.read_bytes()), org)
+        if label["mailbox_kind"] == "shared" and mailbox:
+            chosen.append((path, mailbox))
+    return chosen[:count]
+
+
+async def test_each_received_mail_is_classified_once_on_its_department_subject(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:  # R9
+    mails = _shared_samples(org, scaled(141, minimum=20))
+    service = build(settings, org)
+    async with event_log(settings.nats_url, "sakspost.mail.>") as log, service.lifespan():
+        injected = await inject_files(settings, org, mails)
+        classified = await log.wait_for(lambda _s, p: p["type"] == "classified", len(mails), 60)
+    by_case = {payload["case_id"]: (subject, payload) for subject, payload in classified}
+    assert len(by_case) == len(mails)  # exactly one each
+    for (path, _), result in zip(mails, injected, strict=True):
+        subject, payload = by_case[result.event.case_id]
+        assert subject == f"sakspost.mail.classified.{result.event.department}"
+        expected = classify_received(result.event, path.read_bytes(), org)
+        assert payload["mail_class"] == expected.mail_class.value, path.name
+        assert payload["event_id"] == expected.event_id  # deterministic: a replay is a duplicate
+
+
+async def test_a_reply_in_an_archival_thread_is_archival(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:
+    application = (SAMPLES / "0003.eml").read_bytes()  # an application (arkivverdig)
+    reply = (
+        b"From: Ola Nordmann <ola@citizen.invalid>\r\nTo: helse@ha.kommune.no\r\n"
+        b"Subject: Re: saka mi\r\nMessage-ID: <reply-1@citizen.invalid>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nHei, her er kopien de bad om.\r\n"
+    )
+    store = MimeStore(js)
+    events = []
+    for number, raw in enumerate((application, reply)):
+        await store.put(raw)
+        events.append(
+            build_received(
+                org,
+                "helse@ha.kommune.no",
+                raw,
+                f"g{number}",
+                datetime(2026, 11, 25, 9, number, tzinfo=UTC),
+                conversation_id="conv-1",
+            )
+        )
+    alone = classify_received(events[1], reply, org)
+    assert alone.mail_class.value != "arkivverdig"  # judged alone it is not archival
+
+    service = build(settings, org)
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.classified.>") as log,
+        service.lifespan(),
+    ):
+        await js.publish(events[0].nats_subject(), events[0].to_json(), stream=EVENTS_STREAM)
+        await log.wait_for_case(events[0].case_id, "classified")
+        await js.publish(events[1].nats_subject(), events[1].to_json(), stream=EVENTS_STREAM)
+        ((_, judged),) = await log.wait_for_case(events[1].case_id, "classified")
+    assert judged["mail_class"] == "arkivverdig"
+
+
+async def test_a_mail_without_headers_is_left_to_a_human(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:
+    raw = b"\x00\xff garbage without any header"
+    await MimeStore(js).put(raw)
+    event = MailReceived.build(
+        **build_received(
+            org, "post@ha.kommune.no", raw, "g-broken", datetime(2026, 11, 25, tzinfo=UTC)
+        ).model_dump(exclude={"event_id", "type"})
+    )
+    assert event.case_id == make_case_id("post@ha.kommune.no", None, "g-broken")
+    service = build(settings, org)
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.classified.>") as log,
+        service.lifespan(),
+    ):
+        await js.publish(event.nats_subject(), event.to_json(), stream=EVENTS_STREAM)
+        ((_, payload),) = await log.wait_for_case(event.case_id, "classified")
+    assert payload["mail_class"] == "offisiell"
+    assert payload["confidence"] == 0
+    assert payload["reasons"] == ["unparseable"]
