@@ -47,7 +47,7 @@ def bench_render(samples: Path = DEFAULT_SAMPLES) -> dict[str, float]:
         "render_ms.median": statistics.median(timings),
         "render_ms.p95": _percentile(timings, 0.95),
         "render_ms.max": max(timings),
-        "mails": float(len(timings)),
+        "render.mails": float(len(timings)),
     }
 
 
