@@ -55,6 +55,35 @@ class EventLog:
                 f"{len(self.matching(predicate))} matched; last subjects seen: {subjects}"
             ) from None
 
+    async def wait_for_every_case(
+        self,
+        event_type: str,
+        cases: set[str],
+        timeout: float = 60.0,
+        predicate: Callable[[dict[str, Any]], bool] = lambda _p: True,
+    ) -> None:
+        """Return once each of `cases` has an event of `event_type` (that satisfies `predicate`)."""
+
+        def covered() -> bool:
+            return cases <= {
+                p.get("case_id")
+                for _s, p in self.seen
+                if p.get("type") == event_type and predicate(p)
+            }
+
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(covered)
+
+        try:
+            await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            seen = {p.get("case_id") for _s, p in self.seen if p.get("type") == event_type}
+            raise AssertionError(
+                f"{len(cases - seen)} of {len(cases)} cases have no {event_type} event "
+                f"within {timeout} s"
+            ) from None
+
     async def wait_for_case(
         self, case_id: str, event_type: str, count: int = 1, timeout: float = 10.0
     ) -> list[tuple[str, dict[str, Any]]]:
