@@ -12,7 +12,7 @@ from services.classifier.department import DepartmentRouter
 from services.classifier.features import MailView, SenderClassifier, build_view
 from services.classifier.identity import IdentityNumberFinder
 from services.classifier.matching import CompiledRule, compile_rule
-from services.classifier.ruleset import RuleFile, default_rules
+from services.classifier.ruleset import Rule, RuleFile, default_rules
 from services.common.mail import ParsedMail
 from services.common.orgconfig import Organisation
 
@@ -62,6 +62,19 @@ class Classifier:
     ) -> MailView:
         return build_view(mail, mailbox, org, thread_class, self._senders, self.identity_finder)
 
+    def fired_rules(self, view: MailView) -> list[Rule]:
+        """The rules that hold for this mail, in file order (a rule sees the topics of the rules
+        above it). Also what the rule-usage test counts to find rules no mail needs."""
+        topics: list[str] = []
+        fired: list[Rule] = []
+        for compiled in self._compiled:
+            if compiled.fires(view, topics):
+                rule = compiled.rule
+                if rule.topic and rule.topic not in topics:
+                    topics.append(rule.topic)
+                fired.append(rule)
+        return fired
+
     def _decide(self, scores: dict[MailClass, float]) -> MailClass:
         decision = self.rules.decision
         others = {c: s for c, s in scores.items() if c is not MailClass.PRIVAT}
@@ -82,10 +95,7 @@ class Classifier:
         topics: list[str] = []
         sensitive = {hit.kind for hit in view.identity_hits}
         fired: list[tuple[str, dict[MailClass, float]]] = []
-        for compiled in self._compiled:
-            if not compiled.fires(view, topics):
-                continue
-            rule = compiled.rule
+        for rule in self.fired_rules(view):
             for mail_class, weight in rule.votes.items():
                 scores[mail_class] += weight
             if rule.topic and rule.topic not in topics:

@@ -42,8 +42,25 @@ def _same_site(first: str, second: str) -> bool:
     return first == second or first.endswith("." + second) or second.endswith("." + first)
 
 
+def _squash(domain: str) -> str:
+    """A domain's letters and digits without its top-level part, accents folded, so that
+    ha-kommune-portal.example and hå.kommune.login.example both contain hakommune."""
+    folded = unicodedata.normalize("NFKD", domain.rpartition(".")[0]).encode("ascii", "ignore")
+    return re.sub(r"[^a-z0-9]", "", folded.decode().lower())
+
+
+def is_lookalike_domain(domain: str, own_domain: str) -> bool:
+    """A domain that imitates the organisation's own without being it or one of its subdomains:
+    a phishing tell no legitimate sender has."""
+    own = own_domain.lower()
+    if domain == own or domain.endswith("." + own):
+        return False
+    stem = _squash(own)
+    return bool(stem) and stem in _squash(domain)
+
+
 class SenderClassifier:
-    """Tells the kinds of a sender: staff, public body, company, automated or citizen."""
+    """Tells the kinds of a sender: staff, lookalike, public body, company, automated or citizen."""
 
     def __init__(self, kinds: SenderKinds) -> None:
         def union(patterns: list[str]) -> re.Pattern[str]:
@@ -62,6 +79,9 @@ class SenderClassifier:
         found: set[SenderKind] = set()
         if org.is_staff_address(address):
             found.add("staff")
+        elif is_lookalike_domain(domain, org.domain):
+            # Never a public body, whatever the domain or display name claims.
+            found.add("lookalike")
         elif self._public_domains.search(domain) or (name and self._public_names.search(name)):
             found.add("public_body")
         elif (name and self._company_names.search(name)) or self._company_locals.search(local):

@@ -20,7 +20,7 @@ from schemas.vocab import MailClass, SensitiveKind
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
 
-SenderKind = Literal["staff", "public_body", "company", "automated", "citizen"]
+SenderKind = Literal["staff", "lookalike", "public_body", "company", "automated", "citizen"]
 MailboxKind = Literal["common", "department", "personal"]
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")]
 
