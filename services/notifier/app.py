@@ -1,0 +1,77 @@
+"""The notifier service: "Varsle" the assignee (R11), alerts to the supervisors (R10), the daily
+digest, through e-mail, Teams and a signed webhook; each delivered notice audited on
+`sakspost.notice.sent.<department>`."""
+
+from __future__ import annotations
+
+from schemas.events import Alert, MailArchived, MailCompleted, MailRouted, NoticeSent, utc_now
+from schemas.subjects import ALERT_ALL, mail_event_filter
+from services.common.jetstream import ConsumerSpec
+from services.common.orgconfig import Organisation
+from services.common.service import Published, Service, ServiceContext
+from services.common.settings import Settings
+from services.notifier.config import NotifierConfig, NotifierSecrets, load_notifier_config
+from services.notifier.notice import Clock
+from services.notifier.runtime import Notifier
+
+ROUTED = ConsumerSpec(
+    "notifier-routed", (mail_event_filter("routed"),), description="Tell each assignee (R11)"
+)
+COMPLETED = ConsumerSpec(
+    "notifier-completed", (mail_event_filter("completed"),), description="Digest: closed cases"
+)
+ARCHIVED = ConsumerSpec(
+    "notifier-archived", (mail_event_filter("archived"),), description="Digest: archived cases"
+)
+ALERTS = ConsumerSpec("notifier-alerts", (ALERT_ALL,), description="Tell the supervisors (R10)")
+
+
+def build(settings: Settings, org: Organisation) -> Service:
+    return build_notifier(settings, org)[0]
+
+
+def build_notifier(
+    settings: Settings,
+    org: Organisation,
+    *,
+    config: NotifierConfig | None = None,
+    secrets: NotifierSecrets | None = None,
+    clock: Clock = utc_now,
+) -> tuple[Service, Notifier]:
+    """The service and its notifier (tests drive the digest and the clock through it)."""
+    secrets = secrets or NotifierSecrets()
+    config = config or load_notifier_config(secrets.config, org)
+    notifier = Notifier(org, config, secrets, clock)
+    service = Service(
+        "notifier",
+        "Notifies assignees and supervisors by e-mail, Teams or a signed webhook, never twice, "
+        "and audits every notice delivered.",
+        settings,
+        org,
+    )
+    service.publishes.append(
+        Published("sakspost.notice.sent.{department}", NoticeSent, "Each delivered notice (R11)")
+    )
+    service.publishes.append(
+        Published("sakspost.alert.notice_undeliverable.{department}", Alert, "A channel failed")
+    )
+    service.on_startup.append(notifier.start)
+    service.on_shutdown.append(notifier.stop)
+
+    @service.consume(ROUTED, MailRouted)
+    async def on_routed(event: MailRouted, _context: ServiceContext) -> None:
+        await notifier.on_routed(event)
+
+    @service.consume(COMPLETED, MailCompleted)
+    async def on_completed(event: MailCompleted, _context: ServiceContext) -> None:
+        await notifier.on_completed(event)
+
+    @service.consume(ARCHIVED, MailArchived)
+    async def on_archived(event: MailArchived, _context: ServiceContext) -> None:
+        await notifier.on_archived(event)
+
+    @service.consume(ALERTS, Alert)
+    async def on_alert(event: Alert, _context: ServiceContext) -> None:
+        await notifier.on_alert(event)
+
+    return service, notifier

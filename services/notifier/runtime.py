@@ -1,0 +1,206 @@
+"""The notifier at work: its parts, built once connected, and what each event makes it do.
+
+- `routed` → the assignee's notice (R11), and the digest's view of the case;
+- `completed`, `archived` → the digest's view;
+- alerts → waiting in KV, then one grouped message per (department, kind) and window (R10);
+- the background loop sends due alert groups and, at the configured hour, the daily digests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+import structlog
+from msgraph.graph_service_client import GraphServiceClient
+
+from schemas.events import Alert, MailArchived, MailCompleted, MailRouted
+from schemas.vocab import Channel
+from services.common.consumer import TransientError
+from services.common.graph import make_graph_client
+from services.common.jetstream import NOTICES_BUCKET
+from services.common.orgconfig import Organisation
+from services.common.service import ServiceContext
+from services.notifier.away import AwayCheck
+from services.notifier.channels import (
+    HTTP_TIMEOUT,
+    EmailSender,
+    HttpSender,
+    Sender,
+    make_webhook_sender,
+    teams_body,
+)
+from services.notifier.compose import (
+    alert_department,
+    alert_notices,
+    assigned_notice,
+    digest_notices,
+)
+from services.notifier.config import NotifierConfig, NotifierSecrets
+from services.notifier.delivery import Deliverer
+from services.notifier.digest import (
+    apply_archived,
+    apply_completed,
+    apply_routed,
+    digest_due,
+    is_stale,
+    summarise,
+)
+from services.notifier.kvstore import CaseViews, PendingAlerts, due_groups
+from services.notifier.ledger import NoticeLedger, process_owner
+from services.notifier.notice import Clock
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Parts:
+    deliverer: Deliverer
+    away: AwayCheck
+    pending: PendingAlerts
+    views: CaseViews
+    http: httpx.AsyncClient
+
+
+@dataclass
+class Notifier:
+    org: Organisation
+    config: NotifierConfig
+    secrets: NotifierSecrets
+    clock: Clock
+    _parts: Parts | None = None
+    _background: asyncio.Task[None] | None = None
+    _digest_sent: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def parts(self) -> Parts:
+        if self._parts is None:
+            raise RuntimeError("the notifier has not started")
+        return self._parts
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, context: ServiceContext) -> None:
+        settings = context.settings
+        secret = settings.graph_client_secret
+
+        def graph(retries: bool) -> GraphServiceClient:
+            return make_graph_client(
+                settings.graph_base_url,
+                tenant_id=settings.graph_tenant_id,
+                client_id=settings.graph_client_id,
+                client_secret=secret.get_secret_value() if secret else None,
+                retries=retries,
+            )
+
+        # Reading mailbox settings may be retried by the SDK; sendMail must not be (graph.py).
+        reader, sender = graph(retries=True), graph(retries=False)
+        kv = await context.key_value(NOTICES_BUCKET)
+        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
+        webhook_secret = self.secrets.webhook_secret
+        senders: dict[Channel, Sender] = {
+            Channel.EMAIL: EmailSender(sender, self.org, self.clock),
+            Channel.TEAMS: HttpSender(Channel.TEAMS, http, self.secrets.teams_url_for, teams_body),
+            Channel.WEBHOOK: make_webhook_sender(
+                http,
+                self.secrets.webhook_url,
+                webhook_secret.get_secret_value() if webhook_secret else None,
+                self.clock,
+            ),
+        }
+        ledger = NoticeLedger(kv, process_owner(), self.config.claim_lease_seconds, self.clock)
+        self._parts = Parts(
+            deliverer=Deliverer(ledger, senders, context.publisher, self.config, self.clock),
+            away=AwayCheck(reader, self.config.away_cache_seconds, self.clock),
+            pending=PendingAlerts(kv),
+            views=CaseViews(kv),
+            http=http,
+        )
+        self._background = asyncio.create_task(self._run_background())
+
+    async def stop(self, _context: ServiceContext) -> None:
+        if self._background is not None:
+            self._background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._background
+        if self._parts is not None:
+            await self._parts.http.aclose()
+
+    async def _run_background(self) -> None:
+        while True:
+            try:
+                await self.flush_alerts()
+                await self.send_due_digests()
+            except TransientError as error:
+                log.warning("notifier background work will retry", reason=str(error)[:200])
+            except Exception:
+                # The loop must outlive any one failure: what failed is still in KV for next time.
+                log.exception("notifier background work failed")
+            await asyncio.sleep(self.config.flush_tick_seconds)
+
+    # --- events ---------------------------------------------------------------------------
+
+    async def on_routed(self, event: MailRouted) -> None:
+        views = self.parts.views
+        if event.previous_department and event.previous_department != event.department:
+            await views.remove(event.previous_department, event.case_id)
+        await views.update(event.department, event.case_id, lambda v: apply_routed(v, event))
+        notice = assigned_notice(event, self.org, self.config)
+        if notice is not None:
+            await self.parts.deliverer.deliver(notice)
+
+    async def on_completed(self, event: MailCompleted) -> None:
+        await self.parts.views.update(
+            event.department, event.case_id, lambda v: apply_completed(v, event)
+        )
+
+    async def on_archived(self, event: MailArchived) -> None:
+        await self.parts.views.update(
+            event.department, event.case_id, lambda v: apply_archived(v, event)
+        )
+
+    async def on_alert(self, alert: Alert) -> None:
+        department = alert_department(alert.department, self.org)
+        if alert.kind not in self.config.for_department(department).alert_kinds:
+            return
+        await self.parts.pending.add(alert, self.clock())
+
+    # --- background work ------------------------------------------------------------------
+
+    async def flush_alerts(self) -> int:
+        """Send every alert group whose window has closed; returns how many groups went out."""
+        parts = self.parts
+        window = timedelta(seconds=self.config.storm_window_seconds)
+        groups = due_groups(await parts.pending.all(), self.clock(), window)
+        for group in groups:
+            department = alert_department(group.department, self.org)
+            recipients = await parts.away.recipients(self.org, department)
+            for notice in alert_notices(group, recipients, self.org, self.config):
+                await parts.deliverer.deliver(notice)
+            await parts.pending.remove(group)
+        return len(groups)
+
+    async def send_due_digests(self) -> None:
+        now = self.clock()
+        day = digest_due(now, self.org.timezone, self.config.digest_at)
+        if day is None:
+            return
+        for department in self.org.departments:
+            if self._digest_sent.get(department) != day:
+                await self.send_digest(department, day, now)
+
+    async def send_digest(self, department: str, day: str, now: datetime) -> None:
+        """The digest of `day` for one department's supervisors, now (also the tests' way in)."""
+        parts = self.parts
+        views = await parts.views.of_department(department)
+        digest = summarise(department, day, list(views.values()), now)
+        recipients = await parts.away.recipients(self.org, department)
+        for notice in digest_notices(digest, recipients, self.org, self.config):
+            await parts.deliverer.deliver(notice)
+        for case_id, view in views.items():
+            if is_stale(view, now):
+                await parts.views.remove(department, case_id)
+        self._digest_sent[department] = day

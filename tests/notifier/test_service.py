@@ -1,0 +1,252 @@
+"""The notifier in-process on a real nats-server, with Graph as the emulator (through msgraph-sdk)
+and Teams and the webhook as real HTTP listeners (R10, R11, R2)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from nats.js import JetStreamContext
+
+from devtools.graph_emulator import RunningEmulator, run_emulator
+from schemas.events import Event
+from schemas.vocab import AlertKind, Channel, SensitiveKind
+from services.common.jetstream import EVENTS_STREAM
+from services.common.orgconfig import Organisation
+from services.common.settings import Settings
+from services.notifier.app import build_notifier
+from services.notifier.config import NotifierConfig, NotifierSecrets
+from services.notifier.notice import Clock
+from services.notifier.runtime import Notifier
+from services.notifier.signing import SIGNATURE_HEADER, verify
+from tests.conftest import scaled
+from tests.notifier.support import (
+    Listener,
+    ManualClock,
+    alert,
+    body_text,
+    drained,
+    fast_config,
+    inbox_notices,
+    matching,
+    nothing_waiting,
+    routed,
+    run_listener,
+)
+from tests.support.events import EventLog, event_log
+
+WEBHOOK_SECRET = "documented-test-secret"
+
+
+@dataclass
+class Stack:
+    emulator: RunningEmulator
+    teams: Listener
+    webhook: Listener
+    notices: EventLog
+    alerts: EventLog
+    notifier: Notifier
+
+
+@asynccontextmanager
+async def notifier_stack(
+    settings: Settings,
+    org: Organisation,
+    config: NotifierConfig | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[Stack]:
+    async with (
+        run_emulator(org, "127.0.0.1", 0, 0) as emulator,
+        run_listener() as teams,
+        run_listener() as webhook,
+    ):
+        secrets = NotifierSecrets.model_validate(
+            {"teams_url": teams.url, "webhook_url": webhook.url, "webhook_secret": WEBHOOK_SECRET}
+        )
+        service, notifier = build_notifier(
+            settings.model_copy(update={"graph_base_url": emulator.graph_url}),
+            org,
+            config=config or fast_config(org),
+            secrets=secrets,
+            clock=clock or ManualClock(),
+        )
+        async with (
+            event_log(settings.nats_url, "sakspost.notice.>") as notices,
+            event_log(settings.nats_url, "sakspost.alert.notice_undeliverable.>") as alerts,
+            service.lifespan(),
+        ):
+            yield Stack(emulator, teams, webhook, notices, alerts, notifier)
+
+
+async def publish(js: JetStreamContext, event: Event) -> None:
+    await js.publish(
+        event.nats_subject(), event.to_json(), stream=EVENTS_STREAM,
+        headers={"Nats-Msg-Id": event.event_id},
+    )  # fmt: skip
+
+
+async def test_each_assignee_is_told_once_per_mail_even_when_every_event_comes_twice(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:  # R11
+    caseworkers = org.departments["bygg"].caseworkers
+    count = scaled(30, minimum=6)
+    events = [routed(n, caseworkers[n % len(caseworkers)], org) for n in range(count)]
+    async with notifier_stack(settings, org) as stack:
+        for event in events:
+            await publish(js, event)
+        for n in range(count):  # every fact again, as a replay under a new id
+            await publish(js, routed(n, caseworkers[n % len(caseworkers)], org, replay=1))
+        await stack.notices.wait_for(matching("assigned"), count, timeout=60)
+        # The replays are handled after their originals; wait for the consumer to be drained.
+        await drained(js, "notifier-routed")
+    for staff_id in caseworkers:
+        member = org.staff_member(staff_id)
+        expected = sorted(e.case_id for e in events if e.assignee and e.assignee.id == staff_id)
+        told = inbox_notices(stack.emulator, member.email)
+        assert len(told) == len(expected)
+    audits = stack.notices.matching(matching("assigned"))
+    assert len(audits) == count
+    assert {p["channel"] for _s, p in audits} == {"email"}
+    assert all(s.startswith("sakspost.notice.sent.bygg") for s, _p in audits)
+    assert stack.teams.received == [] and stack.webhook.received == []
+
+
+async def test_a_sensitive_mails_notice_warns_and_leaves_the_content_out(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:  # R2, R3
+    secret_subject = "Barnevernsmelding om 01017012345"
+    event = routed(
+        1, "kristin.hovland", org, subject=secret_subject,
+        sensitive=(SensitiveKind.FODSELSNUMMER, SensitiveKind.BARNEVERN),
+    )  # fmt: skip
+    async with notifier_stack(settings, org) as stack:
+        await publish(js, event)
+        await stack.notices.wait_for(matching("assigned"))
+    (mail,) = inbox_notices(stack.emulator, "kristin.hovland@ha.kommune.no")
+    text = body_text(mail)
+    raw = mail.as_string()
+    assert "Åtvaring" in text and "fødselsnummer" in text and "barnevern" in text
+    assert "01017012345" not in raw and "Barnevernsmelding" not in raw
+    assert mail["Importance"] == "high"
+    assert "https://outlook.office.com/mail/deeplink/read/AAMk%2F1%2Bid%3D" in text
+
+
+async def test_supervisors_get_their_departments_alerts_only_and_a_storm_is_one_message(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:  # R10
+    storm = 200  # the issue's scenario, at every scale: alerts are cheap
+    clock = ManualClock()
+    config = fast_config(org, storm_window_seconds=60)
+    async with notifier_stack(settings, org, config, clock) as stack:
+        for n in range(storm):
+            await publish(js, alert(n, AlertKind.OVERDUE, "bygg"))
+        await publish(js, alert(0, AlertKind.ARCHIVE_FAILED, "teknisk"))
+        # The router's own grouping: one alert listing many cases is one message too.
+        await publish(js, alert(0, AlertKind.UNASSIGNED, "it", case_ids=200))
+        await drained(js, "notifier-alerts")  # all 202 wait in KV within one window
+        assert stack.notices.matching(matching("alert")) == []
+        clock.advance(60)
+        await stack.notices.wait_for(matching("alert"), 3, timeout=30)
+        await drained(js, "notifier-alerts")
+        await nothing_waiting(js)  # every group went out and left KV
+    bygg = inbox_notices(stack.emulator, "ingrid.grodem@ha.kommune.no")
+    assert len(bygg) == 1, [(m["Subject"], m["X-Sakspost-Notice"]) for m in bygg]
+    assert f"Over fristen: {storm} i Byggjesaksavdelinga" == bygg[0]["Subject"]
+    assert all(f"casebygg{n}" in body_text(bygg[0]) for n in range(storm))
+    (teknisk,) = inbox_notices(stack.emulator, "rune.bo@ha.kommune.no")
+    assert "Arkivering feila" in teknisk["Subject"]
+    (it,) = inbox_notices(stack.emulator, "jonas.tjelta@ha.kommune.no")
+    assert "Ikkje tildelt: 200" in it["Subject"]
+    for member in org.staff:
+        if member.id not in {"ingrid.grodem", "rune.bo", "jonas.tjelta"}:
+            assert inbox_notices(stack.emulator, member.email) == []
+    audits = stack.notices.matching(matching("alert"))
+    assert sorted(p["recipient"]["id"] for _s, p in audits) == [
+        "ingrid.grodem", "jonas.tjelta", "rune.bo"
+    ]  # fmt: skip
+
+
+async def test_an_away_supervisors_alerts_go_to_the_deputy(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:  # R10
+    clock = ManualClock()
+    async with notifier_stack(settings, org, clock=clock) as stack:
+        async with httpx.AsyncClient(base_url=stack.emulator.graph_url) as graph:
+            away = {"automaticRepliesSetting": {"status": "alwaysEnabled"}}
+            answer = await graph.patch(
+                "/users/ingrid.grodem@ha.kommune.no/mailboxSettings", json=away
+            )
+            assert answer.status_code == 200
+        await publish(js, alert(1, AlertKind.DELETED, "bygg"))
+        await drained(js, "notifier-alerts")
+        clock.advance(1)
+        ((_s, audit),) = await stack.notices.wait_for(matching("alert"))
+    assert audit["recipient"]["id"] == "kristin.hovland"
+    assert inbox_notices(stack.emulator, "ingrid.grodem@ha.kommune.no") == []
+    assert len(inbox_notices(stack.emulator, "kristin.hovland@ha.kommune.no")) == 1
+
+
+async def test_failing_email_falls_back_to_a_teams_card_and_raises_an_alert(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:
+    async with notifier_stack(settings, org) as stack:
+        async with httpx.AsyncClient(base_url=stack.emulator.base_url) as admin:
+            down = {"serverError": 1.0, "serverErrorStatus": 503}
+            mailbox = org.no_reply_address
+            assert (await admin.put(f"/_emulator/mailboxes/{mailbox}/faults", json=down)).is_success
+        await publish(js, routed(1, "gerd.skjaerpe", org))
+        ((_s, audit),) = await stack.notices.wait_for(matching("assigned"))
+        ((_s, undeliverable),) = await stack.alerts.wait_for(lambda _s, p: True)
+    assert audit["channel"] == Channel.TEAMS.value
+    (post,) = stack.teams.received
+    card = json.loads(post.body)["attachments"][0]["content"]
+    assert card["type"] == "AdaptiveCard" and "gerd.skjaerpe@ha.kommune.no" in post.body.decode()
+    assert undeliverable["kind"] == "notice_undeliverable"
+    assert "email" in undeliverable["summary"] and "teams" in undeliverable["summary"]
+    assert inbox_notices(stack.emulator, "gerd.skjaerpe@ha.kommune.no") == []
+
+
+async def test_the_webhook_is_signed_with_the_documented_secret(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:
+    config = fast_config(org)
+    webhook_first = config.defaults.model_copy(
+        update={"assigned": config.defaults.assigned.model_copy(
+            update={"channel": Channel.WEBHOOK, "fallback": [Channel.EMAIL]})}
+    )  # fmt: skip
+    async with notifier_stack(
+        settings, org, config.model_copy(update={"defaults": webhook_first})
+    ) as stack:
+        await publish(js, routed(2, "torbjorn.fotland", org))
+        (post,) = await stack.webhook.wait_for(1)
+        await stack.notices.wait_for(matching("assigned"))
+    assert verify(post.body, WEBHOOK_SECRET, post.headers[SIGNATURE_HEADER.lower()])
+    assert not verify(post.body + b" ", WEBHOOK_SECRET, post.headers[SIGNATURE_HEADER.lower()])
+    payload = json.loads(post.body)
+    assert payload["recipient"]["id"] == "torbjorn.fotland" and payload["kind"] == "assigned"
+    assert inbox_notices(stack.emulator, "torbjorn.fotland@ha.kommune.no") == []
+
+
+async def test_the_daily_digest_reaches_the_supervisors_at_the_configured_hour(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:  # R10
+    clock = ManualClock()
+    async with notifier_stack(settings, org, clock=clock) as stack:
+        await publish(js, routed(1, "kristin.hovland", org))
+        await publish(js, routed(2, None, org))
+        await drained(js, "notifier-routed")
+        assert stack.notices.matching(matching("digest")) == []
+        clock.advance(3 * 3600)  # 05:00 UTC → 09:00 in Oslo, after digest_at 07:30
+        await stack.notices.wait_for(
+            lambda s, p: matching("digest")(s, p) and p["department"] == "bygg"
+        )
+    (digest,) = [
+        m for m in inbox_notices(stack.emulator, "ingrid.grodem@ha.kommune.no")
+        if "Dagleg oversikt" in str(m["Subject"])
+    ]  # fmt: skip
+    text = body_text(digest)
+    assert "Opne saker: 2" in text and "Ikkje tildelte: 1" in text
+    assert "Kristin Hovland: 1 opne, 0 over fristen" in text
