@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +17,7 @@ from devtools.graph_emulator.app import build_app
 from devtools.graph_emulator.emulator import Emulator
 from devtools.graph_emulator.smtp_intake import IntakeHandler
 from devtools.graph_emulator.timings import Timings
+from devtools.serving import bound_socket
 from services.common.orgconfig import Organisation
 
 log = structlog.get_logger(__name__)
@@ -40,15 +40,6 @@ class RunningEmulator:
         return f"{self.base_url}/v1.0"
 
 
-def _bound_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 @contextlib.asynccontextmanager
 async def run_emulator(
     org: Organisation,
@@ -63,7 +54,7 @@ async def run_emulator(
     emulator = Emulator(org, timings or Timings(), data_dir)
     await emulator.start()
     app = build_app(emulator)
-    http_socket = _bound_socket(host, http_port)
+    http_socket = bound_socket(host, http_port)
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[http_socket]))

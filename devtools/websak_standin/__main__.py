@@ -8,11 +8,11 @@ import os
 import sys
 from pathlib import Path
 
+from devtools.serving import bound_socket
 from devtools.websak_standin.runner import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_TOKEN,
-    bind,
     create_standin,
     make_server,
 )
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         client_secret=os.environ.get("SAKSPOST_WEBSAK_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
         token_ttl_s=args.token_ttl,
     )
-    sock = bind(args.host, args.port)
+    sock = bound_socket(args.host, args.port)
     print(f"WebSak stand-in on http://{args.host}:{sock.getsockname()[1]}", flush=True)
     asyncio.run(make_server(standin).serve(sockets=[sock]))
     return 0

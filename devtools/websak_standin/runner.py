@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
+from devtools.serving import bound_socket
+
 from devtools.websak_standin.app import StandIn, build_app
 from devtools.websak_standin.store import Store
 from devtools.websak_standin.switches import Faults, Tokens
 from services.websak.config import DEFAULT_PLACEMENT_FILE, WebSakPlacement, load_placement
+
+# The name tests/websak_service imports; the socket set-up itself lives in devtools.serving.
+bind = bound_socket
 
 DEFAULT_TOKEN = "dev-token"  # noqa: S105 (a development stand-in's well-known token)
 DEFAULT_CLIENT_ID = "sakspost"
@@ -56,15 +60,6 @@ def create_standin(
     )
 
 
-def bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 def make_server(standin: StandIn) -> uvicorn.Server:
     config = uvicorn.Config(build_app(standin), log_config=None, access_log=False, lifespan="off")
     return uvicorn.Server(config)
@@ -82,7 +77,7 @@ async def run_standin(
     standin = create_standin(
         data_dir, placement or load_placement(DEFAULT_PLACEMENT_FILE), token_ttl_s=token_ttl_s
     )
-    sock = bind(host, port)
+    sock = bound_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     server = make_server(standin)
     task = asyncio.create_task(server.serve(sockets=[sock]))
