@@ -15,7 +15,6 @@ from pathlib import Path
 import uvicorn
 
 from devtools.serving import bound_socket
-
 from devtools.websak_standin.app import StandIn, build_app
 from devtools.websak_standin.store import Store
 from devtools.websak_standin.switches import Faults, Tokens
