@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sakspost.cases import cases_app
 from sakspost.components import Ports
 from sakspost.demo import run_demo
 from sakspost.export import stale_files, write_files
@@ -37,6 +38,7 @@ app = typer.Typer(
 schemas_app = typer.Typer(help="Hendingskontrakten: JSON Schema og AsyncAPI.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(classify_app, name="classify")
+app.add_typer(cases_app, name="cases")
 console = Console()
 errors = Console(stderr=True)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import subjects
+from schemas.commands import COMMANDS
 from schemas.events import ALL_MODELS, MAIL_EVENT_MODELS, Alert, ContractModel, NoticeSent
 from schemas.vocab import SCHEMA_VERSION
 
@@ -43,10 +44,15 @@ def json_schema(name: str, model: type[ContractModel]) -> dict[str, Any]:
 
 
 def json_schema_files() -> dict[str, str]:
-    return {
+    files = {
         f"{name}.v{SCHEMA_VERSION}.json": dumps(json_schema(name, model))
         for name, model in sorted(ALL_MODELS.items())
     }
+    for verb, (request, reply) in COMMANDS.items():
+        for part, model in (("request", request), ("reply", reply)):
+            name = f"cmd.{verb.value}.{part}"
+            files[f"{name}.v{SCHEMA_VERSION}.json"] = dumps(json_schema(name, model))
+    return files
 
 
 def contract_channels() -> list[Channel]:
@@ -64,6 +70,15 @@ def contract_channels() -> list[Channel]:
         Channel("alert", "sakspost.alert.{kind}.{department}", (Alert,), Alert.__doc__ or "")
     )
     channels.append(Channel("notice.sent", "sakspost.notice.sent.{department}", (NoticeSent,), ""))
+    channels.extend(
+        Channel(
+            f"cmd.{verb.value}",
+            verb.subject,
+            models,
+            f"Request-reply to the router: send {models[0].__name__}, get {models[1].__name__}",
+        )
+        for verb, models in COMMANDS.items()
+    )
     return channels
 
 

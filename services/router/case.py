@@ -92,6 +92,10 @@ class CaseRecord(_Record):
     conversation_id: str | None = None
     received_at: UtcDateTime
     mime_sha256: str
+    # Kept so that `routed` can carry them and downstream never reads the record (privacy: the
+    # router never logs them).
+    subject: str = ""
+    sender: Party | None = None
 
     mail_class: MailClass | None = None
     confidence: float | None = None
@@ -208,6 +212,14 @@ def _routed(
         due_at=record.due_at,
         status=record.status,
         previous_department=previous,
+        mailbox=record.mailbox,
+        graph_message_id=record.graph_message_id,
+        mime_sha256=record.mime_sha256,
+        subject=record.subject,
+        sender=record.sender,
+        topics=list(record.topics),
+        sensitive=list(record.sensitive),
+        conversation_id=record.conversation_id,
     )
 
 
@@ -223,6 +235,8 @@ def open_case(received: MailReceived, mailbox_department: str) -> CaseRecord:
         conversation_id=received.conversation_id,
         received_at=received.received_at,
         mime_sha256=received.mime_sha256,
+        subject=received.subject,
+        sender=received.sender,
         history=[
             HistoryEntry(
                 at=received.occurred_at,

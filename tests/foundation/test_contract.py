@@ -59,7 +59,8 @@ def test_every_event_model_has_a_committed_json_schema_that_validates_its_events
     event = _received()
     schema = json.loads((JSON_DIR / "received.v1.json").read_text(encoding="utf-8"))
     jsonschema.validate(json.loads(event.to_json()), schema)
-    assert {p.name for p in JSON_DIR.glob("*.json")} == {f"{n}.v1.json" for n in ALL_MODELS}
+    events = {p.name for p in JSON_DIR.glob("*.json") if not p.name.startswith("cmd.")}
+    assert events == {f"{n}.v1.json" for n in ALL_MODELS}
 
 
 def test_contract_asyncapi_lists_every_public_subject() -> None:

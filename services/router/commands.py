@@ -1,0 +1,224 @@
+"""The supervisors' commands on `sakspost.cmd.<verb>` (R11, R12, R17), executed by the router, the
+only writer of case records. Every request gets a reply: the case, or an error naming the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from schemas.commands import (
+    CaseAssignRequest,
+    CaseClassifyRequest,
+    CaseDoneRequest,
+    CaseListReply,
+    CaseListRequest,
+    CaseReply,
+    CaseShowRequest,
+    CommandError,
+    CommandReply,
+    ErrorCode,
+    Verb,
+)
+from schemas.identity import make_event_id
+from schemas.vocab import AssignmentPolicy, CompletedVia, Status
+from services.common.consumer import TransientError
+from services.router.case import CaseError, CaseRecord, Transition, assign, complete, reclassify
+from services.router.clock import Clock
+from services.router.keeper import Applied, CaseKeeper
+from services.router.views import detail, summary
+from services.router.watch import select_cases
+
+log = structlog.get_logger(__name__)
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+# The actor recorded when a reassignment does not say who made it.
+UNNAMED_ACTOR = "cli"
+
+
+class Refused(Exception):
+    """The request cannot be carried out; the reply says why."""
+
+    def __init__(self, code: ErrorCode, message: str, **params: str) -> None:
+        super().__init__(message)
+        self.error = CommandError(code=code, message=message, params=params)
+
+
+class Commands:
+    def __init__(self, keeper: CaseKeeper, clock: Clock) -> None:
+        self._keeper = keeper
+        self._ctx = keeper.ctx
+        self._clock = clock
+        self._handlers: dict[Verb, Callable[[bytes], Awaitable[CommandReply]]] = {
+            Verb.LIST: self._list,
+            Verb.SHOW: self._show,
+            Verb.ASSIGN: self._assign,
+            Verb.DONE: self._done,
+            Verb.CLASSIFY: self._classify,
+        }
+
+    async def handle(self, verb: Verb, data: bytes) -> bytes:
+        """The JSON reply to one request; never raises."""
+        reply: CommandReply
+        try:
+            reply = await self._handlers[verb](data)
+        except Refused as refused:
+            reply = CommandReply(ok=False, error=refused.error)
+        except TransientError as error:
+            reply = CommandReply(
+                ok=False, error=CommandError(code=ErrorCode.BUSY, message=str(error))
+            )
+        except Exception as error:  # a bug must still answer the supervisor, and be logged
+            log.exception("command failed", verb=verb.value)
+            message = f"{type(error).__name__}: the router could not carry out the command"
+            reply = CommandReply(
+                ok=False, error=CommandError(code=ErrorCode.INTERNAL, message=message)
+            )
+        if reply.now is None:
+            reply = reply.model_copy(update={"now": self._clock()})
+        return reply.model_dump_json().encode("utf-8")
+
+    # --- checks ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(model: type[RequestT], data: bytes) -> RequestT:
+        try:
+            return model.model_validate_json(data)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}"
+                for item in error.errors()
+            )
+            raise Refused(ErrorCode.INVALID_REQUEST, f"invalid request: {problems}") from None
+
+    def _check_staff(self, staff_id: str) -> None:
+        if not any(member.id == staff_id for member in self._ctx.org.staff):
+            raise Refused(
+                ErrorCode.UNKNOWN_STAFF, f"unknown staff id {staff_id!r}", staff_id=staff_id
+            )
+
+    async def _record(self, case_id: str) -> CaseRecord:
+        loaded = await self._keeper.store.load(case_id)
+        if loaded is None:
+            raise Refused(ErrorCode.UNKNOWN_CASE, f"unknown case {case_id!r}", case_id=case_id)
+        return loaded.record
+
+    def _case_reply(self, applied: Applied) -> CaseReply:
+        return CaseReply(
+            case=detail(applied.record, self._ctx, self._clock()),
+            changed=bool(applied.transition.events),
+            outlook_pending=applied.outlook_pending,
+        )
+
+    # --- verbs ----------------------------------------------------------------------------
+
+    async def _list(self, data: bytes) -> CaseListReply:
+        request = self._parse(CaseListRequest, data)
+        if request.department is not None and request.department not in self._ctx.org.departments:
+            raise Refused(
+                ErrorCode.UNKNOWN_DEPARTMENT,
+                f"unknown department {request.department!r}",
+                department=request.department,
+            )
+        if request.assignee is not None:
+            self._check_staff(request.assignee)
+        only_open = request.overdue or request.status in (Status.NY, Status.TILDELT)
+        records = (
+            await self._keeper.open_records() if only_open else await self._keeper.store.records()
+        )
+        now = self._clock()
+        chosen = select_cases(
+            records,
+            now,
+            department=request.department,
+            status=request.status,
+            assignee=request.assignee,
+            overdue=request.overdue,
+        )
+        return CaseListReply(cases=[summary(r, self._ctx, now) for r in chosen], now=now)
+
+    async def _show(self, data: bytes) -> CaseReply:
+        request = self._parse(CaseShowRequest, data)
+        record = await self._record(request.case_id)
+        return CaseReply(case=detail(record, self._ctx, self._clock()))
+
+    async def _assign(self, data: bytes) -> CaseReply:
+        request = self._parse(CaseAssignRequest, data)
+        self._check_staff(request.to)
+        if request.by is not None:
+            self._check_staff(request.by)
+        record = await self._record(request.case_id)
+        if not self._ctx.org.may_be_assigned(record.department, request.to):
+            raise Refused(
+                ErrorCode.NOT_A_MEMBER,
+                f"{request.to!r} is not a member of {record.department!r} (R8)",
+                staff_id=request.to,
+                department=record.department,
+            )
+        cause = make_event_id("cmd.assign", request.case_id, request.request_id)
+        at = self._clock()
+
+        async def decide(current: CaseRecord) -> Transition:
+            return assign(
+                current,
+                request.to,
+                by=request.by or UNNAMED_ACTOR,
+                policy=AssignmentPolicy.MANUAL,
+                cause_event_id=cause,
+                ctx=self._ctx,
+                at=at,
+            )
+
+        return self._case_reply(await self._apply(request.case_id, decide))
+
+    async def _done(self, data: bytes) -> CaseReply:
+        request = self._parse(CaseDoneRequest, data)
+        self._check_staff(request.by)
+        await self._record(request.case_id)
+        by = self._ctx.staff_party(request.by)
+        cause = make_event_id("cmd.done", request.case_id, request.request_id)
+        at = self._clock()
+
+        async def decide(current: CaseRecord) -> Transition:
+            return complete(current, by=by, via=CompletedVia.COMMAND, cause_event_id=cause, at=at)
+
+        return self._case_reply(await self._apply(request.case_id, decide))
+
+    async def _classify(self, data: bytes) -> CaseReply:
+        request = self._parse(CaseClassifyRequest, data)
+        self._check_staff(request.by)
+        record = await self._record(request.case_id)
+        if record.mail_class is None:
+            raise Refused(
+                ErrorCode.NOT_CLASSIFIED,
+                f"case {request.case_id} has no class yet; wait for the classifier",
+                case_id=request.case_id,
+            )
+        by = self._ctx.staff_party(request.by)
+        cause = make_event_id("cmd.classify", request.case_id, request.request_id)
+        at = self._clock()
+
+        async def decide(current: CaseRecord) -> Transition:
+            step = reclassify(
+                current,
+                request.mail_class,
+                by=by,
+                via=CompletedVia.COMMAND,
+                cause_event_id=cause,
+                ctx=self._ctx,
+                at=at,
+            )
+            return await self._keeper.replan(step, at)
+
+        return self._case_reply(await self._apply(request.case_id, decide))
+
+    async def _apply(
+        self, case_id: str, decide: Callable[[CaseRecord], Awaitable[Transition]]
+    ) -> Applied:
+        try:
+            return await self._keeper.apply(case_id, decide)
+        except CaseError as error:
+            raise Refused(ErrorCode.INVALID_REQUEST, str(error), case_id=case_id) from None

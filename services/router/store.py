@@ -1,0 +1,184 @@
+"""The case records in KV (bucket `sakspost_cases`), written only by the router, always with
+compare-and-set on the revision, so two replicas never overwrite each other's update.
+
+Keys:
+- `case.<case_id>`: the record and its outbox (the events of its latest transition, kept until they
+  are published, so a crash between the write and the publish loses nothing);
+- `thread.<digest of conversation id>`: the first case of a conversation (the `thread` policy);
+- `workboard`: every open case's assignee and the rotation (see `workboard.py`).
+
+And in the ingest bucket, `writeback.<graph_message_id>`: the change key of the router's latest
+write to that message, so ingest can skip our own echoes without asking Graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.events import ALL_MODELS, Event
+from services.router.case import CaseRecord
+from services.router.workboard import Workboard
+
+CASE_PREFIX = "case."
+THREAD_PREFIX = "thread."
+WORKBOARD_KEY = "workboard"
+WRITEBACK_PREFIX = "writeback."
+# Graph ids are URL-safe base64 and usable as KV tokens as they are; any other id is digested. This
+# must name keys exactly as ingest's `id_token` does (the lead is to move one copy to common).
+_KV_SAFE_ID = re.compile(r"^[A-Za-z0-9_=-]{1,900}$")
+# Case ids are short base32 tokens; anything else (a typo, a wildcard) is simply not a case.
+_CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class Conflict(Exception):
+    """Another writer changed the key since it was read: read again and redo the change."""
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    record: CaseRecord
+    outbox: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    record: CaseRecord
+    outbox: tuple[Event, ...]
+    revision: int
+
+
+def _event_from(payload: dict[str, Any]) -> Event:
+    model = ALL_MODELS.get(str(payload.get("type")))
+    if model is None or not issubclass(model, Event):
+        raise ValueError(f"the outbox holds an unknown event type {payload.get('type')!r}")
+    return model.model_validate(payload)
+
+
+def _encode(record: CaseRecord, outbox: Sequence[Event]) -> bytes:
+    stored = _Stored(record=record, outbox=[event.model_dump(mode="json") for event in outbox])
+    return stored.model_dump_json().encode("utf-8")
+
+
+def _decode(data: bytes | None, revision: int) -> Loaded:
+    stored = _Stored.model_validate_json(data or b"")
+    return Loaded(stored.record, tuple(_event_from(p) for p in stored.outbox), revision)
+
+
+def is_case_id(text: str) -> bool:
+    return bool(_CASE_ID.match(text))
+
+
+def writeback_key(graph_message_id: str) -> str:
+    token = (
+        graph_message_id
+        if _KV_SAFE_ID.match(graph_message_id)
+        else "h" + hashlib.sha256(graph_message_id.encode("utf-8")).hexdigest()
+    )
+    return WRITEBACK_PREFIX + token
+
+
+def _thread_key(conversation_id: str) -> str:
+    # Graph's conversation ids may hold characters a KV key cannot.
+    return THREAD_PREFIX + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:40]
+
+
+class CaseStore:
+    def __init__(self, cases: KeyValue, ingest: KeyValue) -> None:
+        self._cases = cases
+        self._ingest = ingest
+
+    # --- case records ---------------------------------------------------------------------
+
+    async def load(self, case_id: str) -> Loaded | None:
+        if not is_case_id(case_id):
+            return None
+        try:
+            entry = await self._cases.get(CASE_PREFIX + case_id)
+        except KeyNotFoundError:
+            return None
+        return _decode(entry.value, entry.revision or 0)
+
+    async def create(self, record: CaseRecord) -> Loaded | None:
+        """Store a new record; None when the case already exists."""
+        try:
+            revision = await self._cases.create(CASE_PREFIX + record.case_id, _encode(record, ()))
+        except KeyWrongLastSequenceError:
+            return None
+        return Loaded(record, (), revision)
+
+    async def save(self, loaded: Loaded, record: CaseRecord, outbox: Sequence[Event]) -> Loaded:
+        """Replace the record read as `loaded`; `Conflict` when someone wrote in between."""
+        try:
+            revision = await self._cases.update(
+                CASE_PREFIX + record.case_id, _encode(record, outbox), last=loaded.revision
+            )
+        except KeyWrongLastSequenceError:
+            raise Conflict(record.case_id) from None
+        return Loaded(record, tuple(outbox), revision)
+
+    async def records(self) -> list[CaseRecord]:
+        """Every case record, read in one pass over the bucket."""
+        watcher = await self._cases.watch(CASE_PREFIX + "*", ignore_deletes=True)
+        found: list[CaseRecord] = []
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    break
+                found.append(_decode(entry.value, entry.revision or 0).record)
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it untyped
+        return found
+
+    # --- the workboard --------------------------------------------------------------------
+
+    async def load_workboard(self) -> tuple[Workboard, int]:
+        """The board and its revision (0: no board yet)."""
+        try:
+            entry = await self._cases.get(WORKBOARD_KEY)
+        except KeyNotFoundError:
+            return Workboard(), 0
+        return Workboard.model_validate_json(entry.value or b"{}"), entry.revision or 0
+
+    async def save_workboard(self, board: Workboard, revision: int) -> int:
+        data = board.model_dump_json().encode("utf-8")
+        try:
+            if revision == 0:
+                return await self._cases.create(WORKBOARD_KEY, data)
+            return await self._cases.update(WORKBOARD_KEY, data, last=revision)
+        except KeyWrongLastSequenceError:
+            raise Conflict(WORKBOARD_KEY) from None
+
+    # --- conversations --------------------------------------------------------------------
+
+    async def first_case_of(self, conversation_id: str) -> tuple[str, int] | None:
+        """The case id of a conversation's first mail, and the key's revision."""
+        try:
+            entry = await self._cases.get(_thread_key(conversation_id))
+        except KeyNotFoundError:
+            return None
+        return (entry.value or b"").decode("utf-8"), entry.revision or 0
+
+    async def set_first_case(self, conversation_id: str, case_id: str, revision: int) -> None:
+        key, value = _thread_key(conversation_id), case_id.encode("utf-8")
+        try:
+            if revision == 0:
+                await self._cases.create(key, value)
+            else:
+                await self._cases.update(key, value, last=revision)
+        except KeyWrongLastSequenceError:
+            raise Conflict(key) from None
+
+    # --- what ingest may read -------------------------------------------------------------
+
+    async def publish_change_key(self, graph_message_id: str, change_key: str) -> None:
+        """Tell ingest the change key of our latest write, so it can skip its echo."""
+        await self._ingest.put(writeback_key(graph_message_id), change_key.encode("utf-8"))

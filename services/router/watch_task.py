@@ -1,0 +1,67 @@
+"""The periodic watch (R10): overdue and unassigned cases become alerts to their supervisors.
+
+Each tick publishes the alerts `watch.due_alerts` finds, then marks every listed case so that it
+is not alerted again for the same kind. Publishing comes first: a crash in between repeats an alert
+with the same id, which JetStream drops, instead of losing it. The tick also retries the Outlook
+write-back of open cases whose earlier attempt found Graph busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import structlog
+
+from schemas.events import Alert
+from services.common.consumer import TransientError
+from services.common.publisher import EventPublisher
+from services.router.case import CaseRecord, Transition, mark_alerted
+from services.router.clock import Clock
+from services.router.keeper import CaseKeeper, Decide
+from services.router.watch import due_alerts
+
+log = structlog.get_logger(__name__)
+
+
+class Watch:
+    def __init__(self, keeper: CaseKeeper, publisher: EventPublisher, clock: Clock) -> None:
+        self._keeper = keeper
+        self._publisher = publisher
+        self._clock = clock
+
+    async def tick(self) -> list[Alert]:
+        """One look at the open cases now; returns the alerts published."""
+        now = self._clock()
+        records = await self._keeper.open_records()
+        alerts = due_alerts(records, now, self._keeper.ctx)
+        for alert in alerts:
+            await self._publisher.publish(alert)
+            for case_id in alert.case_ids:
+                await self._keeper.apply(case_id, _marking(alert, now))
+        for record in records:
+            try:
+                await self._keeper.write_back(record)
+            except TransientError as error:
+                log.warning("write-back still pending", case_id=record.case_id, reason=str(error))
+        return alerts
+
+    async def run(self, interval_seconds: float) -> None:
+        """Tick every `interval_seconds` until cancelled; a failed tick is logged, never fatal."""
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                alerts = await self.tick()
+                if alerts:
+                    log.info("watch alerted", alerts=len(alerts))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("watch tick failed")
+
+
+def _marking(alert: Alert, now: datetime) -> Decide:
+    async def mark(record: CaseRecord) -> Transition:
+        return mark_alerted(record, alert.kind, alert.event_id, now)
+
+    return mark
