@@ -20,9 +20,6 @@ from devtools.websak_standin.store import Store
 from devtools.websak_standin.switches import Faults, Tokens
 from services.websak.config import DEFAULT_PLACEMENT_FILE, WebSakPlacement, load_placement
 
-# The name tests/websak_service imports; the socket set-up itself lives in devtools.serving.
-bind = bound_socket
-
 DEFAULT_TOKEN = "dev-token"  # noqa: S105 (a development stand-in's well-known token)
 DEFAULT_CLIENT_ID = "sakspost"
 DEFAULT_CLIENT_SECRET = "dev-secret"  # noqa: S105

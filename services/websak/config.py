@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import yaml
 from pydantic import (
@@ -30,6 +30,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.common.orgconfig import Organisation
 
 DEFAULT_PLACEMENT_FILE = Path(__file__).resolve().parents[2] / "config" / "websak.yaml"
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
 class WebSakConfigError(ValueError):
@@ -152,6 +154,35 @@ class WebSakConnection(BaseSettings):
                 "SAKSPOST_WEBSAK_CLIENT_SECRET"
             )
         return self
+
+
+class ArchivingOptions(BaseSettings):
+    """How the websak service runs (from `SAKSPOST_WEBSAK_*`); nothing secret."""
+
+    model_config = SettingsConfigDict(env_prefix="SAKSPOST_WEBSAK_", extra="ignore", frozen=True)
+
+    config: Path = Field(
+        default=DEFAULT_PLACEMENT_FILE, description="The placement file (reception cases)"
+    )
+    alert_after_seconds: float = Field(
+        default=15 * 60,
+        gt=0,
+        description="An arkivverdig mail not archived this long after its first attempt raises "
+        "one archive_failed alert to the department's supervisors (R10)",
+    )
+
+
+def load_settings_model(model: type[SettingsT]) -> SettingsT:
+    """`model` from the environment, with an error that names each bad variable."""
+    try:
+        return model()
+    except ValidationError as error:
+        lines = ["the SAKSPOST_WEBSAK_* environment is not valid:"]
+        for item in error.errors():
+            where = "_".join(str(part) for part in item["loc"]).upper()
+            name = f"SAKSPOST_WEBSAK_{where}" if where else "(settings)"
+            lines.append(f"  {name}: {item['msg'].removeprefix('Value error, ')}")
+        raise WebSakConfigError("\n".join(lines)) from None
 
 
 def _format_errors(source: Path, error: ValidationError) -> str:

@@ -7,6 +7,7 @@ are also exposed one by one, so the service can keep a receipt between them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
@@ -57,13 +58,23 @@ async def ensure_sender(
     await archive.add_sender(journalpost, submission.sender)
 
 
+BeforeUpload = Callable[[tuple[Document, ...]], Awaitable[None]]
+
+
 async def ensure_documents(
-    archive: Archive, journalpost: JournalpostRef, submission: Submission
+    archive: Archive,
+    journalpost: JournalpostRef,
+    submission: Submission,
+    before_upload: BeforeUpload | None = None,
 ) -> None:
+    """Upload the documents the journalpost lacks. `before_upload` sees them first, so that a
+    caller can record what it is about to store (a re-rendered PDF differs byte for byte)."""
     stored = {document.filename for document in await archive.documents(journalpost)}
-    for document in submission.documents:
-        if document.filename not in stored:
-            await archive.upload(journalpost, document)
+    missing = tuple(d for d in submission.documents if d.filename not in stored)
+    if missing and before_upload is not None:
+        await before_upload(missing)
+    for document in missing:
+        await archive.upload(journalpost, document)
 
 
 async def file_journalpost(

@@ -1,0 +1,123 @@
+"""The websak service: every arkivverdig `routed` mail becomes exactly one journalpost (R9a).
+
+Consumes `sakspost.mail.routed.*`; publishes `sakspost.mail.archived.<department>` (the router then
+sets the case Ferdig, R12) and `sakspost.alert.archive_failed.<department>` (R10). `build` never
+connects: the archive connection and the placement file are read when the service starts, so a bad
+configuration stops it at once with a message that names the variable or field to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from nats.js import JetStreamContext
+
+from schemas.events import Alert, Event, MailArchived, MailRouted, utc_now
+from schemas.subjects import mail_event_filter
+from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
+from services.common.mimestore import MimeStore
+from services.common.orgconfig import Organisation
+from services.common.service import Published, Service, ServiceContext
+from services.common.settings import Settings
+from services.websak.acos import AcosWebSakArchive
+from services.websak.archiving import Archiver, Clock
+from services.websak.config import (
+    ArchivingOptions,
+    WebSakConnection,
+    load_placement,
+    load_settings_model,
+)
+from services.websak.receipts import ReceiptStore
+
+ROUTED = ConsumerSpec(
+    "websak",
+    (mail_event_filter("routed"),),
+    description="Archive every arkivverdig mail in WebSak, exactly once (R9a)",
+)
+
+
+@dataclass
+class Wiring:
+    """Where the service's settings come from; tests pass them instead of the environment."""
+
+    connection: WebSakConnection | None = None
+    options: ArchivingOptions | None = None
+    clock: Clock = utc_now
+
+
+async def open_archiver(
+    js: JetStreamContext,
+    publish: Callable[[Event], Awaitable[Any]],
+    org: Organisation,
+    wiring: Wiring,
+) -> tuple[Archiver, AcosWebSakArchive]:
+    """The archiver on the configured WebSak; the caller closes the adapter when done."""
+    options = wiring.options or load_settings_model(ArchivingOptions)
+    connection = wiring.connection or load_settings_model(WebSakConnection)
+    placement = load_placement(options.config)
+    placement.check_covers(org)
+    archive = AcosWebSakArchive.from_connection(connection, system=placement.archive_system)
+    archiver = Archiver(
+        archive=archive,
+        placement=placement,
+        receipts=ReceiptStore(await js.key_value(RECEIPTS_BUCKET)),
+        mime=MimeStore(js).get,
+        publish=publish,
+        alert_after=timedelta(seconds=options.alert_after_seconds),
+        clock=wiring.clock,
+    )
+    return archiver, archive
+
+
+class _Running:
+    archiver: Archiver | None = None
+    archive: AcosWebSakArchive | None = None
+
+    def current(self) -> Archiver:
+        if self.archiver is None:
+            raise RuntimeError("the websak service has not started")
+        return self.archiver
+
+
+def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -> Service:
+    service = Service(
+        "websak",
+        "Registers every arkivverdig mail in WebSak as one incoming journalpost: the mail as "
+        "PDF/A-2b, the original .eml and every attachment, the sender as contact (R9a).",
+        settings,
+        org,
+    )
+    service.publishes += [
+        Published(
+            "sakspost.mail.archived.{department}",
+            MailArchived,
+            "One per archived mail, with its journalpost and documents (the router sets Ferdig)",
+        ),
+        Published(
+            "sakspost.alert.archive_failed.{department}",
+            Alert,
+            "A refusal by the archive (at once) or a mail overdue for archiving (once), R10",
+        ),
+    ]
+    running = _Running()
+
+    async def start(context: ServiceContext) -> None:
+        running.archiver, running.archive = await open_archiver(
+            context.jetstream(), context.publisher.publish, context.org, wiring or Wiring()
+        )
+
+    async def stop(_context: ServiceContext) -> None:
+        if running.archive is not None:
+            await running.archive.aclose()
+
+    service.on_startup.append(start)
+    service.on_shutdown.append(stop)
+
+    @service.consume(ROUTED, MailRouted)
+    async def on_routed(event: MailRouted, _context: ServiceContext) -> None:
+        await running.current().on_routed(event)
+
+    return service

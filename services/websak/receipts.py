@@ -1,0 +1,172 @@
+"""Archive receipts: websak's own record of each case's way into the archive (R9a, exactly once).
+
+One receipt per case, in the KV bucket `sakspost_receipts` (websak is its only writer), under
+`case.<case_id>`. It is written before the first archive call and after each call that changed the
+archive, always with compare-and-set on the revision, so two deliveries of the same mail never both
+advance it: the loser gets `ReceiptConflict` (transient) and, retried, resumes from what the winner
+recorded. Stages, in order: `started` (placement chosen) → `journalpost_created` (its id) →
+`documents_uploaded` (registry number, documents) → `done` (`archived` published).
+
+A permanent refusal is kept on the receipt (`refusal`) with its reason: the mail is never dropped,
+and a supervisor can retry it (`python -m services.websak retry`).
+
+The bucket also maps a conversation to the archive case of its first archived mail
+(`conversation.<sha256 of the conversation id>`), so later mails of the thread join that case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Any
+
+from nats.js.errors import (
+    KeyDeletedError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NoKeysError,
+)
+from nats.js.kv import KeyValue
+from pydantic import BaseModel, ConfigDict
+
+from schemas.events import ArchivedDocument, MailRouted, UtcDateTime
+from services.common.consumer import TransientError
+
+CASE_PREFIX = "case."
+CONVERSATION_PREFIX = "conversation."
+
+
+class Stage(StrEnum):
+    STARTED = "started"
+    JOURNALPOST_CREATED = "journalpost_created"
+    DOCUMENTS_UPLOADED = "documents_uploaded"
+    DONE = "done"
+
+
+class ReceiptConflict(TransientError):
+    """Another delivery of the same case changed the receipt first: retry and resume from it."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ArchiveRequest(_Record):
+    """What archiving a case needs from its `routed` event (no mail content)."""
+
+    case_id: str
+    department: str
+    mime_sha256: str
+    sensitive: bool
+    conversation_id: str | None
+    routed_event_id: str
+
+    @classmethod
+    def from_routed(cls, event: MailRouted, mime_sha256: str) -> ArchiveRequest:
+        return cls(
+            case_id=event.case_id,
+            department=event.department,
+            mime_sha256=mime_sha256,
+            sensitive=bool(event.sensitive),
+            conversation_id=event.conversation_id,
+            routed_event_id=event.event_id,
+        )
+
+
+class Refusal(_Record):
+    reason: str
+    at: UtcDateTime
+    routed_event_id: str
+
+
+class Receipt(_Record):
+    request: ArchiveRequest
+    stage: Stage = Stage.STARTED
+    started_at: UtcDateTime
+    case_ref: str | None = None
+    template_ref: str | None = None
+    journalpost_id: str | None = None
+    main_sha256: str | None = None
+    archive_system: str | None = None
+    registry_number: str | None = None
+    archive_case_id: str | None = None
+    documents: tuple[ArchivedDocument, ...] = ()
+    uploaded_at: UtcDateTime | None = None
+    overdue_alerted: bool = False
+    refusal: Refusal | None = None
+    refusals: int = 0
+
+    def but(self, **changes: Any) -> Receipt:
+        """A copy with `changes`, validated like a fresh receipt."""
+        return Receipt.model_validate({**self.model_dump(), **changes})
+
+
+class ConversationCase(_Record):
+    case_ref: str
+    screened: bool
+    first_case_id: str
+
+
+def _conversation_key(conversation_id: str) -> str:
+    # Graph conversation ids hold characters KV keys do not allow ('+'); a digest always fits.
+    return CONVERSATION_PREFIX + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:40]
+
+
+class ReceiptStore:
+    def __init__(self, kv: KeyValue) -> None:
+        self._kv = kv
+
+    async def get(self, case_id: str) -> tuple[Receipt, int] | None:
+        try:
+            entry = await self._kv.get(CASE_PREFIX + case_id)
+        except (KeyNotFoundError, KeyDeletedError):
+            return None
+        return Receipt.model_validate_json(entry.value or b"{}"), entry.revision or 0
+
+    async def create(self, receipt: Receipt) -> int:
+        try:
+            return await self._kv.create(
+                CASE_PREFIX + receipt.request.case_id, receipt.model_dump_json().encode()
+            )
+        except KeyWrongLastSequenceError:
+            raise ReceiptConflict("the receipt was created by another delivery") from None
+
+    async def update(self, receipt: Receipt, revision: int) -> int:
+        try:
+            return await self._kv.update(
+                CASE_PREFIX + receipt.request.case_id,
+                receipt.model_dump_json().encode(),
+                last=revision,
+            )
+        except KeyWrongLastSequenceError:
+            raise ReceiptConflict("the receipt was changed by another delivery") from None
+
+    async def refused(self) -> list[Receipt]:
+        """Every receipt that holds a permanent refusal (for the retry command)."""
+        try:
+            keys = await self._kv.keys()
+        except NoKeysError:
+            return []
+        found = []
+        for key in keys:
+            if key.startswith(CASE_PREFIX):
+                stored = await self.get(key.removeprefix(CASE_PREFIX))
+                if stored is not None and stored[0].refusal is not None:
+                    found.append(stored[0])
+        return found
+
+    async def conversation_case(self, conversation_id: str) -> ConversationCase | None:
+        try:
+            entry = await self._kv.get(_conversation_key(conversation_id))
+        except (KeyNotFoundError, KeyDeletedError):
+            return None
+        return ConversationCase.model_validate_json(entry.value or b"{}")
+
+    async def remember_conversation(self, conversation_id: str, case: ConversationCase) -> None:
+        """Record the conversation's case, unless an earlier mail of it recorded one already."""
+        try:
+            await self._kv.create(
+                _conversation_key(conversation_id), case.model_dump_json().encode()
+            )
+        except KeyWrongLastSequenceError:
+            return

@@ -1,0 +1,49 @@
+"""Fixtures of the websak service tests: the WebSak stand-in over HTTP, and the service on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from pydantic import SecretStr
+
+from devtools.websak_standin import RunningStandIn, run_standin
+from devtools.websak_standin.runner import DEFAULT_TOKEN
+from schemas.events import utc_now
+from services.common.orgconfig import Organisation
+from services.common.service import Service
+from services.common.settings import Settings
+from services.websak.app import Wiring, build
+from services.websak.archiving import Clock
+from services.websak.config import ArchivingOptions, WebSakConnection
+
+
+class ServiceFactory(Protocol):
+    def __call__(self, *, alert_after_seconds: float = ..., clock: Clock = ...) -> Service: ...
+
+
+@pytest.fixture
+async def standin(tmp_path: Path) -> AsyncIterator[RunningStandIn]:
+    async with run_standin(tmp_path / "websak") as running:
+        yield running
+
+
+def wiring_for(url: str, *, alert_after_seconds: float = 900, clock: Clock = utc_now) -> Wiring:
+    return Wiring(
+        connection=WebSakConnection(base_url=url, token=SecretStr(DEFAULT_TOKEN), timeout_s=10),
+        options=ArchivingOptions(alert_after_seconds=alert_after_seconds),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def websak(settings: Settings, org: Organisation, standin: RunningStandIn) -> ServiceFactory:
+    """`websak(alert_after_seconds=..., clock=...)`: the service on the stand-in, not started."""
+
+    def make(*, alert_after_seconds: float = 900, clock: Clock = utc_now) -> Service:
+        wiring = wiring_for(standin.url, alert_after_seconds=alert_after_seconds, clock=clock)
+        return build(settings, org, wiring)
+
+    return make

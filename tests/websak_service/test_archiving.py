@@ -1,0 +1,255 @@
+"""The websak service on a real nats-server and the WebSak stand-in over HTTP (R9a, R9b, R9d, R10,
+R3): every arkivverdig mail becomes exactly one complete journalpost and one `archived` event."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+import httpx
+from nats.js import JetStreamContext
+
+from devtools.websak_standin import RunningStandIn
+from devtools.websak_standin.runner import DEFAULT_TOKEN
+from services.common.jetstream import EVENTS_STREAM, RECEIPTS_BUCKET
+from services.common.orgconfig import Organisation
+from services.common.settings import REPO_ROOT, Settings
+from services.websak.app import ROUTED
+from services.websak.config import load_placement
+from services.websak.receipts import ReceiptStore
+from tests.conftest import scaled
+from tests.support.events import EventLog, event_log
+from tests.websak_service.conftest import ServiceFactory
+from tests.websak_service.support import (
+    Delivered,
+    archive_state,
+    assert_one_complete_journalpost,
+    deliver,
+    journalposts_of,
+    label_of,
+    labels,
+    publish,
+)
+
+
+def _by_case(log: EventLog, event_type: str) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for _subject, payload in log.seen:
+        if payload.get("type") == event_type:
+            found.setdefault(payload["case_id"], []).append(payload)
+    return found
+
+
+async def _replay(js: JetStreamContext, delivered: Delivered, msg_id: str) -> None:
+    """The same `routed` event once more, past JetStream's dedupe (as a replay of the stream)."""
+    routed = delivered.routed
+    await js.publish(
+        routed.nats_subject(),
+        routed.to_json(),
+        stream=EVENTS_STREAM,
+        headers={"Nats-Msg-Id": msg_id},
+    )
+
+
+async def _all_handled(js: JetStreamContext) -> None:
+    info = await js.consumer_info(EVENTS_STREAM, ROUTED.durable)
+    assert info.num_pending == 0 and info.num_ack_pending == 0
+
+
+async def test_each_arkivverdig_sample_becomes_one_complete_journalpost(  # R9a, R3, R12
+    js: JetStreamContext,
+    org: Organisation,
+    settings: Settings,
+    standin: RunningStandIn,
+    websak: ServiceFactory,
+) -> None:
+    chosen = labels("arkivverdig")[: scaled(64)]
+    delivered = [await deliver(js, org, label) for label in chosen]
+    *first, last = delivered
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
+        websak().lifespan(),
+    ):
+        for mail in first:
+            await publish(js, mail.routed)
+        await archived.wait_for(lambda _s, _p: True, count=len(first), timeout=30 + len(first))
+        # A later `routed` of an archived case (a reassignment) and a replay of the stream: no
+        # second journalpost, no second `archived` event.
+        await publish(js, (await deliver(js, org, chosen[0], routing="reassigned")).routed)
+        await _replay(js, first[0], "replayed")
+        await publish(js, last.routed)
+        await archived.wait_for_case(last.case_id, "archived", timeout=30)
+    await _all_handled(js)  # after the stop, which lets the handler in flight ack
+
+    events = _by_case(archived, "archived")
+    assert sorted(events) == sorted(mail.case_id for mail in delivered)
+    placement = load_placement()
+    for mail in delivered:
+        (event,) = events[mail.case_id]
+        journalpost = await assert_one_complete_journalpost(standin.url, mail, event)
+        expected_case = placement.placement(
+            mail.routed.department, sensitive=bool(mail.routed.sensitive)
+        ).case_ref
+        assert str(journalpost["sakId"]) == expected_case  # R3: sensitive mail in a screened case
+        if mail.routed.sensitive:
+            assert mail.received.subject not in journalpost["tittel1"]
+    state = await archive_state(standin.url)
+    assert len(state["journalposter"]) == len(delivered)
+
+
+async def test_offisiell_and_privat_mail_is_never_archived(  # R9b, R9d
+    js: JetStreamContext,
+    org: Organisation,
+    settings: Settings,
+    standin: RunningStandIn,
+    websak: ServiceFactory,
+) -> None:
+    others = [await deliver(js, org, label) for label in labels("offisiell")[:3]]
+    others += [await deliver(js, org, label) for label in labels("privat")[:3]]
+    sentinel = await deliver(js, org, labels("arkivverdig")[0])
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
+        websak().lifespan(),
+    ):
+        for mail in [*others, sentinel]:
+            await publish(js, mail.routed)
+        await archived.wait_for_case(sentinel.case_id, "archived", timeout=30)
+    await _all_handled(js)
+    assert list(_by_case(archived, "archived")) == [sentinel.case_id]
+    state = await archive_state(standin.url)
+    assert len(state["journalposter"]) == 1
+    receipts = ReceiptStore(await js.key_value(RECEIPTS_BUCKET))
+    for mail in others:
+        assert await receipts.get(mail.case_id) is None
+
+
+async def test_permanent_refusal_alerts_at_once_and_the_retry_command_archives_it(  # R10
+    js: JetStreamContext,
+    org: Organisation,
+    settings: Settings,
+    standin: RunningStandIn,
+    websak: ServiceFactory,
+) -> None:
+    mail = await deliver(js, org, label_of("0020.eml"))
+    behind = await deliver(js, org, labels("arkivverdig")[0])
+    async with httpx.AsyncClient(base_url=standin.url) as admin:
+        # An expired static token: a 401 that no renewal can fix, so a refusal (the adapter's rule).
+        (await admin.put("/_standin/faults", json={"expired_token": True})).raise_for_status()
+        async with (
+            event_log(settings.nats_url, "sakspost.alert.>") as alerts,
+            websak(alert_after_seconds=3600).lifespan(),
+        ):
+            await publish(js, mail.routed)
+            ((subject, alert),) = await alerts.wait_for_case(mail.case_id, "alert", timeout=30)
+            # The same event once more (a replay): recorded as refused already, no second alert.
+            await _replay(js, mail, "replayed")
+            await publish(js, behind.routed)
+            await alerts.wait_for_case(behind.case_id, "alert", timeout=30)
+        await _all_handled(js)
+        assert subject == "sakspost.alert.archive_failed.bygg"
+        assert alert["severity"] == "critical"
+        assert "401" in alert["reason"]
+        assert len(alerts.matching(lambda _s, p: p.get("case_id") == mail.case_id)) == 1
+        stored = await ReceiptStore(await js.key_value(RECEIPTS_BUCKET)).get(mail.case_id)
+        assert stored is not None and stored[0].refusal is not None  # kept, never dropped
+        (await admin.delete("/_standin/faults")).raise_for_status()
+
+    async with event_log(settings.nats_url, "sakspost.mail.archived.>") as archived:
+        command = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "services.websak",
+            "retry",
+            stdout=asyncio.subprocess.PIPE,
+            env={
+                **os.environ,
+                "SAKSPOST_NATS_URL": settings.nats_url,
+                "SAKSPOST_WEBSAK_BASE_URL": standin.url,
+                "SAKSPOST_WEBSAK_TOKEN": DEFAULT_TOKEN,
+                "SAKSPOST_LOG_LEVEL": "warning",
+            },
+            cwd=REPO_ROOT,
+        )
+        output, _ = await asyncio.wait_for(command.communicate(), timeout=60)
+        assert command.returncode == 0, output
+        assert sorted(output.decode().splitlines()) == sorted(
+            f"{refused.case_id}: archived" for refused in (mail, behind)
+        )
+        ((_subject, event),) = await archived.wait_for_case(mail.case_id, "archived")
+    await assert_one_complete_journalpost(standin.url, mail, event)
+
+
+async def test_archive_down_for_a_while_alerts_once_when_overdue_then_archives_all(  # R10
+    js: JetStreamContext,
+    org: Organisation,
+    settings: Settings,
+    standin: RunningStandIn,
+    websak: ServiceFactory,
+) -> None:
+    mails = [await deliver(js, org, label) for label in labels("arkivverdig")[:3]]
+    async with (
+        httpx.AsyncClient(base_url=standin.url) as admin,
+        event_log(settings.nats_url, "sakspost.>") as events,
+        websak(alert_after_seconds=1.0).lifespan(),
+    ):
+        (await admin.put("/_standin/faults", json={"down": True})).raise_for_status()
+        for mail in mails:
+            await publish(js, mail.routed)
+
+        def overdue(_subject: str, payload: dict[str, Any]) -> bool:
+            return payload.get("kind") == "archive_failed" and payload["severity"] == "warning"
+
+        alerts = await events.wait_for(overdue, count=len(mails), timeout=30)
+        (await admin.delete("/_standin/faults")).raise_for_status()
+        await events.wait_for(lambda _s, p: p.get("type") == "archived", count=len(mails))
+    await _all_handled(js)
+
+    assert sorted(p["case_id"] for _s, p in alerts) == sorted(m.case_id for m in mails)
+    assert len(events.matching(overdue)) == len(mails)  # one alert per mail, not one per retry
+    assert all("503" in p["reason"] for _s, p in alerts)
+    archived = _by_case(events, "archived")
+    for mail in mails:
+        await assert_one_complete_journalpost(standin.url, mail, archived[mail.case_id][0])
+
+
+async def test_later_mail_of_a_conversation_joins_the_case_of_the_first(  # R9a, R3
+    js: JetStreamContext,
+    org: Organisation,
+    settings: Settings,
+    standin: RunningStandIn,
+    websak: ServiceFactory,
+) -> None:
+    ordinary = [label for label in labels("arkivverdig") if not label["sensitive"]]
+    first_label = ordinary[0]
+    later_label = next(lb for lb in ordinary if lb["department"] != first_label["department"])
+    sensitive_label = next(lb for lb in labels("arkivverdig") if lb["sensitive"])
+    thread = "AAQkAGI2+conversation/1="
+    first, later, sensitive = [
+        await deliver(js, org, label, conversation_id=thread)
+        for label in (first_label, later_label, sensitive_label)
+    ]
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
+        websak().lifespan(),
+    ):
+        await publish(js, first.routed)
+        ((_s, first_event),) = await archived.wait_for_case(first.case_id, "archived")
+        await publish(js, later.routed)
+        await publish(js, sensitive.routed)
+        ((_s, later_event),) = await archived.wait_for_case(later.case_id, "archived")
+        ((_s, sensitive_event),) = await archived.wait_for_case(sensitive.case_id, "archived")
+
+    placement = load_placement()
+    assert later_event["archive_case_id"] == first_event["archive_case_id"]
+    assert later_event["archive_case_id"] != (
+        placement.placement(later_label["department"], sensitive=False).case_ref
+    )
+    # Sensitive mail never joins an open case: it goes to its department's screened case (R3).
+    assert sensitive_event["archive_case_id"] == (
+        placement.placement(sensitive_label["department"], sensitive=True).case_ref
+    )
+    state = await archive_state(standin.url)
+    for mail in (first, later, sensitive):
+        assert len(journalposts_of(state, mail.case_id)) == 1
