@@ -14,11 +14,11 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.subjects import check_token
 from schemas.vocab import MailClass
+from services.common.configfile import read_yaml, validate_mapping
 
 Language = Literal["nn", "nb", "en"]
 
@@ -354,39 +354,11 @@ class Organisation(_Strict):
         return address.strip().lower().endswith("@" + self.domain.lower())
 
 
-def _format_errors(path: Path, error: ValidationError) -> str:
-    lines = [f"{path}: the organisation file is not valid:"]
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "is required (fix: add it)"
-        elif item["type"] == "extra_forbidden":
-            message = "is not a known field (fix: remove it or check its spelling)"
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
-
-
 def parse_organisation(data: Any, source: Path) -> Organisation:
-    if not isinstance(data, dict):
-        raise OrgConfigError(f"{source}: expected a mapping at the top level (fix: see config/)")
-    try:
-        return Organisation.model_validate(data)
-    except ValidationError as error:
-        raise OrgConfigError(_format_errors(source, error)) from None
+    return validate_mapping(data, source, Organisation, "organisation file", OrgConfigError)
 
 
 def load_organisation(path: str | Path) -> Organisation:
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as error:
-        raise OrgConfigError(
-            f"{source}: cannot read the organisation file ({error.strerror}) "
-            "(fix: set SAKSPOST_ORG_CONFIG to an existing YAML file)"
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise OrgConfigError(f"{source}: not valid YAML: {error}") from None
+    data = read_yaml(source, "organisation file", "SAKSPOST_ORG_CONFIG", OrgConfigError)
     return parse_organisation(data, source)

@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.configfile import load_env_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ORG_CONFIG = REPO_ROOT / "config" / "ha-kommune.yaml"
@@ -91,15 +93,7 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as error:
-        lines = ["the SAKSPOST_* environment is not valid:"]
-        for item in error.errors():
-            where = "_".join(str(part) for part in item["loc"]).upper()
-            name = f"SAKSPOST_{where}" if where else "(settings)"
-            lines.append(f"  {name}: {item['msg'].removeprefix('Value error, ')}")
-        raise SettingsError("\n".join(lines)) from None
+    return load_env_model(Settings, "SAKSPOST_", SettingsError)
 
 
 @lru_cache(maxsize=1)

@@ -12,12 +12,12 @@ import re
 from pathlib import Path
 from typing import Any, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic import model_validator as model_check
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.vocab import AlertKind, Channel
+from services.common.configfile import read_yaml, validate_mapping
 from services.common.orgconfig import Organisation
 
 DEFAULT_NOTIFIER_CONFIG = Path(__file__).resolve().parents[2] / "config" / "notifier.yaml"
@@ -172,43 +172,17 @@ class NotifierSecrets(BaseSettings):
         return secret.get_secret_value() if secret else None
 
 
-def _format_errors(source: Path, error: ValidationError) -> str:
-    lines = [f"{source}: the notifier configuration is not valid:"]
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "is required (fix: add it)"
-        elif item["type"] == "extra_forbidden":
-            message = "is not a known field (fix: remove it or check its spelling)"
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
-
-
 def parse_notifier_config(data: Any, source: Path, org: Organisation) -> NotifierConfig:
-    if not isinstance(data, dict):
-        raise NotifierConfigError(
-            f"{source}: expected a mapping at the top level (fix: see config/notifier.yaml)"
-        )
-    try:
-        config = NotifierConfig.model_validate(data)
-    except ValidationError as error:
-        raise NotifierConfigError(_format_errors(source, error)) from None
+    config = validate_mapping(
+        data, source, NotifierConfig, "notifier configuration", NotifierConfigError
+    )
     config.check_against(org, source)
     return config
 
 
 def load_notifier_config(path: str | Path, org: Organisation) -> NotifierConfig:
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as error:
-        raise NotifierConfigError(
-            f"{source}: cannot read the notifier configuration ({error.strerror}) "
-            "(fix: set SAKSPOST_NOTIFIER_CONFIG to an existing YAML file)"
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise NotifierConfigError(f"{source}: not valid YAML: {error}") from None
+    data = read_yaml(
+        source, "notifier configuration", "SAKSPOST_NOTIFIER_CONFIG", NotifierConfigError
+    )
     return parse_notifier_config(data, source, org)

@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.configfile import load_env_model, read_yaml, validate_mapping
 from services.common.orgconfig import Organisation
 
 DEFAULT_PLACEMENT_FILE = Path(__file__).resolve().parents[2] / "config" / "websak.yaml"
@@ -174,50 +173,16 @@ class ArchivingOptions(BaseSettings):
 
 def load_settings_model(model: type[SettingsT]) -> SettingsT:
     """`model` from the environment, with an error that names each bad variable."""
-    try:
-        return model()
-    except ValidationError as error:
-        lines = ["the SAKSPOST_WEBSAK_* environment is not valid:"]
-        for item in error.errors():
-            where = "_".join(str(part) for part in item["loc"]).upper()
-            name = f"SAKSPOST_WEBSAK_{where}" if where else "(settings)"
-            lines.append(f"  {name}: {item['msg'].removeprefix('Value error, ')}")
-        raise WebSakConfigError("\n".join(lines)) from None
-
-
-def _format_errors(source: Path, error: ValidationError) -> str:
-    lines = [f"{source}: the WebSak configuration is not valid:"]
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "is required (fix: add it)"
-        elif item["type"] == "extra_forbidden":
-            message = "is not a known field (fix: remove it or check its spelling)"
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
+    return load_env_model(model, "SAKSPOST_WEBSAK_", WebSakConfigError)
 
 
 def parse_placement(data: Any, source: Path) -> WebSakPlacement:
-    if not isinstance(data, dict):
-        raise WebSakConfigError(f"{source}: expected a mapping at the top level (fix: see config/)")
-    try:
-        return WebSakPlacement.model_validate(data)
-    except ValidationError as error:
-        raise WebSakConfigError(_format_errors(source, error)) from None
+    return validate_mapping(
+        data, source, WebSakPlacement, "WebSak configuration", WebSakConfigError
+    )
 
 
 def load_placement(path: str | Path = DEFAULT_PLACEMENT_FILE) -> WebSakPlacement:
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as error:
-        raise WebSakConfigError(
-            f"{source}: cannot read the WebSak configuration ({error.strerror}) "
-            "(fix: point SAKSPOST_WEBSAK_CONFIG at an existing YAML file)"
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise WebSakConfigError(f"{source}: not valid YAML: {error}") from None
+    data = read_yaml(source, "WebSak configuration", "SAKSPOST_WEBSAK_CONFIG", WebSakConfigError)
     return parse_placement(data, source)
