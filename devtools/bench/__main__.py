@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devtools.bench.classify import bench_classifier
+from devtools.bench.ingest import bench_ingest
 from devtools.bench.render import bench_render
 from services.common.settings import REPO_ROOT
 
@@ -25,6 +26,7 @@ RESULTS = REPO_ROOT / "bench" / "results.json"
 BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
     "classifier": lambda: bench_classifier(SAMPLES),
     "render": lambda: bench_render(SAMPLES),
+    "ingest": bench_ingest,
 }
 
 

@@ -24,16 +24,13 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import ALL_MODELS, Event
+from services.common.writeback import writeback_key
 from services.router.case import CaseRecord
 from services.router.workboard import Workboard
 
 CASE_PREFIX = "case."
 THREAD_PREFIX = "thread."
 WORKBOARD_KEY = "workboard"
-WRITEBACK_PREFIX = "writeback."
-# Graph ids are URL-safe base64 and usable as KV tokens as they are; any other id is digested. This
-# must name keys exactly as ingest's `id_token` does (the lead is to move one copy to common).
-_KV_SAFE_ID = re.compile(r"^[A-Za-z0-9_=-]{1,900}$")
 # Case ids are short base32 tokens; anything else (a typo, a wildcard) is simply not a case.
 _CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -75,15 +72,6 @@ def _decode(data: bytes | None, revision: int) -> Loaded:
 
 def is_case_id(text: str) -> bool:
     return bool(_CASE_ID.match(text))
-
-
-def writeback_key(graph_message_id: str) -> str:
-    token = (
-        graph_message_id
-        if _KV_SAFE_ID.match(graph_message_id)
-        else "h" + hashlib.sha256(graph_message_id.encode("utf-8")).hexdigest()
-    )
-    return WRITEBACK_PREFIX + token
 
 
 def _thread_key(conversation_id: str) -> str:

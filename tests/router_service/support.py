@@ -24,7 +24,7 @@ from services.common.jetstream import EVENTS_STREAM, INGEST_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.common.settings import Settings
-from services.router.store import writeback_key
+from services.common.writeback import writeback_key
 
 WAIT_SECONDS = 20.0
 

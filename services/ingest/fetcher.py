@@ -1,0 +1,151 @@
+"""The fetcher: turns stored work into `received`, `changed` and `deleted` events.
+
+A message is read once with `$select`; the MIME only for a message ingest has not received yet.
+Before any Graph call, KV tells whether this version of the message was already handled, or is
+the router's own write-back coming back (its change key), so repeats cost no Graph reads.
+Lifecycle work runs the matching upkeep: renew, recreate and catch up, or catch up.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+from nats.js import JetStreamContext
+
+from services.common.consumer import PoisonMessage
+from services.common.mimestore import MimeStore
+from services.common.orgconfig import Department, Organisation
+from services.common.publisher import EventPublisher
+from services.common.received import build_received
+from services.ingest.changes import first_record, gone, is_received_mail, seen_again
+from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
+from services.ingest.state import IngestState, MessageRecord
+from services.ingest.upkeep import DeltaCatchUp, SubscriptionKeeper
+from services.ingest.work import LifecycleWork, MessageWork
+
+log = structlog.get_logger(__name__)
+
+
+class Fetcher:
+    def __init__(
+        self,
+        org: Organisation,
+        state: IngestState,
+        gateway: GraphGateway,
+        publisher: EventPublisher,
+        js: JetStreamContext,
+        keeper: SubscriptionKeeper,
+        catch_up: DeltaCatchUp,
+    ) -> None:
+        self._org = org
+        self._state = state
+        self._gateway = gateway
+        self._publisher = publisher
+        self._mime = MimeStore(js)
+        self._keeper = keeper
+        self._catch_up = catch_up
+
+    def _department(self, key: str) -> Department:
+        department = self._org.departments.get(key)
+        if department is None:
+            raise PoisonMessage(f"department {key!r} is not in the organisation file")
+        return department
+
+    # --- messages -------------------------------------------------------------------------
+
+    async def on_message(self, work: MessageWork) -> None:
+        department = self._department(work.department)
+        record = await self._state.message(work.message_id)
+        if await self._already_handled(work, record):
+            return
+        try:
+            snapshot = await self._gateway.message(work.mailbox, work.message_id)
+        except MessageGone:
+            await self._gone(work, record)
+            return
+        folder = await self._gateway.folder_name(work.mailbox, snapshot.parent_folder_id)
+        if record is None:
+            if not is_received_mail(snapshot, folder):
+                return
+            record = await self._receive(work, department, snapshot)
+            if record is None:
+                return
+        our_key = await self._state.written_change_key(work.message_id)
+        transition = seen_again(
+            record, snapshot, folder, work.message_id, our_key, datetime.now(UTC)
+        )
+        for event in transition.events:
+            await self._publisher.publish(event)
+            log.info("published", type=event.event.value, case_id=event.case_id)
+        await self._state.save_message(work.message_id, transition.record)
+
+    async def _already_handled(self, work: MessageWork, record: MessageRecord | None) -> bool:
+        """This version was handled before, or it is our own write-back: no Graph call."""
+        if record is None:
+            return False
+        if work.presence == "gone":
+            return record.removed
+        if work.change_key is None:
+            return False
+        if work.change_key == record.change_key:
+            return True
+        return work.change_key == await self._state.written_change_key(work.message_id)
+
+    async def _gone(self, work: MessageWork, record: MessageRecord | None) -> None:
+        if record is None:
+            # Removed before ingest could read it: there is no MIME left to keep.
+            log.warning("message gone before it was read", department=work.department)
+            return
+        transition = gone(record, work.message_id, datetime.now(UTC))
+        for event in transition.events:
+            await self._publisher.publish(event)
+            log.info("published", type=event.event.value, case_id=event.case_id)
+        await self._state.save_message(work.message_id, transition.record)
+
+    async def _receive(
+        self, work: MessageWork, department: Department, snapshot: MessageSnapshot
+    ) -> MessageRecord | None:
+        """Fetch the MIME once, keep it, publish `received` (once per case); the first record."""
+        try:
+            raw = await self._gateway.mime(work.mailbox, work.message_id)
+        except MessageGone:
+            log.warning("message gone before its MIME was read", department=work.department)
+            return None
+        event = build_received(
+            self._org,
+            department.addresses[0],
+            raw,
+            snapshot.id,
+            snapshot.received_at or datetime.now(UTC),
+            snapshot.conversation_id,
+        )
+        await self._mime.put(raw)
+        if await self._state.was_received(event.case_id):
+            log.info("already received", case_id=event.case_id)
+        else:
+            await self._publisher.publish(event)
+            await self._state.mark_received(event.case_id)
+            log.info(
+                "published",
+                type="received",
+                case_id=event.case_id,
+                department=event.department,
+                defects=len(event.parse_defects),
+                source=work.source,
+            )
+        return first_record(event, snapshot)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def on_lifecycle(self, work: LifecycleWork) -> None:
+        self._department(work.department)
+        log.info("lifecycle event", lifecycle=work.event, department=work.department)
+        if work.event == "reauthorizationRequired":
+            if await self._keeper.renew(work.department, work.mailbox):
+                await self._catch_up.run(work.department, work.mailbox)
+        elif work.event == "subscriptionRemoved":
+            await self._keeper.replace(work.department, work.mailbox, work.subscription_id)
+            await self._catch_up.run(work.department, work.mailbox)
+        else:
+            await self._catch_up.run(work.department, work.mailbox)

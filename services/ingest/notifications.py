@@ -1,0 +1,155 @@
+"""Reading Graph's notification POSTs (pure): the body checks, the batch, each item's validity.
+
+Graph sends `{"value": [...]}`; msgraph-sdk has no model for it, so it is parsed here. The body is
+untrusted: a wrong content type, an oversized or malformed body and absurd nesting are refused with
+a clear 4xx before anything else happens. Within a valid batch each item is judged alone: a wrong
+`clientState` (compared in constant time), an unknown or expired subscription drop that item only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+JSON_TYPES = ("application/json", "text/json")
+LifecycleEvent = Literal["reauthorizationRequired", "subscriptionRemoved", "missed"]
+
+
+class Refused(Exception):
+    """The whole body is refused; `status` is the 4xx to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class ResourceData(_Lenient):
+    id: str = Field(min_length=1, max_length=512)
+    etag: str | None = Field(default=None, alias="@odata.etag", max_length=512)
+
+
+class NotificationItem(_Lenient):
+    """One change or lifecycle notification, as far as ingest needs it."""
+
+    subscription_id: str = Field(alias="subscriptionId", min_length=1, max_length=128)
+    client_state: str | None = Field(default=None, alias="clientState", max_length=255)
+    change_type: Literal["created", "updated", "deleted"] | None = Field(
+        default=None, alias="changeType"
+    )
+    lifecycle_event: LifecycleEvent | None = Field(default=None, alias="lifecycleEvent")
+    resource_data: ResourceData | None = Field(default=None, alias="resourceData")
+
+    @property
+    def change_key(self) -> str | None:
+        """The message's change key from its weak etag `W/"<changeKey>"`."""
+        etag = self.resource_data.etag if self.resource_data else None
+        if not etag:
+            return None
+        return etag.removeprefix("W/").strip('"') or None
+
+
+@dataclass(frozen=True)
+class KnownSubscription:
+    """What the webhook needs to trust a notification: the secret and the expiry."""
+
+    id: str
+    department: str
+    mailbox: str
+    client_state: str
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class Accepted:
+    item: NotificationItem
+    subscription: KnownSubscription
+
+
+@dataclass(frozen=True)
+class Judged:
+    accepted: list[Accepted]
+    dropped: dict[str, int]  # reason -> count, for the log
+
+
+def is_json_content_type(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media in JSON_TYPES
+
+
+def _depth(value: Any, limit: int) -> int:
+    """The nesting depth of parsed JSON, counting no further than `limit + 1`."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((child, level + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, level + 1) for child in node)
+    return deepest
+
+
+def parse_batch(body: bytes, max_depth: int) -> list[Any]:
+    """The raw items of a notification body, or `Refused` with a 400 and the reason."""
+    try:
+        payload: Any = json.loads(body)
+    except RecursionError:
+        raise Refused(400, "JSON nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, "body is not valid JSON") from None
+    if _depth(payload, max_depth) > max_depth:
+        raise Refused(400, f"JSON nested deeper than {max_depth} levels")
+    if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
+        raise Refused(400, 'body must be an object with a "value" list')
+    items: list[Any] = payload["value"]
+    return items
+
+
+def _state_matches(expected: str, given: str | None) -> bool:
+    if given is None:
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+def judge(raw_items: list[Any], known: Mapping[str, KnownSubscription], now: datetime) -> Judged:
+    """Keep the items that come from a live subscription of ours with the right clientState."""
+    accepted: list[Accepted] = []
+    dropped: dict[str, int] = {}
+
+    def drop(reason: str) -> None:
+        dropped[reason] = dropped.get(reason, 0) + 1
+
+    for raw in raw_items:
+        try:
+            item = NotificationItem.model_validate(raw)
+        except ValidationError:
+            drop("malformed_item")
+            continue
+        subscription = known.get(item.subscription_id)
+        if subscription is None:
+            drop("unknown_subscription")
+        elif not _state_matches(subscription.client_state, item.client_state):
+            drop("wrong_client_state")
+        elif subscription.expires <= now:
+            drop("expired_subscription")
+        elif item.lifecycle_event is None and (
+            item.change_type is None or item.resource_data is None
+        ):
+            drop("malformed_item")
+        else:
+            accepted.append(Accepted(item, subscription))
+    return Judged(accepted, dropped)

@@ -1,0 +1,297 @@
+"""Subscription upkeep and delta catch-up, done by the one replica that holds the lease.
+
+- The lease is a KV key with the holder and an expiry, taken and renewed with compare-and-set;
+  when its holder dies, another replica takes it over once it has expired.
+- Every watched mailbox has one subscription (the whole mailbox), created on start, renewed well
+  before it expires, recreated when Graph lost it. Its clientState secret lives in KV.
+- Delta catch-up per mailbox folder runs after every (re)creation, on `missed`, when the lease is
+  taken over (what happened while nobody watched), and every delta interval: whatever the
+  notifications missed becomes work for the fetcher, exactly like a notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from kiota_abstractions.api_error import APIError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from services.common.orgconfig import Organisation
+from services.ingest.config import IngestSettings
+from services.ingest.directory import SubscriptionDirectory
+from services.ingest.gateway import (
+    CreatedSubscription,
+    DeltaRestart,
+    GraphGateway,
+    SubscriptionGone,
+    is_conflict,
+    mailbox_resource,
+)
+from services.ingest.queue import WorkQueue
+from services.ingest.state import LEASE_KEY, DeltaRecord, IngestState, SubscriptionRecord
+from services.ingest.work import MessageWork
+
+log = structlog.get_logger(__name__)
+
+RETRY_SOON_SECONDS = 1.0
+
+
+class Lease:
+    """Who does upkeep: a KV key `{"holder", "until"}` renewed before it runs out."""
+
+    def __init__(self, kv: KeyValue, holder: str, seconds: float) -> None:
+        self._kv = kv
+        self.holder = holder
+        self._seconds = seconds
+
+    def _value(self) -> bytes:
+        return json.dumps({"holder": self.holder, "until": time.time() + self._seconds}).encode()
+
+    async def hold(self) -> bool:
+        """Take or renew the lease; False while another live replica holds it."""
+        try:
+            entry = await self._kv.get(LEASE_KEY)
+        except KeyNotFoundError:
+            entry = None
+        try:
+            if entry is None or not entry.value:
+                await self._kv.create(LEASE_KEY, self._value())
+                return True
+            current = json.loads(entry.value)
+            if (
+                current.get("holder") != self.holder
+                and float(current.get("until", 0)) > time.time()
+            ):
+                return False
+            await self._kv.update(LEASE_KEY, self._value(), last=entry.revision)
+        except KeyWrongLastSequenceError:
+            return False
+        return True
+
+    async def release(self) -> None:
+        """Give the lease up at a graceful stop, so another replica need not wait it out."""
+        try:
+            entry = await self._kv.get(LEASE_KEY)
+        except KeyNotFoundError:
+            return
+        if entry.value and json.loads(entry.value).get("holder") == self.holder:
+            await self._kv.delete(LEASE_KEY, last=entry.revision)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    notification_url: str
+    lifecycle_url: str
+
+
+class SubscriptionKeeper:
+    def __init__(
+        self,
+        gateway: GraphGateway,
+        state: IngestState,
+        directory: SubscriptionDirectory,
+        ingest: IngestSettings,
+        endpoints: Endpoints,
+    ) -> None:
+        self._gateway = gateway
+        self._state = state
+        self._directory = directory
+        self._ingest = ingest
+        self._endpoints = endpoints
+
+    def _expiry(self) -> datetime:
+        return datetime.now(UTC) + timedelta(minutes=self._ingest.subscription_minutes)
+
+    async def ensure(self, department: str, mailbox: str) -> bool:
+        """A live subscription for the mailbox; True when it had to be created anew."""
+        current = (await self._state.subscriptions()).subscriptions.get(department)
+        now = datetime.now(UTC)
+        if current is None or current.expires <= now or current.mailbox != mailbox:
+            await self.create(department, mailbox)
+            return True
+        self._directory.remember(department, current)
+        if current.expires - now <= timedelta(minutes=self._ingest.renew_before_minutes):
+            return await self.renew(department, mailbox)
+        return False
+
+    async def create(self, department: str, mailbox: str) -> None:
+        secret = secrets.token_urlsafe(32)
+        try:
+            created = await self._create(mailbox, secret)
+        except APIError as error:
+            if not is_conflict(error):
+                raise
+            # Graph still has a subscription whose secret we no longer know: replace it.
+            for stale in await self._gateway.find_subscriptions(mailbox_resource(mailbox)):
+                await self._gateway.delete_subscription(stale)
+            created = await self._create(mailbox, secret)
+        record = SubscriptionRecord(
+            id=created.id, mailbox=mailbox, client_state=secret, expires=created.expires
+        )
+        await self._state.save_subscription(department, record)
+        self._directory.remember(department, record)
+        log.info("subscription created", department=department, subscription_id=created.id)
+
+    async def _create(self, mailbox: str, secret: str) -> CreatedSubscription:
+        return await self._gateway.create_subscription(
+            mailbox,
+            self._endpoints.notification_url,
+            self._endpoints.lifecycle_url,
+            self._expiry(),
+            secret,
+        )
+
+    async def replace(self, department: str, mailbox: str, removed_id: str) -> None:
+        """Graph removed a subscription: create its successor, once (the event may repeat)."""
+        current = (await self._state.subscriptions()).subscriptions.get(department)
+        if current is not None and current.id != removed_id:
+            return
+        await self.create(department, mailbox)
+
+    async def renew(self, department: str, mailbox: str) -> bool:
+        """Renew (and so reauthorize); recreate when Graph lost it. True when recreated."""
+        current = (await self._state.subscriptions()).subscriptions.get(department)
+        if current is None:
+            await self.create(department, mailbox)
+            return True
+        try:
+            expires = await self._gateway.renew_subscription(current.id, self._expiry())
+        except SubscriptionGone:
+            await self.create(department, mailbox)
+            return True
+        record = current.model_copy(update={"expires": expires})
+        await self._state.save_subscription(department, record)
+        self._directory.remember(department, record)
+        log.info("subscription renewed", department=department, subscription_id=current.id)
+        return False
+
+
+class DeltaCatchUp:
+    def __init__(
+        self,
+        gateway: GraphGateway,
+        state: IngestState,
+        queue: WorkQueue,
+        ingest: IngestSettings,
+        interval_seconds: float,
+    ) -> None:
+        self._gateway = gateway
+        self._state = state
+        self._queue = queue
+        self._ingest = ingest
+        self._interval = timedelta(seconds=interval_seconds)
+
+    async def due(self, department: str) -> bool:
+        now = datetime.now(UTC)
+        for folder in self._ingest.delta_folders:
+            record, _ = await self._state.delta(department, folder)
+            if record is None or record.at + self._interval <= now:
+                return True
+        return False
+
+    async def run(self, department: str, mailbox: str) -> int:
+        """One delta round per folder; the number of changes handed to the fetcher."""
+        found = 0
+        for folder in self._ingest.delta_folders:
+            found += await self._folder(department, mailbox, folder)
+        return found
+
+    async def _folder(self, department: str, mailbox: str, folder: str) -> int:
+        record, revision = await self._state.delta(department, folder)
+        size = self._ingest.delta_page_size
+        try:
+            findings, link = await self._gateway.delta_round(
+                mailbox, folder, record.link if record else None, size
+            )
+        except DeltaRestart:
+            log.warning("delta link expired, full sync", department=department, folder=folder)
+            findings, link = await self._gateway.delta_round(mailbox, folder, None, size)
+        items = [
+            MessageWork(
+                department=department,
+                mailbox=mailbox,
+                message_id=f.message_id,
+                presence="gone" if f.removed else "present",
+                change_key=f.change_key,
+                source="delta",
+            )
+            for f in findings
+        ]
+        # The work is stored before the link moves on: a crash in between repeats the round.
+        await self._queue.put(list(items))
+        saved = await self._state.save_delta(
+            department, folder, DeltaRecord(link=link, at=datetime.now(UTC)), revision
+        )
+        log.info(
+            "delta round",
+            department=department,
+            folder=folder,
+            changes=len(items),
+            link_saved=saved,
+        )
+        return len(items)
+
+
+class Upkeep:
+    """The lease loop: while this replica holds the lease, keep subscriptions and delta going."""
+
+    def __init__(
+        self,
+        org: Organisation,
+        ingest: IngestSettings,
+        lease: Lease,
+        keeper: SubscriptionKeeper,
+        catch_up: DeltaCatchUp,
+    ) -> None:
+        self._org = org
+        self._ingest = ingest
+        self.lease = lease
+        self._keeper = keeper
+        self._catch_up = catch_up
+        self.holding = False
+        # Mailboxes whose catch-up is owed regardless of the interval (after a takeover).
+        self._owed: set[str] = set()
+
+    async def run(self) -> None:
+        period = min(self._ingest.lease_seconds / 3, self._ingest.upkeep_interval_seconds)
+        last_tick = float("-inf")
+        healthy = True
+        while True:
+            try:
+                holding = await self.lease.hold()
+            except Exception as error:  # NATS away: try again, never let the loop die
+                log.warning("lease check failed", error=type(error).__name__)
+                holding = False
+            taken_over = holding and not self.holding
+            if taken_over:
+                log.info("upkeep lease taken", holder=self.lease.holder)
+                self._owed = set(self._org.departments)
+            self.holding = holding
+            now = time.monotonic()
+            due = now - last_tick >= self._ingest.upkeep_interval_seconds
+            if holding and (taken_over or due or not healthy):
+                healthy = await self.tick()
+                last_tick = now
+            await asyncio.sleep(period if healthy else min(period, RETRY_SOON_SECONDS))
+
+    async def tick(self) -> bool:
+        """Check every mailbox once; False when any of them failed (retried soon)."""
+        healthy = True
+        for department, config in self._org.shared_mailboxes():
+            try:
+                created = await self._keeper.ensure(department, config.mailbox)
+                owed = department in self._owed
+                if created or owed or await self._catch_up.due(department):
+                    await self._catch_up.run(department, config.mailbox)
+                self._owed.discard(department)
+            except Exception as error:  # Graph or NATS failing for one mailbox: go on, retry
+                healthy = False
+                log.warning("upkeep failed", department=department, error=type(error).__name__)
+        return healthy

@@ -1,0 +1,154 @@
+"""Changes in Outlook as events: a human's flag or categories (`changed`), our own write-back (no
+event, no Graph read), a move into Deleted Items or out of the mailbox (`deleted`, R13), a move
+between other folders (nothing). Lifecycle events: subscriptionRemoved (recreate and catch up),
+missed (catch up). Throttling of one mailbox delays only that mailbox."""
+
+from __future__ import annotations
+
+import httpx
+from msgraph.generated.models.followup_flag import FollowupFlag
+from msgraph.generated.models.followup_flag_status import FollowupFlagStatus
+from msgraph.generated.models.message import Message
+from msgraph.generated.users.item.messages.item.move.move_post_request_body import (
+    MovePostRequestBody,
+)
+from nats.js import JetStreamContext
+
+from devtools.graph_emulator import RunningEmulator
+from services.common.graph import make_graph_client
+from services.common.jetstream import INGEST_BUCKET
+from services.common.orgconfig import Organisation
+from services.common.settings import Settings
+from services.common.writeback import writeback_key
+from tests.graph_emulator.conftest import deliver, raw_mail, wait_until
+from tests.ingest.conftest import running_ingest, send_many, work_drained
+from tests.ingest.test_webhook import subscription_of
+from tests.support.events import event_log
+
+POST = "post@ha.kommune.no"
+BYGG = "bygg@ha.kommune.no"
+
+
+async def message_reads(admin: httpx.AsyncClient) -> int:
+    routes = (await admin.get("/_emulator/requests")).json()["byRoute"]
+    return int(routes.get("GET /v1.0/users/{user}/messages/{message}", 0))
+
+
+async def test_human_changes_and_deletions_become_events_and_our_writes_do_not(
+    js: JetStreamContext,
+    settings: Settings,
+    org: Organisation,
+    emulator: RunningEmulator,
+    admin: httpx.AsyncClient,
+) -> None:  # R11, R12, R13
+    graph = make_graph_client(emulator.graph_url)
+    messages = graph.users.by_user_id(POST).messages
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        running_ingest(settings, org, emulator),
+    ):
+        ids = [await deliver(admin, POST, raw_mail(f"change {n}")) for n in range(4)]
+        received = await events.wait_for(lambda _s, p: p["type"] == "received", 4)
+        case_of = {p["graph_message_id"]: p["case_id"] for _s, p in received}
+        await wait_until(lambda: work_drained(js))
+
+        # A caseworker completes the flag in Outlook.
+        done = Message(flag=FollowupFlag(flag_status=FollowupFlagStatus.Complete))
+        await messages.by_message_id(ids[0]).patch(done)
+        ((_s, changed),) = await events.wait_for(lambda _s, p: p["type"] == "changed")
+        assert changed["case_id"] == case_of[ids[0]]
+        assert changed["flag_status"] == "complete"
+
+        # The router's write-back: it records the change key its PATCH got; ingest skips it
+        # without reading the message again.
+        await wait_until(lambda: work_drained(js))
+        reads_before = await message_reads(admin)
+        written = await messages.by_message_id(ids[1]).patch(
+            Message(categories=["Tildelt: Elin Tjessem"])
+        )
+        kv = await js.key_value(INGEST_BUCKET)
+        await kv.put(writeback_key(ids[1]), written.change_key.encode())
+        # Into Deleted Items (Graph's DELETE), then gone for good, and a move between other
+        # folders, which is no deletion.
+        await messages.by_message_id(ids[2]).delete()
+        await messages.by_message_id(ids[3]).move.post(MovePostRequestBody(destination_id="drafts"))
+        # Only once the move is seen: deleting at once would leave nothing to see but a removal.
+        await events.wait_for(lambda _s, p: p["type"] == "deleted")
+        await messages.by_message_id(ids[2]).delete()
+        deleted = await events.wait_for(lambda _s, p: p["type"] == "deleted", 2)
+        await wait_until(lambda: work_drained(js))
+    assert [(p["case_id"], p["how"]) for _s, p in deleted] == [
+        (case_of[ids[2]], "moved_to_deleted_items"),
+        (case_of[ids[2]], "removed"),
+    ]
+    assert len(events.matching(lambda _s, p: p["type"] == "changed")) == 1
+    assert len(events.matching(lambda _s, p: p["type"] == "deleted")) == 2
+    # Reads after the write-back: none for ids[1]; one per move (the move's second notification
+    # carries the change key already seen) and one when ids[2] is gone for good.
+    assert await message_reads(admin) - reads_before == 3
+
+
+async def test_subscription_removed_is_recreated_and_missed_mail_caught_up(
+    js: JetStreamContext,
+    settings: Settings,
+    org: Organisation,
+    emulator: RunningEmulator,
+    admin: httpx.AsyncClient,
+) -> None:
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        running_ingest(settings, org, emulator),
+    ):
+        old = await subscription_of(js, "bygg")
+        response = await admin.post(
+            f"/_emulator/subscriptions/{old.id}/lifecycle", json={"event": "subscriptionRemoved"}
+        )
+        assert response.status_code == 202
+        # Mail that arrives while nobody is subscribed: only delta can find it.
+        await deliver(admin, BYGG, raw_mail("while unsubscribed", to=BYGG))
+
+        async def replaced() -> bool:
+            return (await subscription_of(js, "bygg")).id != old.id
+
+        await wait_until(replaced, within=10)
+        await events.wait_for(lambda _s, p: p["subject"] == "while unsubscribed", timeout=10)
+        new = await subscription_of(js, "bygg")
+        assert new.id in emulator.emulator.registry.subscriptions
+        assert old.id not in emulator.emulator.registry.subscriptions
+
+        # `missed`: notifications were lost; delta catches up.
+        await admin.put(f"/_emulator/mailboxes/{BYGG}/faults", json={"dropNotifications": 1.0})
+        await deliver(admin, BYGG, raw_mail("missed one", to=BYGG))
+        await admin.post(f"/_emulator/subscriptions/{new.id}/lifecycle", json={"event": "missed"})
+        await events.wait_for(lambda _s, p: p["subject"] == "missed one", timeout=10)
+
+
+async def test_throttling_one_mailbox_delays_only_that_mailbox(
+    js: JetStreamContext,
+    settings: Settings,
+    org: Organisation,
+    emulator: RunningEmulator,
+    admin: httpx.AsyncClient,
+) -> None:
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        running_ingest(settings, org, emulator),
+    ):
+        throttled = {"throttle": 1.0, "retryAfter": 2}
+        assert (
+            await admin.put(f"/_emulator/mailboxes/{BYGG}/faults", json=throttled)
+        ).status_code == 200
+        await send_many(
+            emulator.smtp_port,
+            [(BYGG, raw_mail(f"slow {n}", to=BYGG)) for n in range(5)]
+            + [(POST, raw_mail(f"fast {n}")) for n in range(5)],
+        )
+        fast = await events.wait_for(lambda _s, p: p["mailbox"] == POST, 5, timeout=10)
+        assert events.matching(lambda _s, p: p["mailbox"] == BYGG) == []
+        assert len(fast) == 5
+        statuses = (await admin.get("/_emulator/requests")).json()["byStatus"]
+        assert statuses.get("429", 0) >= 1
+        await admin.delete(f"/_emulator/mailboxes/{BYGG}/faults")
+        await events.wait_for(lambda _s, p: p["mailbox"] == BYGG, 5, timeout=15)
+    # Retry-After was honoured: Graph was not hammered while it said wait.
+    assert statuses["429"] <= 10
