@@ -3,13 +3,19 @@
 When the router PATCHes a message it stores the change key Graph answered under
 `writeback.<graph id>` in the ingest bucket; when Graph's `updated` notification for that change
 comes back, ingest finds the same change key there and skips it without a Graph read (no loop, no
-extra read). Both services name the key with these functions.
+extra read). Both services name and read the key with these functions.
+
+Graph may notify before the PATCH's answer reaches the router, so the router first marks the
+message `pending` and ingest waits (a short transient retry) while the mark is fresh, instead of
+reading the message and publishing our own change as a human's. A mark left by a failed PATCH
+expires by itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from services.common.jetstream import INGEST_BUCKET
 
@@ -27,3 +33,31 @@ def graph_id_token(graph_id: str) -> str:
 
 def writeback_key(graph_message_id: str) -> str:
     return f"writeback.{graph_id_token(graph_message_id)}"
+
+
+PENDING_PREFIX = "pending:"
+# Longer than a PATCH normally takes, short enough that a crashed router delays nothing for long.
+PENDING_SECONDS = 30.0
+
+
+def pending_marker(now: float) -> bytes:
+    return f"{PENDING_PREFIX}{now:.3f}".encode()
+
+
+@dataclass(frozen=True)
+class WrittenBack:
+    """What the router last wrote to a message: its change key, or that a write is under way."""
+
+    change_key: str | None
+    pending: bool
+
+
+def read_writeback(value: bytes | None, now: float) -> WrittenBack:
+    text = (value or b"").decode("utf-8", "replace").strip()
+    if text.startswith(PENDING_PREFIX):
+        try:
+            since = float(text.removeprefix(PENDING_PREFIX))
+        except ValueError:
+            return WrittenBack(None, pending=False)
+        return WrittenBack(None, pending=now - since < PENDING_SECONDS)
+    return WrittenBack(text or None, pending=False)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import structlog
 from nats.js import JetStreamContext
 
-from services.common.consumer import PoisonMessage
+from services.common.consumer import PoisonMessage, TransientError
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Department, Organisation
 from services.common.publisher import EventPublisher
@@ -25,6 +25,8 @@ from services.ingest.upkeep import DeltaCatchUp, SubscriptionKeeper
 from services.ingest.work import LifecycleWork, MessageWork
 
 log = structlog.get_logger(__name__)
+# How soon a notification held back by a pending write-back of ours is looked at again.
+PENDING_RECHECK = 0.5
 
 
 class Fetcher:
@@ -71,7 +73,7 @@ class Fetcher:
             record = await self._receive(work, department, snapshot)
             if record is None:
                 return
-        our_key = await self._state.written_change_key(work.message_id)
+        our_key = (await self._state.written_back(work.message_id)).change_key
         transition = seen_again(
             record, snapshot, folder, work.message_id, our_key, datetime.now(UTC)
         )
@@ -90,7 +92,11 @@ class Fetcher:
             return False
         if work.change_key == record.change_key:
             return True
-        return work.change_key == await self._state.written_change_key(work.message_id)
+        written = await self._state.written_back(work.message_id)
+        if written.pending:
+            # The router is writing this message now: its echo must not be read as a human's.
+            raise TransientError("our own write-back is under way", retry_after=PENDING_RECHECK)
+        return work.change_key == written.change_key
 
     async def _gone(self, work: MessageWork, record: MessageRecord | None) -> None:
         if record is None:

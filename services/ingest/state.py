@@ -9,13 +9,15 @@ Keys (ingest writes all of them except `writeback.*`):
   change key), so a change or deletion is recognised without asking Graph about the past;
 - `received.<case id>`: the case's `received` event was published (dedupe beyond the stream's
   duplicate window);
-- `writeback.<graph id>`: written by the router after each Outlook write-back: the change key its
-  PATCH answered with, as bare UTF-8 text. A notification carrying that change key is our own
-  write and is skipped without reading Graph.
+- `writeback.<graph id>`: written by the router around each Outlook write-back
+  (services/common/writeback.py): `pending:<time>` before the PATCH, then the change key it
+  answered with. A notification carrying that change key is our own write and is skipped without
+  reading Graph; while a fresh `pending` mark stands, the notification waits.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +25,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from services.common.writeback import graph_id_token, writeback_key
+from services.common.writeback import WrittenBack, graph_id_token, read_writeback, writeback_key
 from services.ingest.notifications import KnownSubscription
 
 SUBSCRIPTIONS_KEY = "subscriptions"
@@ -155,9 +157,7 @@ class IngestState:
     async def mark_received(self, case_id: str) -> None:
         await self.kv.put(received_key(case_id), b"1")
 
-    async def written_change_key(self, graph_id: str) -> str | None:
-        """The change key of the router's last write-back to this message, if any."""
+    async def written_back(self, graph_id: str) -> WrittenBack:
+        """The router's last write-back to this message: its change key, or one under way."""
         value, _ = await self._get(writeback_key(graph_id))
-        if not value:
-            return None
-        return value.decode("utf-8", "replace").strip() or None
+        return read_writeback(value, time.time())

@@ -307,6 +307,7 @@ class CaseKeeper:
         if plan is None:
             return
         mailbox = self.ctx.org.departments[record.mailbox_department].mailbox
+        await self.store.mark_writeback_pending(record.graph_message_id)
         try:
             change_key = await self._writer.write(mailbox, record.graph_message_id, plan)
         except MessageGone:

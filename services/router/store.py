@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import ALL_MODELS, Event
-from services.common.writeback import writeback_key
+from services.common.writeback import pending_marker, writeback_key
 from services.router.case import CaseRecord
 from services.router.workboard import Workboard
 
@@ -166,6 +167,10 @@ class CaseStore:
             raise Conflict(key) from None
 
     # --- what ingest may read -------------------------------------------------------------
+
+    async def mark_writeback_pending(self, graph_message_id: str) -> None:
+        """Before a PATCH: ingest holds its echo back until the change key is known."""
+        await self._ingest.put(writeback_key(graph_message_id), pending_marker(time.time()))
 
     async def publish_change_key(self, graph_message_id: str, change_key: str) -> None:
         """Tell ingest the change key of our latest write, so it can skip its echo."""

@@ -10,6 +10,7 @@ from nats.js import JetStreamContext
 
 from schemas.vocab import DeletionKind
 from services.common.jetstream import INGEST_BUCKET
+from services.common.writeback import PENDING_SECONDS, pending_marker, read_writeback
 from services.common.writeback import graph_id_token as id_token
 from services.ingest.changes import gone, is_received_mail, seen_again
 from services.ingest.gateway import MessageSnapshot
@@ -145,3 +146,13 @@ async def test_the_lease_has_one_holder_and_passes_on_when_it_runs_out(
     silent = Lease(kv, "b", 0.0)
     assert await silent.hold()
     assert await first.hold()
+
+
+def test_a_pending_write_back_holds_its_echo_back_until_it_expires() -> None:
+    marker = pending_marker(1000.0)
+    assert read_writeback(marker, 1001.0).pending
+    assert read_writeback(marker, 1000.0 + PENDING_SECONDS + 1).pending is False
+    written = read_writeback(b"CQAAABYAAAB", 1001.0)
+    assert written.change_key == "CQAAABYAAAB"
+    assert not written.pending
+    assert read_writeback(None, 0.0) == read_writeback(b"", 0.0)
