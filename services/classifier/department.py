@@ -8,13 +8,13 @@ vocabulary it uses, when the owner works in several); truly private mail goes to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from schemas.vocab import MailClass
 from services.classifier.features import MailView
-from services.classifier.matching import union
+from services.classifier.matching import Cue
+from services.classifier.prefilter import Needles
 from services.classifier.ruleset import Departments
 from services.common.orgconfig import Organisation
 
@@ -30,12 +30,12 @@ class DepartmentChoice:
 
 @dataclass(frozen=True, slots=True)
 class _Vocabulary:
-    strong: tuple[re.Pattern[str], ...]
-    words: tuple[re.Pattern[str], ...]
+    strong: tuple[Cue, ...]
+    words: tuple[Cue, ...]
 
-    def score(self, text: str) -> float:
-        strong = sum(STRONG_WEIGHT for p in self.strong if p.search(text))
-        return strong + sum(WORD_WEIGHT for p in self.words if p.search(text))
+    def score(self, text: str, found: Needles | None) -> float:
+        strong = sum(STRONG_WEIGHT for cue in self.strong if cue.search(text, found))
+        return strong + sum(WORD_WEIGHT for cue in self.words if cue.search(text, found))
 
 
 def _staff_departments(org: Organisation, mailbox: str) -> list[str]:
@@ -54,20 +54,29 @@ class DepartmentRouter:
         self._config = config
         self._vocabulary = {
             key: _Vocabulary(
-                strong=tuple(union([p]) for p in vocabulary.strong),
-                words=tuple(union([p]) for p in vocabulary.words),
+                strong=tuple(Cue.of([p]) for p in vocabulary.strong),
+                words=tuple(Cue.of([p]) for p in vocabulary.words),
             )
             for key, vocabulary in config.vocabulary.items()
         }
 
+    @property
+    def needles(self) -> Needles:
+        """What the views it scores must have looked for (see NeedleIndex)."""
+        return frozenset(
+            needle
+            for vocabulary in self._vocabulary.values()
+            for cue in (*vocabulary.strong, *vocabulary.words)
+            for needle in cue.all_needles
+        )
+
     def scores(
         self, view: MailView, topics: Collection[str], candidates: Iterable[str]
     ) -> dict[str, float]:
-        text = view.own_text
         scores: dict[str, float] = {}
         for key in candidates:
             vocabulary = self._vocabulary.get(key)
-            scores[key] = vocabulary.score(text) if vocabulary else 0.0
+            scores[key] = vocabulary.score(view.own_text, view.own_needles) if vocabulary else 0.0
         for topic in topics:
             department = self._config.topics.get(topic)
             if department in scores:

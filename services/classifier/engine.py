@@ -12,6 +12,7 @@ from services.classifier.department import DepartmentRouter
 from services.classifier.features import MailView, SenderClassifier, build_view
 from services.classifier.identity import IdentityNumberFinder
 from services.classifier.matching import CompiledRule, compile_rule
+from services.classifier.prefilter import NeedleIndex
 from services.classifier.ruleset import Rule, RuleFile, default_rules
 from services.common.mail import ParsedMail
 from services.common.orgconfig import Organisation
@@ -52,6 +53,9 @@ class Classifier:
             ids.identity_labels, ids.other_number_labels, ids.label_window
         )
         self._departments = DepartmentRouter(self.rules.departments)
+        self._needles = NeedleIndex(
+            frozenset().union(self._departments.needles, *(c.needles for c in self._compiled))
+        )
 
     @property
     def version(self) -> str:
@@ -60,7 +64,9 @@ class Classifier:
     def view(
         self, mail: ParsedMail, mailbox: str, org: Organisation, thread_class: MailClass | None
     ) -> MailView:
-        return build_view(mail, mailbox, org, thread_class, self._senders, self.identity_finder)
+        return build_view(
+            mail, mailbox, org, thread_class, self._senders, self.identity_finder, self._needles
+        )
 
     def fired_rules(self, view: MailView) -> list[Rule]:
         """The rules that hold for this mail, in file order (a rule sees the topics of the rules

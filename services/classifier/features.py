@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from schemas.vocab import MailClass
 from services.classifier.identity import IdentityHit, IdentityNumberFinder
+from services.classifier.prefilter import NeedleIndex, Needles, fold
 from services.classifier.ruleset import MailboxKind, SenderKind, SenderKinds
 from services.classifier.text import is_forward_subject, is_reply_subject, own_words, word_count
 from services.common.mail import ParsedMail
@@ -108,6 +109,9 @@ class MailView:
     subject: str
     own_text: str  # subject and the sender's own words
     full_text: str  # subject and the whole body, quotes included
+    # The rules' needles found in each (None when the text cannot be folded: prefilter.fold).
+    own_needles: Needles | None
+    full_needles: Needles | None
     sender_name: str
     sender_kinds: frozenset[str]
     headers: dict[str, tuple[str, ...]]
@@ -130,11 +134,17 @@ def build_view(
     thread_class: MailClass | None,
     senders: SenderClassifier,
     identity_finder: IdentityNumberFinder,
+    needle_index: NeedleIndex,
 ) -> MailView:
     subject = normalise(mail.subject)
     body = normalise(mail.text)
     own = own_words(subject, body)
     full_text = f"{flatten(subject)}\n{flatten(body)}"
+    rule_text = full_text[:MAX_RULE_TEXT]
+    own_text = f"{flatten(subject)}\n{flatten(own)}"[:MAX_RULE_TEXT]
+    own_needles = needle_index.find(fold(own_text))
+    # Most mail quotes nothing: then both texts are one, and so are their needles.
+    full_needles = own_needles if rule_text == own_text else needle_index.find(fold(rule_text))
     sender = mail.sender
     sender_domain = _domain(sender.address) if sender else ""
     reply_to_foreign = bool(sender_domain) and any(
@@ -143,8 +153,10 @@ def build_view(
     kind, department = mailbox_kind(mailbox, org)
     return MailView(
         subject=subject,
-        own_text=f"{flatten(subject)}\n{flatten(own)}"[:MAX_RULE_TEXT],
-        full_text=full_text[:MAX_RULE_TEXT],
+        own_text=own_text,
+        full_text=rule_text,
+        own_needles=own_needles,
+        full_needles=full_needles,
         sender_name=normalise(sender.name or "") if sender else "",
         sender_kinds=senders.kinds(
             sender.address if sender else None, sender.name if sender else None, org

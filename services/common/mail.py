@@ -36,6 +36,8 @@ _GROUPS = re.compile(r"[^,:;]*:[^;]*;")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _FOLDING = re.compile(r"\r?\n[ \t]*")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+# An 8-bit octet that the parser could not decode, kept as a lone surrogate (surrogateescape).
+_ESCAPED_OCTET = re.compile("[\udc80-\udcff]")
 _FALLBACK_CHARSETS = ("utf-8", "cp1252")
 
 
@@ -110,7 +112,8 @@ def decode_bytes(data: bytes, charset: str | None, defects: list[str]) -> str:
 
 def _unescape_raw(value: str) -> str:
     """Header text as parsed from bytes carries 8-bit octets as surrogates (RFC 6532): restore."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    # Called for every header value: ASCII (the common case) cannot hold a surrogate.
+    if value.isascii() or not _ESCAPED_OCTET.search(value):
         return value
     raw = value.encode("ascii", "surrogateescape")
     try:

@@ -206,3 +206,17 @@ def test_deeply_nested_multipart_is_cut_off() -> None:
     mail = parse_mail(raw)
     assert isinstance(mail, ParsedMail)
     assert "nesting-too-deep" in mail.defects
+
+
+def test_raw_8bit_headers_are_restored() -> None:
+    raw = (
+        b"From: J\xc3\xb8rn <jorn@example.org>\r\nSubject: bl\xc3\xa5b\xc3\xa6r\r\n"
+        b"X-Legacy: bl\xe5\r\nX-Encoded: =?utf-8?q?bl=C3=A5?=\r\nX-Plain: ascii\r\n\r\nhei\r\n"
+    )
+    mail = parse_mail(raw)
+    assert mail.subject == "blåbær"
+    assert mail.sender is not None and mail.sender.name == "Jørn"
+    # Not UTF-8: read as the Windows code page mail clients of that age wrote.
+    assert mail.header("x-legacy") == "blå"
+    assert mail.header("x-encoded") == "blå"
+    assert mail.header("x-plain") == "ascii"
