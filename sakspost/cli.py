@@ -21,7 +21,7 @@ from sakspost.inject import inject_files
 from sakspost.registry import full_layout
 from sakspost.stack import Stack, install_stop_signals
 from sakspost.status import check_status, render_status
-from sakspost.tail import tail
+from sakspost.tail import print_event_line, tail
 from sakspost.texts import text
 from schemas.subjects import MAIL_ALL
 from services.classifier.cli import classify_app
@@ -177,9 +177,7 @@ def tail_command(
     """Vis hendingar live, éi linje kvar, slik ein integrator ser dei."""
     settings = _settings()
 
-    def emit(line: str) -> None:
-        console.print(line, highlight=False, soft_wrap=True)
-
+    emit = print_event_line(console)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(tail(settings.nats_url, subject, emit, from_start=from_start, stop_after=count))
 

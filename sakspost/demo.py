@@ -11,7 +11,7 @@ from rich.console import Console
 
 from sakspost.inject import inject_files
 from sakspost.stack import Stack
-from sakspost.tail import tail
+from sakspost.tail import print_event_line, tail
 from sakspost.texts import text
 from schemas.subjects import PREFIX
 from services.common.mail import parse_mail
@@ -50,7 +50,7 @@ async def run_demo(stack: Stack, samples: Path, count: int, console: Console) ->
     mails = demo_mails(samples, org, count)
     subscribed = asyncio.Event()
     watcher = asyncio.create_task(
-        tail(stack.nats_url, f"{PREFIX}.>", console.print, subscribed=subscribed)
+        tail(stack.nats_url, f"{PREFIX}.>", print_event_line(console), subscribed=subscribed)
     )
     # The live view subscribes before the first mail goes out, so no event is missed.
     await subscribed.wait()

@@ -9,12 +9,13 @@ from typing import Any
 
 import nats
 from nats.js import api
+from rich.console import Console
 
 from services.common.jetstream import EVENTS_STREAM
 
 # The fields worth a glance, per event type, in the order they are shown.
 _SUMMARY_FIELDS: dict[str, tuple[str, ...]] = {
-    "received": ("mailbox", "internet_message_id", "mime_sha256", "parse_defects"),
+    "received": ("mailbox", "mime_sha256", "parse_defects"),
     "classified": ("mail_class", "confidence", "topics", "sensitive", "suggested_department"),
     "routed": ("mail_class", "policy", "assignee", "due_at"),
     "archived": ("archive_system", "registry_number", "journalpost_id"),
@@ -48,6 +49,15 @@ def format_event_line(subject: str, data: bytes) -> str:
     parts = [f"{name}={_short(payload.get(name))}" for name in fields if name in payload]
     when = str(payload.get("occurred_at", ""))[11:19]
     return f"{when}  {subject:<38} case={payload.get('case_id') or '-'}  {'  '.join(parts)}"
+
+
+def print_event_line(console: Console) -> Callable[[str], None]:
+    """Print event lines whole (no wrapping, no colouring of ids), as a log reader expects."""
+
+    def emit(line: str) -> None:
+        console.print(line, highlight=False, soft_wrap=True)
+
+    return emit
 
 
 async def tail(
