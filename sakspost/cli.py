@@ -18,6 +18,7 @@ from sakspost.components import Ports
 from sakspost.demo import run_demo
 from sakspost.export import stale_files, write_files
 from sakspost.inject import inject_files
+from sakspost.personal import personal_app, sweep_command
 from sakspost.registry import full_layout
 from sakspost.stack import Stack, install_stop_signals
 from sakspost.status import check_status, render_status
@@ -39,6 +40,8 @@ schemas_app = typer.Typer(help="Hendingskontrakten: JSON Schema og AsyncAPI.", n
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(classify_app, name="classify")
 app.add_typer(cases_app, name="cases")
+app.add_typer(personal_app, name="personal")
+app.command("sweep")(sweep_command)
 console = Console()
 errors = Console(stderr=True)
 

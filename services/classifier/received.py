@@ -10,6 +10,7 @@ from schemas.vocab import MailClass
 from services.classifier.engine import Classification, Classifier
 from services.common.mail import ParsedMail, parse_mail
 from services.common.orgconfig import Organisation
+from services.common.outgoing import original_of
 
 UNPARSEABLE_REASON = "unparseable"
 
@@ -46,9 +47,10 @@ def classify_received(
     classifier: Classifier | None = None,
 ) -> MailClassified:
     """The class of a received mail; a mail that cannot be parsed is `offisiell` with confidence 0
-    and reason `unparseable`, so that a human looks at it (never dropped)."""
+    and reason `unparseable`, so that a human looks at it (never dropped). A mail forwarded from
+    a personal mailbox (R9c) is judged by its attached original."""
     engine = classifier or default_classifier()
-    mail = parse_mail(mime)
+    mail = parse_mail(original_of(mime, org))
     result = (
         _needs_a_human(org, engine.version)
         if is_unparseable(mail)

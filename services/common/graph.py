@@ -13,16 +13,20 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 
 import httpx
 from azure.identity.aio import ClientSecretCredential
 from kiota_abstractions.authentication import AnonymousAuthenticationProvider
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
 from kiota_abstractions.request_option import RequestOption
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
 from kiota_http.middleware.options import RetryHandlerOption
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]  # ships no py.typed
@@ -104,3 +108,12 @@ async def get_mime(client: GraphServiceClient, user: str, message_id: str) -> by
     builder = client.users.by_user_id(user).messages.by_message_id(message_id)
     content = await builder.content.get()
     return content if isinstance(content, bytes) else b""
+
+
+async def send_mime(client: GraphServiceClient, user: str, raw: bytes) -> None:
+    """Send RFC 5322 bytes as they are from `user`'s mailbox (Graph's MIME `sendMail`): the only
+    way to set the Message-ID and our own headers. Build the client with `retries=False`."""
+    builder = client.users.by_user_id(user).send_mail
+    request = RequestInformation(Method.POST, builder.url_template, builder.path_parameters)
+    request.set_stream_content(base64.b64encode(raw), "text/plain")
+    await client.request_adapter.send_no_response_content_async(request, {"XXX": ODataError})

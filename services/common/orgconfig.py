@@ -46,6 +46,10 @@ class StaffMember(_Strict):
     language: Language = "nn"
     capacity: float = Field(default=1.0, gt=0, description="Relative share of new cases")
     deputy: str | None = Field(default=None, description="Staff id who stands in when away")
+    personal_opt_in: bool = Field(
+        default=False,
+        description="Sakspost may watch this person's own mailbox (R9c, R15); they alone are told",
+    )
 
     @field_validator("email")
     @classmethod

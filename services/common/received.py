@@ -9,6 +9,7 @@ from schemas.identity import make_case_id
 from services.common.mail import Address, ParsedMail, parse_mail
 from services.common.mimestore import mime_sha256
 from services.common.orgconfig import Organisation
+from services.common.outgoing import original_of
 
 
 class NotAnOfficialMailbox(ValueError):
@@ -36,6 +37,8 @@ def build_received(
     """The `received` event for `raw` delivered to the official `mailbox`.
 
     A malformed mail is never refused: what could be parsed goes in, and its defects are listed.
+    A mail a colleague's mailbox forwarded to Sakspost (R9c) is its attached original: sender,
+    subject and Message-ID are the citizen's, while the MIME kept is what Graph delivered.
     """
     department = org.department_for_address(mailbox)
     if department is None:
@@ -43,7 +46,7 @@ def build_received(
             f"{mailbox} is not an official address of {org.name} (fix: use one of the "
             "departments' addresses in the organisation file)"
         )
-    mail = parsed if parsed is not None else parse_mail(raw)
+    mail = parsed if parsed is not None else parse_mail(original_of(raw, org))
     case_id = make_case_id(mailbox, mail.message_id, graph_message_id)
     return MailReceived.build(
         case_id=case_id,

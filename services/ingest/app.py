@@ -28,6 +28,9 @@ from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.fetcher import Fetcher
 from services.ingest.gateway import GraphGateway, MailboxGate
+from services.ingest.personal.mailroom import Mailroom
+from services.ingest.personal.state import PersonalState
+from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
 from services.ingest.queue import WorkQueue
 from services.ingest.state import IngestState
 from services.ingest.upkeep import DeltaCatchUp, Endpoints, Lease, SubscriptionKeeper, Upkeep
@@ -43,7 +46,8 @@ class Running:
     webhook: Webhook
     fetcher: Fetcher
     upkeep: Upkeep
-    task: asyncio.Task[None]
+    personal: PersonalWatcher
+    tasks: tuple[asyncio.Task[None], ...]
 
 
 def public_url(settings: Settings, ingest: IngestSettings) -> str:
@@ -96,18 +100,32 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
         fetcher = Fetcher(
             org, state, gateway, context.publisher, context.jetstream(), keeper, catch_up
         )
-        task = asyncio.create_task(upkeep.run(), name="ingest-upkeep")
+        personal = PersonalWatcher(
+            org,
+            config,
+            PersonalState(state.kv),
+            gateway,
+            Mailroom(org, gateway, state),
+            base + PERSONAL_PATH,
+            settings.delta_interval_seconds,
+        )
+        tasks = (
+            asyncio.create_task(upkeep.run(), name="ingest-upkeep"),
+            # Personal mailboxes are watched by the lease holder only: one forward per mail.
+            asyncio.create_task(personal.run(lambda: upkeep.holding), name="ingest-personal"),
+        )
         holder["running"] = Running(
-            directory, Webhook(config, directory, queue), fetcher, upkeep, task
+            directory, Webhook(config, directory, queue), fetcher, upkeep, personal, tasks
         )
 
     async def stop(_context: ServiceContext) -> None:
         running = holder.pop("running", None)
         if running is None:
             return
-        running.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running.task
+        for task in running.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         with contextlib.suppress(Exception):  # NATS may be gone already; the lease then expires
             await running.upkeep.lease.release()
 
@@ -120,7 +138,14 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
             return JSONResponse({"error": "starting"}, status_code=503)
         return await running.webhook.receive(request)
 
+    async def receive_personal(request: Request) -> Response:
+        running = holder.get("running")
+        if running is None:
+            return JSONResponse({"error": "starting"}, status_code=503)
+        return await running.personal.receive(request)
+
     service.routes += [
+        Route(PERSONAL_PATH, receive_personal, methods=["POST"]),
         Route(NOTIFICATIONS_PATH, receive, methods=["POST"]),
         Route(LIFECYCLE_PATH, receive, methods=["POST"]),
     ]

@@ -25,7 +25,7 @@ from msgraph.generated.models.subscription import Subscription
 from msgraph.graph_service_client import GraphServiceClient
 
 from services.common.consumer import TransientError
-from services.common.graph import get_mime
+from services.common.graph import get_mime, send_mime
 
 log = structlog.get_logger(__name__)
 
@@ -202,6 +202,10 @@ class GraphGateway:
                 raise MessageGone(message_id) from None
             raise
 
+    async def send_mime(self, mailbox: str, raw: bytes) -> None:
+        """Send RFC 5322 bytes from `mailbox` (a personal mailbox's forward, an owner's notice)."""
+        await self._call(mailbox, lambda: send_mime(self._client, mailbox, raw))
+
     async def folder_name(self, mailbox: str, folder_id: str | None) -> str:
         """The well-known name of a folder id among NAMED_FOLDERS, else "other"."""
         if mailbox not in self._folders:
@@ -255,6 +259,25 @@ class GraphGateway:
             raise
         return findings, None
 
+    async def message_page(
+        self, mailbox: str, link: str | None, page_size: int
+    ) -> tuple[list[str], str | None]:
+        """One page of the ids of every message in the mailbox, and the link to the next page
+        (None after the last): a cursor that a long read (the offboarding sweep) can resume."""
+        builder = self._client.users.by_user_id(mailbox).messages
+        if link is None:
+            config: RequestConfiguration[Any] = RequestConfiguration(
+                query_parameters=builder.MessagesRequestBuilderGetQueryParameters(
+                    select=["id"], top=page_size
+                )
+            )
+            page = await self._call(mailbox, lambda: builder.get(config))
+        else:
+            page = await self._call(mailbox, builder.with_url(link).get)
+        if page is None:
+            return [], None
+        return [m.id for m in page.value or [] if m.id], page.odata_next_link
+
     # --- subscriptions --------------------------------------------------------------------
 
     async def create_subscription(
@@ -264,12 +287,14 @@ class GraphGateway:
         lifecycle_url: str,
         expires: datetime,
         client_state: str,
+        resource: str | None = None,
     ) -> CreatedSubscription:
+        """A subscription on the whole mailbox, or on `resource` (a personal mailbox's folder)."""
         request = Subscription(
             change_type="created,updated,deleted",
             notification_url=notification_url,
             lifecycle_notification_url=lifecycle_url,
-            resource=mailbox_resource(mailbox),
+            resource=resource or mailbox_resource(mailbox),
             expiration_date_time=expires,
             client_state=client_state,
         )

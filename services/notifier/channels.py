@@ -7,23 +7,20 @@ Retrying, backoff and fallback are the deliverer's (services/notifier/delivery.p
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from kiota_abstractions.method import Method
-from kiota_abstractions.request_information import RequestInformation
-from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import (
     MessagesRequestBuilder,
 )
 from msgraph.graph_service_client import GraphServiceClient
 
 from schemas.vocab import Channel
+from services.common.graph import send_mime
 from services.common.orgconfig import Organisation
 from services.notifier.cards import teams_message
 from services.notifier.mime import notice_message_id, notice_mime
@@ -93,12 +90,8 @@ class EmailSender:
         if resumed and await self.already_sent(notice):
             return
         raw = notice_mime(notice, self._mailbox, self._sender_name, self._clock())
-        builder = self._graph.users.by_user_id(self._mailbox).send_mail
-        request = RequestInformation(Method.POST, builder.url_template, builder.path_parameters)
-        request.set_stream_content(base64.b64encode(raw), "text/plain")
-        errors: dict[str, Any] = {"XXX": ODataError}
         try:
-            await self._graph.request_adapter.send_no_response_content_async(request, errors)
+            await send_mime(self._graph, self._mailbox, raw)
         except APIError as error:
             raise self._failure(error) from None
         except httpx.TransportError as error:

@@ -13,9 +13,8 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from services.common.outgoing import NOTICE_HEADER
 from services.notifier.notice import Message, Notice
-
-NOTICE_HEADER = "X-Sakspost-Notice"
 
 
 def notice_message_id(notice_id: str, domain: str) -> str:

@@ -25,9 +25,9 @@ from schemas.identity import make_case_id, make_event_id
 from schemas.vocab import AlertKind, AssignmentPolicy, MailClass, SensitiveKind
 from services.common.jetstream import EVENTS_STREAM, NOTICES_BUCKET
 from services.common.orgconfig import Organisation
+from services.common.outgoing import NOTICE_HEADER
 from services.notifier.config import DEFAULT_NOTIFIER_CONFIG, NotifierConfig, load_notifier_config
 from services.notifier.kvstore import entries
-from services.notifier.mime import NOTICE_HEADER
 
 # Before the digest hour (07:30 in Oslo), so that only what a test asks for is sent.
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)

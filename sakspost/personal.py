@@ -1,0 +1,248 @@
+"""`sakspost personal opt-in|opt-out|list` and `sakspost sweep` (R9c, R15, R16).
+
+Opting in or out is recorded in ingest's KV bucket with who recorded it and when; ingest's watch
+follows it within one upkeep interval. The sweep runs here, in the command's own process: it reads
+the mailbox from Graph, judges each mail in memory and tells only the owner what it found. This
+command prints counts, never a subject: the operator running it is not the mailbox's owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated
+
+import nats
+import typer
+from nats.js.kv import KeyValue
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sakspost.texts import Language, language
+from services.common.graph import make_graph_client
+from services.common.jetstream import INGEST_BUCKET
+from services.common.orgconfig import Organisation, OrgConfigError, StaffMember, load_organisation
+from services.common.settings import Settings, SettingsError, load_settings
+from services.ingest.config import IngestSettings
+from services.ingest.gateway import GraphGateway, MailboxGate
+from services.ingest.personal.mailroom import Mailroom
+from services.ingest.personal.state import Decision, PersonalState
+from services.ingest.personal.sweep import Sweep, SweepReport
+from services.ingest.state import IngestState
+
+personal_app = typer.Typer(
+    help="Personlege postkassar: samtykke til at Sakspost ser etter tenestepost (R9c, R15).",
+    no_args_is_help=True,
+)
+console = Console()
+errors = Console(stderr=True)
+
+_TEXTS: dict[str, dict[Language, str]] = {
+    "unknown_staff": {"nn": "Ukjend tilsett: {staff_id}", "nb": "Ukjent ansatt: {staff_id}",
+                      "en": "Unknown staff id: {staff_id}"},
+    "unknown_mailbox": {"nn": "{address} er ikkje postkassa til nokon tilsett",
+                        "nb": "{address} er ikke postkassen til noen ansatt",
+                        "en": "{address} is not a staff member's mailbox"},
+    "opted_in": {"nn": "{name} har sagt ja; Sakspost ser etter tenestepost i postkassa",
+                 "nb": "{name} har sagt ja; Sakspost ser etter tjenestepost i postkassen",
+                 "en": "{name} opted in; Sakspost watches the mailbox for official mail"},
+    "opted_out": {"nn": "{name} har sagt nei; Sakspost les ikkje postkassa, og har gløymt ho",
+                  "nb": "{name} har sagt nei; Sakspost leser ikke postkassen og har glemt den",
+                  "en": "{name} opted out; Sakspost does not read the mailbox and forgot it"},
+    "no_consent": {
+        "nn": "{name} har ikkje sagt ja; gje samtykket med --consent-by ID (R16)",
+        "nb": "{name} har ikke sagt ja; gi samtykket med --consent-by ID (R16)",
+        "en": "{name} has not opted in; record their consent with --consent-by ID (R16)",
+    },
+    "headers": {"nn": "Tilsett|Namn|Ja/nei|Når|Registrert av",
+                "nb": "Ansatt|Navn|Ja/nei|Når|Registrert av",
+                "en": "Staff|Name|Opted in|When|Recorded by"},
+    "yes": {"nn": "ja", "nb": "ja", "en": "yes"},
+    "no": {"nn": "nei", "nb": "nei", "en": "no"},
+    "config": {"nn": "organisasjonsfila", "nb": "organisasjonsfilen", "en": "organisation file"},
+    "reading": {"nn": "Les {address}", "nb": "Leser {address}", "en": "Reading {address}"},
+    "swept": {
+        "nn": "{read} e-postar lesne, {found} tenestepost, {forwarded} vidaresende, {throttled} "
+              "gonger venta på Graph. Eigaren har fått rapporten.",
+        "nb": "{read} e-poster lest, {found} tjenestepost, {forwarded} videresendt, {throttled} "
+              "ganger ventet på Graph. Eieren har fått rapporten.",
+        "en": "{read} mails read, {found} official, {forwarded} forwarded, waited {throttled} "
+              "times for Graph. The owner has the report.",
+    },
+}  # fmt: skip
+
+
+def _say(key: str, **values: object) -> str:
+    return _TEXTS[key][language()].format(**values)
+
+
+def _load() -> tuple[Settings, Organisation]:
+    try:
+        settings = load_settings()
+        return settings, load_organisation(settings.org_config)
+    except (SettingsError, OrgConfigError) as error:
+        errors.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _member(org: Organisation, staff_id: str) -> StaffMember:
+    try:
+        return org.staff_member(staff_id)
+    except KeyError:
+        errors.print(_say("unknown_staff", staff_id=staff_id))
+        raise typer.Exit(2) from None
+
+
+@asynccontextmanager
+async def _bucket(settings: Settings) -> AsyncIterator[KeyValue]:
+    connection = await nats.connect(settings.nats_url)
+    try:
+        yield await connection.jetstream().key_value(INGEST_BUCKET)
+    finally:
+        await connection.close()
+
+
+def _decide(staff_id: str, by: str | None, opted_in: bool) -> None:
+    settings, org = _load()
+    member = _member(org, staff_id)
+    recorder = _member(org, by).id if by else member.id
+
+    async def run() -> None:
+        async with _bucket(settings) as kv:
+            state = PersonalState(kv)
+            decision = Decision(
+                staff_id=member.id, opted_in=opted_in, at=datetime.now(UTC), by=recorder
+            )
+            await state.decide(decision)
+            if not opted_in:
+                await state.forget(member.id)
+
+    asyncio.run(run())
+    console.print(_say("opted_in" if opted_in else "opted_out", name=member.name))
+
+
+By = Annotated[str | None, typer.Option("--by", help="Kven som registrerer det (tilsett-ID)")]
+
+
+@personal_app.command("opt-in")
+def opt_in(staff_id: Annotated[str, typer.Argument(help="Tilsett-ID")], by: By = None) -> None:
+    """Ja: Sakspost ser etter tenestepost i postkassa og seier frå berre til eigaren."""
+    _decide(staff_id, by, opted_in=True)
+
+
+@personal_app.command("opt-out")
+def opt_out(staff_id: Annotated[str, typer.Argument(help="Tilsett-ID")], by: By = None) -> None:
+    """Nei: Sakspost sluttar å lese postkassa og gløymer alt om ho."""
+    _decide(staff_id, by, opted_in=False)
+
+
+@personal_app.command("list")
+def list_command() -> None:
+    """Kven som har sagt ja eller nei, når og registrert av kven."""
+    settings, org = _load()
+
+    async def run() -> list[tuple[StaffMember, Decision | None, bool]]:
+        async with _bucket(settings) as kv:
+            state = PersonalState(kv)
+            return [(m, await state.decision(m.id), await state.is_opted_in(m)) for m in org.staff]
+
+    table = Table(*_say("headers").split("|"))
+    for member, decision, opted_in in asyncio.run(run()):
+        when = decision.at.strftime("%Y-%m-%d %H:%M") if decision else _say("config")
+        table.add_row(
+            member.id,
+            member.name,
+            _say("yes" if opted_in else "no"),
+            when,
+            decision.by if decision else "",
+        )
+    console.print(table)
+
+
+async def run_sweep(
+    settings: Settings,
+    org: Organisation,
+    owner: StaffMember,
+    consent_by: str | None,
+    forward: bool,
+    progress: Progress,
+) -> SweepReport | None:
+    """The sweep, once the owner opted in or consent is recorded; None without either (R16)."""
+    async with _bucket(settings) as kv:
+        state = PersonalState(kv)
+        if consent_by is not None:
+            consent = Decision(
+                staff_id=owner.id, opted_in=True, at=datetime.now(UTC), by=consent_by
+            )
+            await state.record_consent(consent)
+        elif not (await state.is_opted_in(owner) or await state.consent(owner.id)):
+            return None
+        graph = make_graph_client(
+            settings.graph_base_url,
+            tenant_id=settings.graph_tenant_id,
+            client_id=settings.graph_client_id,
+            client_secret=(
+                settings.graph_client_secret.get_secret_value()
+                if settings.graph_client_secret
+                else None
+            ),
+            retries=False,
+        )
+        gateway = GraphGateway(graph, MailboxGate(IngestSettings().mailbox_concurrency))
+        task = progress.add_task(_say("reading", address=owner.email), total=None)
+        sweep = Sweep(
+            owner,
+            gateway,
+            Mailroom(org, gateway, IngestState(kv)),
+            state,
+            forward=forward,
+            progress=lambda read: progress.update(task, completed=read),
+        )
+        return await sweep.run()
+
+
+def sweep_command(
+    address: Annotated[str, typer.Argument(help="Postkassa som skal gjennomgåast")],
+    consent_by: Annotated[
+        str | None,
+        typer.Option("--consent-by", help="Eigaren har samtykt; kven som registrerer det (ID)"),
+    ] = None,
+    forward: Annotated[
+        bool, typer.Option("--forward", help="Send tenesteposten vidare til Sakspost (R9c)")
+    ] = False,
+) -> None:
+    """Gjennomgå ei personleg postkasse før ho blir sletta (R16): eigaren får rapporten."""
+    settings, org = _load()
+    owner = org.staff_by_email(address)
+    if owner is None:
+        errors.print(_say("unknown_mailbox", address=address))
+        raise typer.Exit(2)
+    recorder = _member(org, consent_by).id if consent_by else None
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=errors, transient=False) as progress:
+        report = asyncio.run(run_sweep(settings, org, owner, recorder, forward, progress))
+    if report is None:
+        errors.print(_say("no_consent", name=owner.name))
+        raise typer.Exit(1)
+    console.print(
+        _say(
+            "swept",
+            read=report.read,
+            found=len(report.found),
+            forwarded=report.forwarded,
+            throttled=report.throttled,
+        )
+    )
+
+
+if __name__ == "__main__":
+    # `python -m sakspost.personal ADDRESS ...`: the sweep on its own, as a process a test can kill.
+    typer.run(sweep_command)

@@ -1,0 +1,158 @@
+"""One personal mail, in memory: read it, judge it, forward it or tell its owner (R9c, R15).
+
+Used by the live watcher and the offboarding sweep alike. The raw mail lives in local variables
+only; what leaves this module is a Graph send (the forward to Sakspost, a notice to the owner) and,
+for the logs and counters, nothing but counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from schemas.identity import make_case_id
+from services.classifier.engine import Classification, Classifier
+from services.classifier.received import default_classifier
+from services.common.mail import ParsedMail, parse_mail
+from services.common.orgconfig import Organisation, StaffMember
+from services.common.outgoing import NOTICE_HEADER, forward_mime, is_sakspost_mail
+from services.ingest.gateway import GraphGateway, MessageGone
+from services.ingest.personal import texts
+from services.ingest.personal.verdict import (
+    Forward,
+    LeaveAlone,
+    WarnOwner,
+    judge_received,
+    judge_sent,
+)
+from services.ingest.state import IngestState
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A judged mail; `mail` and `classification` stay in memory with the caller."""
+
+    mail: ParsedMail
+    classification: Classification
+
+
+def owner_notice_mime(
+    org: Organisation, owner: StaffMember, title: str, body: str, about: bytes, now: datetime
+) -> bytes:
+    """A notice to the owner from the no-reply mailbox, marked so no check ever judges it."""
+    notice_id = hashlib.sha256(owner.id.encode() + b"\n" + title.encode() + about).hexdigest()[:32]
+    mail = EmailMessage(policy=policy.SMTP)
+    mail["From"] = formataddr(("Sakspost", org.no_reply_address))
+    mail["To"] = formataddr((owner.name, owner.email))
+    mail["Subject"] = title
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = f"<{notice_id}.personal@{org.no_reply_address.partition('@')[2]}>"
+    mail[NOTICE_HEADER] = notice_id
+    mail["Auto-Submitted"] = "auto-generated"
+    mail["X-Auto-Response-Suppress"] = "All"
+    mail.set_content(body + "\n", subtype="plain", charset="utf-8")
+    return mail.as_bytes()
+
+
+class Mailroom:
+    def __init__(
+        self,
+        org: Organisation,
+        gateway: GraphGateway,
+        ingest_state: IngestState,
+        classifier: Classifier | None = None,
+        clock: Clock = _utc_now,
+    ) -> None:
+        self._org = org
+        self._gateway = gateway
+        self._ingest_state = ingest_state
+        self._classifier = classifier or default_classifier()
+        self._clock = clock
+
+    async def read(self, owner: StaffMember, message_id: str) -> bytes | None:
+        """The raw mail, or None when it is gone or is Sakspost's own (a notice, a forward)."""
+        try:
+            raw = await self._gateway.mime(owner.email, message_id)
+        except MessageGone:
+            return None
+        return None if is_sakspost_mail(raw) else raw
+
+    def judge(self, owner: StaffMember, raw: bytes) -> Judged:
+        mail = parse_mail(raw)
+        return Judged(mail, self._classifier.classify(mail, owner.email, self._org))
+
+    def received_verdict(self, judged: Judged) -> Forward | LeaveAlone:
+        return judge_received(judged.classification, self._org)
+
+    async def forward(self, owner: StaffMember, raw: bytes, judged: Judged, to: Forward) -> None:
+        """Send the mail, attached whole, from the owner's mailbox to Sakspost; tell the owner."""
+        language = owner.language
+        wrapper = forward_mime(
+            raw,
+            owner.name,
+            owner.email,
+            to.address,
+            f"VS: {judged.mail.subject}",
+            texts.forward_note(language, owner.name),
+            self._clock(),
+        )
+        await self._gateway.send_mime(owner.email, wrapper)
+        title, body = texts.forwarded(language, to.address, to.mail_class, judged.mail.subject)
+        await self.tell_owner(owner, title, body, raw)
+
+    async def tell_owner(self, owner: StaffMember, title: str, body: str, about: bytes) -> None:
+        raw = owner_notice_mime(self._org, owner, title, body, about, self._clock())
+        await self._gateway.send_mime(self._org.no_reply_address, raw)
+
+    async def on_received(self, owner: StaffMember, message_id: str) -> Forward | LeaveAlone | None:
+        """An Inbox mail (R9c): forwarded when official; None when gone or Sakspost's own."""
+        raw = await self.read(owner, message_id)
+        if raw is None:
+            return None
+        judged = self.judge(owner, raw)
+        verdict = self.received_verdict(judged)
+        if isinstance(verdict, Forward):
+            await self.forward(owner, raw, judged, verdict)
+        return verdict
+
+    async def on_sent(self, owner: StaffMember, message_id: str) -> bool:
+        """A Sent Items mail (R15, R2, R3); True when its owner was told about it."""
+        raw = await self.read(owner, message_id)
+        if raw is None:
+            return False
+        judged = self.judge(owner, raw)
+        warning = judge_sent(judged.classification, await self._replies_to_case(judged.mail))
+        if warning is None:
+            return False
+        await self._warn(owner, warning, judged, raw)
+        return True
+
+    async def _warn(
+        self, owner: StaffMember, warning: WarnOwner, judged: Judged, raw: bytes
+    ) -> None:
+        title, body = texts.sent_warning(
+            owner.language, warning.replied_to_case, warning.sensitive, judged.mail.subject
+        )
+        await self.tell_owner(owner, title, body, raw)
+
+    async def _replies_to_case(self, mail: ParsedMail) -> bool:
+        """The mail answers one that reached a Sakspost mailbox (ingest received it)."""
+        earlier = [mail.in_reply_to] if mail.in_reply_to else []
+        earlier += list(mail.references)
+        for message_id in earlier:
+            for department in self._org.departments.values():
+                case_id = make_case_id(department.addresses[0], message_id, "")
+                if await self._ingest_state.was_received(case_id):
+                    return True
+        return False
