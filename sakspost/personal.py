@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sakspost.texts import Language, language
-from services.common.graph import make_graph_client
+from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
 from services.common.orgconfig import Organisation, OrgConfigError, StaffMember, load_organisation
 from services.common.settings import Settings, SettingsError, load_settings
@@ -180,17 +180,7 @@ async def run_sweep(
             await state.record_consent(consent)
         elif not (await state.is_opted_in(owner) or await state.consent(owner.id)):
             return None
-        graph = make_graph_client(
-            settings.graph_base_url,
-            tenant_id=settings.graph_tenant_id,
-            client_id=settings.graph_client_id,
-            client_secret=(
-                settings.graph_client_secret.get_secret_value()
-                if settings.graph_client_secret
-                else None
-            ),
-            retries=False,
-        )
+        graph = graph_client_for(settings, retries=False)
         gateway = GraphGateway(graph, MailboxGate(IngestSettings().mailbox_concurrency))
         task = progress.add_task(_say("reading", address=owner.email), total=None)
         sweep = Sweep(

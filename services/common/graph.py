@@ -31,6 +31,8 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]  # ships no py.typed
 
+from services.common.settings import Settings
+
 GRAPH_ROOT = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
@@ -94,6 +96,18 @@ def make_graph_client(
     credential = _credential(tenant_id, client_id, client_secret)
     auth = AzureIdentityAuthenticationProvider(credential, scopes=GRAPH_SCOPES)
     return _client(GraphRequestAdapter(auth, http), root)
+
+
+def graph_client_for(settings: Settings, retries: bool = True) -> GraphServiceClient:
+    """The Graph client the `SAKSPOST_GRAPH_*` settings describe (the emulator or Microsoft 365)."""
+    secret = settings.graph_client_secret
+    return make_graph_client(
+        settings.graph_base_url,
+        tenant_id=settings.graph_tenant_id,
+        client_id=settings.graph_client_id,
+        client_secret=secret.get_secret_value() if secret else None,
+        retries=retries,
+    )
 
 
 def _client(adapter: GraphRequestAdapter, root: str) -> GraphServiceClient:

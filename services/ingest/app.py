@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from schemas.events import ContractModel, MailChanged, MailDeleted, MailReceived, utc_now
-from services.common.graph import make_graph_client
+from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.service import Published, Service, ServiceContext
@@ -71,17 +71,7 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
 
     async def start(context: ServiceContext) -> None:
         state = IngestState(await context.key_value(INGEST_BUCKET))
-        graph = make_graph_client(
-            settings.graph_base_url,
-            tenant_id=settings.graph_tenant_id,
-            client_id=settings.graph_client_id,
-            client_secret=(
-                settings.graph_client_secret.get_secret_value()
-                if settings.graph_client_secret
-                else None
-            ),
-            retries=False,
-        )
+        graph = graph_client_for(settings, retries=False)
         gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency))
         directory = SubscriptionDirectory(state)
         await directory.refresh()

@@ -15,12 +15,11 @@ from datetime import datetime, timedelta
 
 import httpx
 import structlog
-from msgraph.graph_service_client import GraphServiceClient
 
 from schemas.events import Alert, MailArchived, MailCompleted, MailRouted
 from schemas.vocab import Channel
 from services.common.consumer import TransientError
-from services.common.graph import make_graph_client
+from services.common.graph import graph_client_for
 from services.common.jetstream import NOTICES_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.service import ServiceContext
@@ -85,19 +84,9 @@ class Notifier:
 
     async def start(self, context: ServiceContext) -> None:
         settings = context.settings
-        secret = settings.graph_client_secret
-
-        def graph(retries: bool) -> GraphServiceClient:
-            return make_graph_client(
-                settings.graph_base_url,
-                tenant_id=settings.graph_tenant_id,
-                client_id=settings.graph_client_id,
-                client_secret=secret.get_secret_value() if secret else None,
-                retries=retries,
-            )
-
         # Reading mailbox settings may be retried by the SDK; sendMail must not be (graph.py).
-        reader, sender = graph(retries=True), graph(retries=False)
+        reader = graph_client_for(settings, retries=True)
+        sender = graph_client_for(settings, retries=False)
         kv = await context.key_value(NOTICES_BUCKET)
         http = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
         webhook_secret = self.secrets.webhook_secret

@@ -28,7 +28,7 @@ from schemas.events import (
 )
 from schemas.subjects import mail_event_filter
 from services.common.consumer import TransientError
-from services.common.graph import make_graph_client
+from services.common.graph import graph_client_for
 from services.common.jetstream import CASES_BUCKET, INGEST_BUCKET, ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.service import Published, Service, ServiceContext
@@ -114,13 +114,7 @@ def build(
         _answer(service, holder, verb)
 
     async def start(context: ServiceContext) -> None:
-        secret = settings.graph_client_secret
-        graph = make_graph_client(
-            settings.graph_base_url,
-            tenant_id=settings.graph_tenant_id,
-            client_id=settings.graph_client_id,
-            client_secret=secret.get_secret_value() if secret else None,
-        )
+        graph = graph_client_for(settings)
         store = CaseStore(
             await context.key_value(CASES_BUCKET), await context.key_value(INGEST_BUCKET)
         )
