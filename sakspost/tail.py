@@ -22,6 +22,7 @@ _SUMMARY_FIELDS: dict[str, tuple[str, ...]] = {
     "completed": ("via", "by"),
     "changed": ("flag_status", "categories"),
     "deleted": ("how",),
+    "sent": ("mailbox", "conversation_id"),
     "alert": ("kind", "severity", "summary"),
     "notice_sent": ("kind", "channel", "recipient"),
 }

@@ -196,6 +196,26 @@ class MailDeleted(MailEventBase):
     how: DeletionKind
 
 
+class MailSent(MailEventBase):
+    """A mail sent from a shared mailbox (its Sent Items), not written by Sakspost (R14, R2, R3).
+
+    `case_id` is the sent mail's own id (its mailbox and Message-ID, as for received mail): the
+    id an outgoing journalpost is filed under. Its MIME is in the Object Store by SHA-256. The
+    event names no recipient and no subject: what it holds is judged from the MIME.
+    """
+
+    event: ClassVar[MailEvent] = MailEvent.SENT
+    type: Literal["sent"] = "sent"
+    mailbox: str = Field(description="The official address whose Sent Items hold the mail")
+    internet_message_id: str | None = Field(description="Message-ID header, without brackets")
+    graph_message_id: str = Field(description="Graph immutable id of the message")
+    conversation_id: str | None = None
+    in_reply_to: str | None = Field(default=None, description="In-Reply-To, without brackets")
+    sent_at: UtcDateTime
+    mime_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    mime_size: int = Field(ge=0)
+
+
 class Alert(Event):
     """Something a department's supervisors must know (R10)."""
 
@@ -232,6 +252,7 @@ MAIL_EVENT_MODELS: dict[MailEvent, type[MailEventBase]] = {
     MailEvent.COMPLETED: MailCompleted,
     MailEvent.CHANGED: MailChanged,
     MailEvent.DELETED: MailDeleted,
+    MailEvent.SENT: MailSent,
 }
 
 ALL_MODELS: dict[str, type[ContractModel]] = {
@@ -255,6 +276,7 @@ __all__ = [
     "MailEventBase",
     "MailReceived",
     "MailRouted",
+    "MailSent",
     "NoticeSent",
     "Party",
     "Status",

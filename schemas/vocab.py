@@ -20,6 +20,7 @@ class MailEvent(StrEnum):
     COMPLETED = "completed"
     CHANGED = "changed"
     DELETED = "deleted"
+    SENT = "sent"
 
 
 class MailClass(StrEnum):

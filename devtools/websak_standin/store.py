@@ -260,6 +260,9 @@ def _seed(placement: WebSakPlacement) -> Record:
     maler = {
         str(mal_id): {"tittel2": None, "journalposttype": "I", "navn": "Innkomen e-post"}
         for mal_id in sorted(placement.template_ids())
+    } | {
+        str(mal_id): {"tittel2": None, "journalposttype": "U", "navn": "Utgåande e-post"}
+        for mal_id in sorted(placement.outgoing_template_ids())
     }
     return {
         "next_ids": dict(_FIRST_IDS),

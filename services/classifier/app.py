@@ -1,9 +1,15 @@
-"""The classifier service: every `received` mail becomes one `classified` event (R9, R2, R3)."""
+"""The classifier service: every `received` mail becomes one `classified` event (R9, R2, R3).
+
+It also judges every `sent` mail of a shared mailbox (`outgoing.py`): it owns both things that
+takes, the thread memory (is the conversation archival? R14) and the sensitive detectors (R2, R3),
+and raises `reply_not_from_websak` and `sensitive_outgoing` to the department's supervisors.
+"""
 
 from __future__ import annotations
 
-from schemas.events import MailClassified, MailReceived
+from schemas.events import Alert, MailClassified, MailReceived, MailSent, utc_now
 from schemas.subjects import mail_event_filter
+from services.classifier.outgoing import check_sent
 from services.classifier.received import classify_received, default_classifier
 from services.classifier.threads import THREADS, THREADS_BUCKET, ThreadMemory
 from services.common.jetstream import ConsumerSpec
@@ -14,6 +20,11 @@ from services.common.settings import Settings
 
 RECEIVED = ConsumerSpec(
     "classifier", (mail_event_filter("received"),), description="Classify every received mail"
+)
+SENT = ConsumerSpec(
+    "classifier-sent",
+    (mail_event_filter("sent"),),
+    description="Check every mail a shared mailbox sent (R14, R2, R3)",
 )
 
 
@@ -26,9 +37,19 @@ def build(settings: Settings, org: Organisation) -> Service:
         org,
     )
     service.buckets.append(THREADS)
-    service.publishes.append(
-        Published("sakspost.mail.classified.{department}", MailClassified, "One per received mail")
-    )
+    service.publishes += [
+        Published("sakspost.mail.classified.{department}", MailClassified, "One per received mail"),
+        Published(
+            "sakspost.alert.reply_not_from_websak.{department}",
+            Alert,
+            "A reply in an archival conversation sent from Sakspost, not WebSak (R14)",
+        ),
+        Published(
+            "sakspost.alert.sensitive_outgoing.{department}",
+            Alert,
+            "A shared mailbox sent sensitive content or a confidentiality marking (R2, R3)",
+        ),
+    ]
     engine = default_classifier()
 
     @service.consume(RECEIVED, MailReceived)
@@ -39,5 +60,13 @@ def build(settings: Settings, org: Organisation) -> Service:
         classified = classify_received(event, mime, context.org, thread_class, engine)
         await context.publisher.publish(classified)
         await threads.remember(event.conversation_id, classified.mail_class)
+
+    @service.consume(SENT, MailSent)
+    async def on_sent(event: MailSent, context: ServiceContext) -> None:
+        mime = await MimeStore(context.jetstream()).get(event.mime_sha256)
+        threads = ThreadMemory(await context.key_value(THREADS_BUCKET))
+        thread_class = await threads.class_of(event.conversation_id)
+        for alert in check_sent(event, mime, context.org, thread_class, engine, utc_now()):
+            await context.publisher.publish(alert)
 
     return service

@@ -2,8 +2,8 @@
 
 Mail enters Sakspost only here. The webhook stores accepted notifications in ingest's work stream
 before answering; the fetcher (a durable consumer of that stream) reads Graph and publishes
-`received`, `changed` and `deleted`; the replica holding the lease keeps the subscriptions alive
-and runs delta, so that mail is not lost when notifications are.
+`received`, `sent`, `changed` and `deleted`; the replica holding the lease keeps the subscriptions
+alive and runs delta, so that mail is not lost when notifications are.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from schemas.events import ContractModel, MailChanged, MailDeleted, MailReceived, utc_now
+from schemas.events import (
+    ContractModel,
+    MailChanged,
+    MailDeleted,
+    MailReceived,
+    MailSent,
+    utc_now,
+)
 from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
 from services.common.orgconfig import Organisation
@@ -66,6 +73,11 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
         Published("sakspost.mail.received.{department}", MailReceived, "A mail reached Sakspost"),
         Published("sakspost.mail.changed.{department}", MailChanged, "Flag or categories changed"),
         Published("sakspost.mail.deleted.{department}", MailDeleted, "A mail left Sakspost (R13)"),
+        Published(
+            "sakspost.mail.sent.{department}",
+            MailSent,
+            "A shared mailbox sent a mail; Sakspost's own mail is left out (R14, R2, R3)",
+        ),
     ]
     holder: dict[str, Running] = {}
 

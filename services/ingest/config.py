@@ -47,6 +47,7 @@ class IngestSettings(BaseSettings):
     )
     delta_page_size: int = Field(default=100, ge=1, le=1000)
     delta_folders: tuple[str, ...] = Field(
-        default=("inbox", "deleteditems"),
-        description="Well-known folders caught up by delta (Deleted Items: deletions, R13)",
+        default=("inbox", "deleteditems", "sentitems"),
+        description="Well-known folders caught up by delta (Deleted Items: deletions, R13; "
+        "Sent Items: outgoing checks, R14, R2, R3)",
     )

@@ -1,9 +1,11 @@
-"""The fetcher: turns stored work into `received`, `changed` and `deleted` events.
+"""The fetcher: turns stored work into `received`, `sent`, `changed` and `deleted` events.
 
 A message is read once with `$select`; the MIME only for a message ingest has not received yet.
 Before any Graph call, KV tells whether this version of the message was already handled, or is
 the router's own write-back coming back (its change key), so repeats cost no Graph reads.
-Lifecycle work runs the matching upkeep: renew, recreate and catch up, or catch up.
+A mail in Sent Items is published once as `sent` (never followed after: it is not a case), unless
+Sakspost wrote it itself. Lifecycle work runs the matching upkeep: renew, recreate and catch up,
+or catch up.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from services.common.publisher import EventPublisher
 from services.common.received import build_received
 from services.ingest.changes import first_record, gone, is_received_mail, seen_again
 from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
+from services.ingest.sent import build_sent, is_sent_mail
 from services.ingest.state import IngestState, MessageRecord
 from services.ingest.upkeep import DeltaCatchUp, SubscriptionKeeper
 from services.ingest.work import LifecycleWork, MessageWork
@@ -61,6 +64,8 @@ class Fetcher:
         record = await self._state.message(work.message_id)
         if await self._already_handled(work, record):
             return
+        if record is None and await self._state.was_sent(work.message_id):
+            return
         try:
             snapshot = await self._gateway.message(work.mailbox, work.message_id)
         except MessageGone:
@@ -68,6 +73,9 @@ class Fetcher:
             return
         folder = await self._gateway.folder_name(work.mailbox, snapshot.parent_folder_id)
         if record is None:
+            if is_sent_mail(snapshot, folder):
+                await self._sent(work, department, snapshot)
+                return
             if not is_received_mail(snapshot, folder):
                 return
             record = await self._receive(work, department, snapshot)
@@ -141,6 +149,21 @@ class Fetcher:
                 source=work.source,
             )
         return first_record(event, snapshot)
+
+    async def _sent(
+        self, work: MessageWork, department: Department, snapshot: MessageSnapshot
+    ) -> None:
+        """A shared mailbox's sent mail: `sent` once, for the outgoing checks (R14, R2, R3)."""
+        try:
+            raw = await self._gateway.mime(work.mailbox, work.message_id)
+        except MessageGone:
+            return
+        event = build_sent(work.department, department.addresses[0], raw, snapshot)
+        if event is not None:
+            await self._mime.put(raw)
+            await self._publisher.publish(event)
+            log.info("published", type="sent", case_id=event.case_id, department=event.department)
+        await self._state.mark_sent(work.message_id)
 
     # --- lifecycle ------------------------------------------------------------------------
 

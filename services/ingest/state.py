@@ -9,6 +9,8 @@ Keys (ingest writes all of them except `writeback.*`):
   change key), so a change or deletion is recognised without asking Graph about the past;
 - `received.<case id>`: the case's `received` event was published (dedupe beyond the stream's
   duplicate window);
+- `sent.<graph id>`: a Sent Items mail of a shared mailbox was handled (its `sent` event
+  published, or it was Sakspost's own notice or forward): it is never read again (R14, R2, R3);
 - `writeback.<graph id>`: written by the router around each Outlook write-back
   (services/common/writeback.py): `pending:<time>` before the PATCH, then the change key it
   answered with. A notification carrying that change key is our own write and is skipped without
@@ -38,6 +40,10 @@ def message_key(graph_id: str) -> str:
 
 def received_key(case_id: str) -> str:
     return f"received.{case_id}"
+
+
+def sent_key(graph_id: str) -> str:
+    return f"sent.{graph_id_token(graph_id)}"
 
 
 def delta_key(department: str, folder: str) -> str:
@@ -156,6 +162,13 @@ class IngestState:
 
     async def mark_received(self, case_id: str) -> None:
         await self.kv.put(received_key(case_id), b"1")
+
+    async def was_sent(self, graph_id: str) -> bool:
+        value, _ = await self._get(sent_key(graph_id))
+        return value is not None
+
+    async def mark_sent(self, graph_id: str) -> None:
+        await self.kv.put(sent_key(graph_id), b"1")
 
     async def written_back(self, graph_id: str) -> WrittenBack:
         """The router's last write-back to this message: its change key, or one under way."""

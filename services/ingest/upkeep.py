@@ -35,6 +35,7 @@ from services.ingest.gateway import (
     mailbox_resource,
 )
 from services.ingest.queue import WorkQueue
+from services.ingest.sent import SENT_ITEMS
 from services.ingest.state import LEASE_KEY, DeltaRecord, IngestState, SubscriptionRecord
 from services.ingest.work import MessageWork
 
@@ -213,6 +214,10 @@ class DeltaCatchUp:
         except DeltaRestart:
             log.warning("delta link expired, full sync", department=department, folder=folder)
             findings, link = await self._gateway.delta_round(mailbox, folder, None, size)
+        if record is None and folder == SENT_ITEMS:
+            # The first round only sets the cursor: mail sent before Sakspost watched the mailbox
+            # is not judged, so starting Sakspost does not flood the supervisors with alerts.
+            findings = []
         items = [
             MessageWork(
                 department=department,

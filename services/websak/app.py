@@ -4,6 +4,10 @@ Consumes `sakspost.mail.routed.*`; publishes `sakspost.mail.archived.<department
 sets the case Ferdig, R12) and `sakspost.alert.archive_failed.<department>` (R10). `build` never
 connects: the archive connection and the placement file are read when the service starts, so a bad
 configuration stops it at once with a message that names the variable or field to fix.
+
+It also remembers what a shared mailbox sent (`sakspost.mail.sent.*`, with the classifier's
+`sensitive_outgoing` alerts), so that a reply sent from Sakspost can be filed as an outgoing
+journalpost by command (R14: `python -m services.websak archive-outgoing`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any
 
 from nats.js import JetStreamContext
 
-from schemas.events import Alert, Event, MailArchived, MailRouted, utc_now
-from schemas.subjects import mail_event_filter
+from schemas.events import Alert, Event, MailArchived, MailRouted, MailSent, utc_now
+from schemas.subjects import PREFIX, mail_event_filter
+from schemas.vocab import AlertKind
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
@@ -30,12 +35,18 @@ from services.websak.config import (
     load_placement,
     load_settings_model,
 )
-from services.websak.receipts import ReceiptStore
+from services.websak.receipts import OutgoingMail, ReceiptStore
 
 ROUTED = ConsumerSpec(
     "websak",
     (mail_event_filter("routed"),),
     description="Archive every arkivverdig mail in WebSak, exactly once (R9a)",
+)
+ALERT_PREFIX = f"{PREFIX}.alert"
+OUTGOING = ConsumerSpec(
+    "websak-outgoing",
+    (mail_event_filter("sent"), f"{ALERT_PREFIX}.{AlertKind.SENSITIVE_OUTGOING.value}.*"),
+    description="Remember sent mail (and whether it is sensitive) for archive-outgoing (R14, R3)",
 )
 
 
@@ -66,6 +77,7 @@ async def open_archiver(
         receipts=ReceiptStore(await js.key_value(RECEIPTS_BUCKET)),
         mime=MimeStore(js).get,
         publish=publish,
+        org=org,
         alert_after=timedelta(seconds=options.alert_after_seconds),
         clock=wiring.clock,
     )
@@ -119,5 +131,14 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
     @service.consume(ROUTED, MailRouted)
     async def on_routed(event: MailRouted, _context: ServiceContext) -> None:
         await running.current().on_routed(event)
+
+    @service.consume(OUTGOING, MailSent, Alert)
+    async def on_outgoing(event: Event, _context: ServiceContext) -> None:
+        receipts = running.current().receipts
+        if isinstance(event, MailSent):
+            await receipts.remember_outgoing(OutgoingMail.from_sent(event))
+        elif isinstance(event, Alert):
+            for case_id in event.case_ids:
+                await receipts.mark_sensitive_outgoing(case_id)
 
     return service

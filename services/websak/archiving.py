@@ -11,6 +11,11 @@ Failures (R10): a transient archive error is re-raised as `TransientError` (the 
 with growing delay, other mail keeps flowing) and, once the mail has waited longer than allowed,
 raises one overdue alert. A permanent refusal raises an alert at once and stays on the receipt, so
 the mail is never dropped; a new `routed` event for the case or the retry command tries again.
+
+Outgoing (R14): a reply sent from Sakspost is filed by command (`archive_outgoing`) with the same
+steps, as an outgoing journalpost (the outgoing template) in its conversation's archive case. It
+publishes no `archived` event: that event makes a case Ferdig, and a sent mail is no case of the
+router's; the receipt and the command's answer record the journalpost.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from schemas.events import ArchivedDocument, Event, MailArchived, MailRouted, ut
 from schemas.identity import make_event_id
 from schemas.vocab import DocumentRole, MailClass
 from services.common.consumer import TransientError
+from services.common.orgconfig import Organisation
+from services.common.outgoing import original_of
 from services.websak.alerts import overdue_alert, refusal_alert, unarchivable_alert
 from services.websak.archive import (
     Archive,
@@ -67,6 +74,7 @@ class Outcome(StrEnum):
     NOT_ARCHIVAL = "not_archival"
     REFUSED = "refused"
     REFUSED_BEFORE = "refused_before"
+    NOT_IN_ARCHIVE_CASE = "not_in_archive_case"
 
 
 class _Refused(Exception):
@@ -95,6 +103,7 @@ class Archiver:
     receipts: ReceiptStore
     mime: MimeSource
     publish: Publish
+    org: Organisation
     alert_after: timedelta
     clock: Clock = utc_now
 
@@ -114,6 +123,24 @@ class Archiver:
             )
             return Outcome.REFUSED
         return await self.archive_case(ArchiveRequest.from_routed(event, event.mime_sha256))
+
+    async def archive_outgoing(self, case_id: str, by: str) -> Outcome | None:
+        """File a sent reply as an outgoing journalpost in its conversation's case (R14).
+
+        None when websak never heard of the sent mail; NOT_IN_ARCHIVE_CASE when its conversation
+        has no archived mail yet (archive that first: the reply belongs in the same case).
+        """
+        found = await self.receipts.outgoing(case_id)
+        if found is None:
+            return None
+        mail, sensitive = found
+        if mail.conversation_id is None or (
+            await self.receipts.conversation_case(mail.conversation_id) is None
+        ):
+            return Outcome.NOT_IN_ARCHIVE_CASE
+        outcome = await self.archive_case(mail.request(sensitive=sensitive, by=by), retry=True)
+        log.info("outgoing_archived", case_id=case_id, by=by, outcome=outcome.value)
+        return outcome
 
     async def archive_case(self, request: ArchiveRequest, *, retry: bool = False) -> Outcome:
         """Bring the case's journalpost to complete and publish `archived`, resuming any receipt.
@@ -141,7 +168,8 @@ class Archiver:
         except _Refused as refused:
             await self._refuse(tracked, str(refused))
             return Outcome.REFUSED
-        await self.publish(archived_event(tracked.receipt))
+        if not request.outgoing:
+            await self.publish(archived_event(tracked.receipt))
         await tracked.save(stage=Stage.DONE)
         log.info("mail_archived", case_id=request.case_id, department=request.department)
         return Outcome.ARCHIVED
@@ -157,7 +185,9 @@ class Archiver:
         """Choose the archive case once: the conversation's case, else the department's own."""
         request = tracked.receipt.request
         try:
-            own = self.placement.placement(request.department, sensitive=request.sensitive)
+            own = self.placement.placement(
+                request.department, sensitive=request.sensitive, outgoing=request.outgoing
+            )
         except WebSakConfigError as error:
             raise _Refused(str(error)) from None
         case_ref = own.case_ref
@@ -173,9 +203,16 @@ class Archiver:
             raw = await self.mime(request.mime_sha256)
         except (ObjectNotFoundError, NotFoundError):
             raise _Refused("the mail's MIME is not in the Object Store") from None
+        # A forward from a personal mailbox (R9c) is filed as the original it carries.
+        original = original_of(raw, self.org)
         # Rendering is CPU-bound: a worker thread keeps the event loop (and acks) responsive.
         return await asyncio.to_thread(
-            build_submission, raw, case_id=request.case_id, sensitive=request.sensitive
+            build_submission,
+            original,
+            case_id=request.case_id,
+            sensitive=request.sensitive,
+            wrapper=raw if original is not raw else None,
+            outgoing=request.outgoing,
         )
 
     async def _file(self, tracked: _Tracked) -> None:

@@ -2,8 +2,10 @@
 
 The placement file (`config/websak.yaml`) maps each department to its reception cases: an open one,
 and a screened one for sensitive mail (WebSak screens per case, R3). It names the journalpost
-template (`malJpId`) that `journalpost/ny` copies document type and status from. It is validated by
-pydantic; a bad file never starts the service half-configured.
+template (`malJpId`) that `journalpost/ny` copies document type and status from: the contract's
+`journalpost/ny` takes no direction, so an incoming (I) and an outgoing (U) journalpost differ only
+by their template (`journalpost_template`, `outgoing_template`). It is validated by pydantic; a bad
+file never starts the service half-configured.
 
 Connection details (base URL, token, OAuth client) come from `SAKSPOST_WEBSAK_*` environment
 variables, like every other setting that differs between installations; secrets never live in files
@@ -47,6 +49,9 @@ class ReceptionCases(_Strict):
     journalpost_template: int | None = Field(
         default=None, gt=0, description="malJpId for this department (default: the global one)"
     )
+    outgoing_template: int | None = Field(
+        default=None, gt=0, description="Outgoing malJpId for this department (default: global)"
+    )
     title: str | None = Field(default=None, description="Case title the stand-in seeds")
 
     @model_validator(mode="after")
@@ -62,6 +67,12 @@ class ReceptionCases(_Strict):
 class WebSakPlacement(_Strict):
     archive_system: str = Field(default="acos-websak", min_length=1)
     journalpost_template: int = Field(gt=0, description="malJpId of an incoming e-mail")
+    outgoing_template: int | None = Field(
+        default=None,
+        gt=0,
+        description="malJpId of an outgoing e-mail (type U): a reply sent from Sakspost and "
+        "archived by command (R14)",
+    )
     screening_code: str = Field(
         default="UO", min_length=1, description="Screening code the stand-in gives screened cases"
     )
@@ -78,31 +89,53 @@ class WebSakPlacement(_Strict):
                         f"{key!r} (fix: give each department its own cases)"
                     )
                 owner[case_id] = key
-        if self.journalpost_template in owner:
+        for template in self.template_ids() | self.outgoing_template_ids():
+            if template in owner:
+                raise ValueError(
+                    f"journalpost template {template} is also a case id "
+                    "(fix: templates are journalposts, not cases)"
+                )
+        if self.template_ids() & self.outgoing_template_ids():
             raise ValueError(
-                f"journalpost_template {self.journalpost_template} is also a case id "
-                "(fix: templates are journalposts, not cases)"
+                "a template is both incoming and outgoing (fix: outgoing_template must be a "
+                "template of document type U)"
             )
         return self
 
     def template_ids(self) -> set[int]:
+        """The incoming (I) templates."""
         return {self.journalpost_template} | {
             cases.journalpost_template
             for cases in self.departments.values()
             if cases.journalpost_template is not None
         }
 
-    def placement(self, department: str, *, sensitive: bool) -> Placement:
-        """The reception case and template for a department's mail (screened when sensitive)."""
+    def outgoing_template_ids(self) -> set[int]:
+        """The outgoing (U) templates."""
+        named = {cases.outgoing_template for cases in self.departments.values()}
+        return {t for t in (self.outgoing_template, *named) if t is not None}
+
+    def placement(self, department: str, *, sensitive: bool, outgoing: bool = False) -> Placement:
+        """The reception case and template for a department's mail (screened when sensitive);
+        `outgoing` picks the outgoing template (R14)."""
         cases = self.departments.get(department)
         if cases is None:
             raise WebSakConfigError(
                 f"department {department!r} has no reception case in the WebSak configuration "
                 f"(fix: add it under departments; known: {sorted(self.departments)})"
             )
+        template = cases.journalpost_template or self.journalpost_template
+        if outgoing:
+            outgoing_template = cases.outgoing_template or self.outgoing_template
+            if outgoing_template is None:
+                raise WebSakConfigError(
+                    f"department {department!r} has no outgoing journalpost template "
+                    "(fix: set outgoing_template, a malJpId of document type U)"
+                )
+            template = outgoing_template
         return Placement(
             case_ref=str(cases.screened_case if sensitive else cases.reception_case),
-            template_ref=str(cases.journalpost_template or self.journalpost_template),
+            template_ref=str(template),
         )
 
     def check_covers(self, organisation: Organisation) -> None:

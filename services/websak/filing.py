@@ -30,7 +30,7 @@ class Submission:
 
     marker: str
     title: str
-    sender: Contact | None
+    sender: Contact | None  # the correspondent: the sender of incoming, the recipient of outgoing
     documents: tuple[Document, ...]
 
     @property

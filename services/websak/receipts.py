@@ -12,6 +12,11 @@ and a supervisor can retry it (`python -m services.websak retry`).
 
 The bucket also maps a conversation to the archive case of its first archived mail
 (`conversation.<sha256 of the conversation id>`), so later mails of the thread join that case.
+
+Mail a shared mailbox sent (`sent` events) is remembered under `outgoing.<case id>` (department,
+MIME, conversation; no content), and the classifier's `sensitive_outgoing` alert about it under
+`outgoing-sensitive.<case id>`, so that `archive-outgoing` can file it later (R14) in a screened
+case when it is sensitive (R3). Its receipt is an ordinary one with `outgoing` set.
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ from nats.js.errors import (
     NoKeysError,
 )
 from nats.js.kv import KeyValue
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.events import ArchivedDocument, MailRouted, UtcDateTime
+from schemas.events import ArchivedDocument, MailRouted, MailSent, UtcDateTime
 from services.common.consumer import TransientError
 
 CASE_PREFIX = "case."
 CONVERSATION_PREFIX = "conversation."
+OUTGOING_PREFIX = "outgoing."
+SENSITIVE_OUTGOING_PREFIX = "outgoing-sensitive."
 
 
 class Stage(StrEnum):
@@ -59,7 +66,9 @@ class ArchiveRequest(_Record):
     mime_sha256: str
     sensitive: bool
     conversation_id: str | None
-    routed_event_id: str
+    routed_event_id: str = Field(description="The routed (or, outgoing: sent) event it came from")
+    outgoing: bool = False
+    by: str | None = Field(default=None, description="Staff id who filed an outgoing reply")
 
     @classmethod
     def from_routed(cls, event: MailRouted, mime_sha256: str) -> ArchiveRequest:
@@ -70,6 +79,38 @@ class ArchiveRequest(_Record):
             sensitive=bool(event.sensitive),
             conversation_id=event.conversation_id,
             routed_event_id=event.event_id,
+        )
+
+
+class OutgoingMail(_Record):
+    """A mail a shared mailbox sent, as websak needs it to file it by command (no content)."""
+
+    case_id: str
+    department: str
+    mime_sha256: str
+    conversation_id: str | None
+    sent_event_id: str
+
+    @classmethod
+    def from_sent(cls, event: MailSent) -> OutgoingMail:
+        return cls(
+            case_id=event.case_id,
+            department=event.department,
+            mime_sha256=event.mime_sha256,
+            conversation_id=event.conversation_id,
+            sent_event_id=event.event_id,
+        )
+
+    def request(self, *, sensitive: bool, by: str) -> ArchiveRequest:
+        return ArchiveRequest(
+            case_id=self.case_id,
+            department=self.department,
+            mime_sha256=self.mime_sha256,
+            sensitive=sensitive,
+            conversation_id=self.conversation_id,
+            routed_event_id=self.sent_event_id,
+            outgoing=True,
+            by=by,
         )
 
 
@@ -154,6 +195,24 @@ class ReceiptStore:
                 if stored is not None and stored[0].refusal is not None:
                     found.append(stored[0])
         return found
+
+    async def remember_outgoing(self, mail: OutgoingMail) -> None:
+        await self._kv.put(OUTGOING_PREFIX + mail.case_id, mail.model_dump_json().encode())
+
+    async def mark_sensitive_outgoing(self, case_id: str) -> None:
+        await self._kv.put(SENSITIVE_OUTGOING_PREFIX + case_id, b"1")
+
+    async def outgoing(self, case_id: str) -> tuple[OutgoingMail, bool] | None:
+        """A sent mail websak heard of, and whether the classifier found it sensitive."""
+        try:
+            entry = await self._kv.get(OUTGOING_PREFIX + case_id)
+        except (KeyNotFoundError, KeyDeletedError):
+            return None
+        try:
+            sensitive = bool(await self._kv.get(SENSITIVE_OUTGOING_PREFIX + case_id))
+        except (KeyNotFoundError, KeyDeletedError):
+            sensitive = False
+        return OutgoingMail.model_validate_json(entry.value or b"{}"), sensitive
 
     async def conversation_case(self, conversation_id: str) -> ConversationCase | None:
         try:

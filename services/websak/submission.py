@@ -4,6 +4,14 @@ The main document is the PDF/A rendering; the original `.eml` goes beside it byt
 SHA-256 is the `received.mime_sha256`), and so does every attachment, inline ones included, so
 that nothing is lost in conversion. File names are unique within the journalpost, because the
 archive finds an uploaded document again by its name.
+
+A mail a colleague moved from a personal mailbox (R9c) is filed as its attached original: the PDF,
+the sender, the title and the attachments are the citizen's mail, and `E-post (original).eml` is
+the original's bytes (its SHA-256 is the original's). The wrapper as Graph delivered it (whose
+SHA-256 is `received.mime_sha256`) goes beside it as `E-post (vidaresending).eml`, so the way the
+mail came in stays on record.
+
+An outgoing journalpost (a reply sent from Sakspost, R14) names its first recipient as contact.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from services.websak.titles import journalpost_title
 
 MAIN_FILENAME = "E-post.pdf"
 ORIGINAL_FILENAME = "E-post (original).eml"
+WRAPPER_FILENAME = "E-post (vidaresending).eml"
 MAX_FILENAME_LENGTH = 120
 
 Renderer = Callable[[ParsedMail, bytes], bytes]
@@ -65,15 +74,22 @@ def build_submission(
     case_id: str,
     sensitive: bool,
     render: Renderer = render_mail_pdf,
+    wrapper: bytes | None = None,
+    outgoing: bool = False,
 ) -> Submission:
-    """The submission of one mail. Rendering is CPU-bound: call it from a worker thread."""
+    """The submission of one mail (`raw`: the mail itself, `wrapper`: the forward that carried
+    it, if any). Rendering is CPU-bound: call it from a worker thread."""
     mail = parse_mail(raw)
     marker = filing_marker(case_id)
-    taken = {MAIN_FILENAME.lower(), ORIGINAL_FILENAME.lower()}
+    taken = {MAIN_FILENAME.lower(), ORIGINAL_FILENAME.lower(), WRAPPER_FILENAME.lower()}
     documents = [
         Document(DocumentRole.MAIN, MAIN_FILENAME, "application/pdf", render(mail, raw)),
         Document(DocumentRole.ORIGINAL, ORIGINAL_FILENAME, "message/rfc822", raw),
     ]
+    if wrapper is not None:
+        documents.append(
+            Document(DocumentRole.ATTACHMENT, WRAPPER_FILENAME, "message/rfc822", wrapper)
+        )
     for number, attachment in enumerate(mail.attachments, start=1):
         filename = _unique(
             _safe_filename(attachment.filename, attachment.content_type, number), taken
@@ -81,9 +97,10 @@ def build_submission(
         documents.append(
             Document(DocumentRole.ATTACHMENT, filename, attachment.content_type, attachment.content)
         )
+    party = (mail.to[0] if mail.to else None) if outgoing else mail.sender
     sender = (
-        Contact(name=mail.sender.name, address=mail.sender.address, reference=marker)
-        if mail.sender is not None
+        Contact(name=party.name, address=party.address, reference=marker)
+        if party is not None
         else None
     )
     return Submission(

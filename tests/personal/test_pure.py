@@ -1,17 +1,26 @@
-"""Pure parts of the personal-mailbox feature: the forward wrapper (R9c) and the verdicts."""
+"""Pure parts of the personal-mailbox feature: the forward wrapper (R9c) and the verdicts, and of
+the outgoing checks on shared mailboxes (R14, R2, R3)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
-from schemas.vocab import MailClass
+import pytest
+
+from schemas.events import MailSent
+from schemas.vocab import AlertKind, MailClass
+from services.classifier.outgoing import check_sent
 from services.classifier.received import default_classifier
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.outgoing import forward_mime, is_sakspost_mail, original_of
 from services.common.received import build_received
+from services.ingest.gateway import MessageSnapshot
 from services.ingest.personal.texts import sweep_report
 from services.ingest.personal.verdict import Forward, LeaveAlone, judge_received
+from services.ingest.sent import build_sent
+from services.websak.config import WebSakConfigError, load_placement, parse_placement
 from tests.personal.conftest import sample
 
 OWNER = "elin.tjessem@ha.kommune.no"
@@ -59,3 +68,40 @@ def test_the_sweep_report_speaks_the_owners_language() -> None:
     assert "tjenestepost" in sweep_report("nb", 10, found, False)[0]
     assert "official" in sweep_report("en", 10, found, False)[0]
     assert "Søknad om frådeling" in sweep_report("nn", 10, found, False)[1]
+
+
+def _sent(raw: bytes) -> MailSent:
+    snapshot = MessageSnapshot("graph-sent", None, None, "conv-1", NOW, None, [], None, False)
+    event = build_sent("bygg", "bygg@ha.kommune.no", raw, snapshot)
+    assert event is not None
+    return event
+
+
+def test_sent_mail_raises_the_outgoing_alerts_and_sakspost_mail_is_never_judged(
+    org: Organisation,
+) -> None:
+    # R14, R2, R3: the alerts name the kinds and the mailbox, never the content.
+    raw = sample("0020.eml", to="citizen@example.org")
+    event = _sent(raw)
+    quiet = check_sent(event, raw, org, MailClass.OFFISIELL, default_classifier(), NOW)
+    assert [a.kind for a in quiet] == []
+    loud = check_sent(event, raw, org, MailClass.ARKIVVERDIG, default_classifier(), NOW)
+    assert [a.kind for a in loud] == [AlertKind.REPLY_NOT_FROM_WEBSAK]
+    assert loud[0].case_ids == [event.case_id] and "bygg@ha.kommune.no" in loud[0].summary
+    wrapper = forward_mime(raw, "Elin Tjessem", OWNER, "bygg@ha.kommune.no", "VS", "x", NOW)
+    assert build_sent("bygg", "bygg@ha.kommune.no", wrapper, MessageSnapshot(
+        "g", None, None, "conv-1", NOW, None, [], None, False)) is None  # fmt: skip
+    assert check_sent(event, wrapper, org, MailClass.ARKIVVERDIG, default_classifier(), NOW) == []
+
+
+def test_an_outgoing_template_is_its_own_and_is_required_to_file_outgoing() -> None:
+    placement = load_placement()
+    assert placement.outgoing_template_ids().isdisjoint(placement.template_ids())
+    outgoing = placement.placement("bygg", sensitive=False, outgoing=True)
+    assert outgoing.template_ref == str(placement.outgoing_template)
+    without = placement.model_copy(update={"outgoing_template": None})
+    with pytest.raises(WebSakConfigError, match="outgoing_template"):
+        without.placement("bygg", sensitive=False, outgoing=True)
+    data = placement.model_dump() | {"outgoing_template": placement.journalpost_template}
+    with pytest.raises(WebSakConfigError, match="both incoming and outgoing"):
+        parse_placement(data, Path("websak.yaml"))

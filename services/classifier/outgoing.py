@@ -1,0 +1,83 @@
+"""The outgoing checks on a shared mailbox's sent mail (pure): which alerts a `sent` event raises.
+
+- R14: a reply in an archival conversation (the thread memory says the conversation held
+  arkivverdig mail) was sent from Sakspost, not from WebSak: `reply_not_from_websak`, with the
+  command that files it as an outgoing journalpost.
+- R2, R3: sent mail holding sensitive content or a confidentiality marking (quoted text included:
+  quoting an identity number back is sending it): `sensitive_outgoing`, naming the kinds.
+
+Alerts go to the department's supervisors (the notifier), so they name the kinds, the mailbox and
+the sent mail's id, never its content, subject or recipients. Sakspost's own mail is never judged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.events import Alert, MailSent
+from schemas.identity import make_event_id
+from schemas.vocab import AlertKind, MailClass, SensitiveKind, Severity
+from services.classifier.engine import Classifier
+from services.common.mail import parse_mail
+from services.common.orgconfig import Organisation
+from services.common.outgoing import is_sakspost_mail
+
+ARCHIVE_HINT = "python -m services.websak archive-outgoing {case_id} --by <tilsett-id>"
+
+
+def _alert(event: MailSent, kind: AlertKind, summary: str, reason: str, now: datetime) -> Alert:
+    return Alert(
+        event_id=make_event_id("alert", event.case_id, kind.value),
+        case_id=event.case_id,
+        occurred_at=now,
+        department=event.department,
+        kind=kind,
+        severity=Severity.WARNING,
+        summary=summary,
+        reason=reason,
+        case_ids=[event.case_id],
+    )
+
+
+def reply_alert(event: MailSent, now: datetime) -> Alert:
+    return _alert(
+        event,
+        AlertKind.REPLY_NOT_FROM_WEBSAK,
+        f"Eit svar i ein arkivverdig samtale vart sendt frå {event.mailbox} i Sakspost, ikkje frå "
+        "WebSak (R14). Arkiver det som utgåande journalpost: "
+        + ARCHIVE_HINT.format(case_id=event.case_id),
+        "archival_conversation",
+        now,
+    )
+
+
+def sensitive_alert(event: MailSent, kinds: tuple[SensitiveKind, ...], now: datetime) -> Alert:
+    names = ", ".join(kind.value for kind in kinds)
+    return _alert(
+        event,
+        AlertKind.SENSITIVE_OUTGOING,
+        f"Ei e-post sendt frå {event.mailbox} inneheld {names}, som ikkje skal sendast "
+        "med e-post (R2, R3).",
+        names,
+        now,
+    )
+
+
+def check_sent(
+    event: MailSent,
+    mime: bytes,
+    org: Organisation,
+    thread_class: MailClass | None,
+    classifier: Classifier,
+    now: datetime,
+) -> list[Alert]:
+    """The alerts one sent mail raises (none for Sakspost's own notices and forwards)."""
+    if is_sakspost_mail(mime):
+        return []
+    alerts = []
+    if thread_class is MailClass.ARKIVVERDIG:
+        alerts.append(reply_alert(event, now))
+    sensitive = classifier.classify(parse_mail(mime), event.mailbox, org, thread_class).sensitive
+    if sensitive:
+        alerts.append(sensitive_alert(event, sensitive, now))
+    return alerts
