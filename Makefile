@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | c
 
 # `make test` scales the issues' large scenarios down; `make test-full` runs them whole.
 TEST_SCALE ?= 0.1
+# `make bench BENCH_ARGS="--drain-mails 2000"` drains the issue's full backlog.
+BENCH_ARGS ?=
+CHAOS_MINUTES ?= 30
 
 .PHONY: demo test test-full bench chaos lint format lock system clean
 
@@ -33,7 +36,10 @@ test-full: $(STAMP)
 	SAKSPOST_SCENARIO_SCALE=1 $(BIN)/pytest -q --timeout=1800
 
 bench: $(STAMP)
-	$(BIN)/python -m devtools.bench
+	$(BIN)/python -m devtools.bench $(BENCH_ARGS)
+
+chaos: $(STAMP)
+	$(BIN)/python -m devtools.chaos --minutes $(CHAOS_MINUTES)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

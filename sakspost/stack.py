@@ -55,6 +55,9 @@ class Stack:
     running: dict[str, Running] = field(default_factory=dict)
     planned: list[Component] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # A component that keeps dying is given up on; a fault-injection run that kills on purpose
+    # raises the limit.
+    restart_limit: int = RESTART_LIMIT
 
     @property
     def nats_url(self) -> str:
@@ -167,8 +170,10 @@ class Stack:
                 if name is None:
                     continue
                 dead = self.running[name]
-                if dead.restarts >= RESTART_LIMIT:
-                    self.say(text("gave_up", name=name, count=RESTART_LIMIT, log=dead.log_path))
+                if dead.restarts >= self.restart_limit:
+                    self.say(
+                        text("gave_up", name=name, count=self.restart_limit, log=dead.log_path)
+                    )
                     self.running.pop(name)
                     continue
                 self.say(text("restarting", name=name, code=future.result()))

@@ -1,12 +1,16 @@
-"""`make bench`: run every benchmark present and write `bench/results.json`.
+"""`make bench`: every benchmark, a table on screen, `bench/results.json` and `bench/latency.png`.
 
 Figures are measured in one run on whatever machine this is; compare them as ratios within a run
 (the machine is shared and noisy), never as absolute timings in tests.
+
+    python -m devtools.bench [--mails 200] [--rate 10] [--drain-mails 200 (2000 for the issue)]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,43 +19,115 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from devtools.bench.chart import latency_chart
 from devtools.bench.classify import bench_classifier
+from devtools.bench.drain import NON_ARCHIVE, bench_drain
+from devtools.bench.goals import check_goals
 from devtools.bench.ingest import bench_ingest
+from devtools.bench.pipeline import DEFAULT_MAILS, DEFAULT_RATE, bench_pipeline
 from devtools.bench.render import bench_render
+from services.common.logging import configure_logging
 from services.common.settings import REPO_ROOT
 
 SAMPLES = REPO_ROOT / "samples"
 RESULTS = REPO_ROOT / "bench" / "results.json"
-
-BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
-    "classifier": lambda: bench_classifier(SAMPLES),
-    "render": lambda: bench_render(SAMPLES),
-    "ingest": bench_ingest,
-}
+CHART = REPO_ROOT / "bench" / "latency.png"
 
 
-def run(results_path: Path = RESULTS) -> dict[str, float]:
-    console = Console()
-    figures: dict[str, float] = {}
-    for name, benchmark in BENCHMARKS.items():
-        console.print(f"måler {name} …")
-        figures.update(benchmark())
+def _render_figures() -> dict[str, float]:
+    figures = bench_render(SAMPLES)
+    # One rendering at a time on one core: its rate is the per-core rate.
+    figures["render.mails_per_second_per_core"] = round(1000 / figures["render_ms.median"], 1)
+    return figures
+
+
+def _table(figures: dict[str, float]) -> Table:
     table = Table(title="Sakspost bench")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in sorted(figures.items()):
         table.add_row(key, f"{value:,.2f}")
-    console.print(table)
+    return table
+
+
+def _goals_table(figures: dict[str, float]) -> Table:
+    table = Table(title="Goals (issue 10; reported, not asserted)")
+    table.add_column("goal")
+    table.add_column("measured", justify="right")
+    table.add_column("met")
+    for text, value, met in check_goals(figures):
+        shown = "–" if value is None else f"{value:,.1f}"
+        table.add_row(text, shown, "–" if met is None else ("yes" if met else "NO"))
+    return table
+
+
+def run(
+    mails: int, rate: float, drain_mails: int, results_path: Path = RESULTS, chart: Path = CHART
+) -> dict[str, float]:
+    console = Console()
+    # The machine is shared: the load before the run says how busy it was with other work.
+    load_before = os.getloadavg()
+    figures: dict[str, float] = {}
+    benchmarks: dict[str, Callable[[], dict[str, float]]] = {
+        "classifier": lambda: bench_classifier(SAMPLES),
+        "render": _render_figures,
+        "ingest": bench_ingest,
+        "drain": lambda: bench_drain(drain_mails),
+    }
+    for name, benchmark in benchmarks.items():
+        console.print(f"måler {name} …")
+        figures.update(benchmark())
+    console.print(f"måler pipeline ({mails} e-postar, {rate:g}/s) …")
+    pipeline = bench_pipeline(mails, rate)
+    figures.update(pipeline.figures)
+    # The same load without arkivverdig mail: what the other stages do when PDF/A rendering does
+    # not compete for the same cores.
+    console.print(f"måler pipeline utan arkivverdig e-post ({mails} e-postar, {rate:g}/s) …")
+    non_archive = bench_pipeline(mails, rate, NON_ARCHIVE)
+    figures.update(
+        {
+            f"non_archive.{key}": value
+            for key, value in non_archive.figures.items()
+            if key.startswith(("latency_ms.routed", "latency_ms.notice", "throughput", "cpu_ms"))
+        }
+    )
+    load = os.getloadavg()
+    latency_chart(
+        pipeline.end_to_end,
+        pipeline.stages,
+        f"Sakspost: {mails} mails at {rate:g}/s, whole local stack, {os.cpu_count()} cores "
+        f"(load {load[0]:.1f})",
+        chart,
+    )
+    console.print(_table(figures))
+    console.print(_goals_table(figures))
     results_path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "measured_at": datetime.now(UTC).isoformat(),
-        "machine": {"python": platform.python_version(), "processor": platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.machine(),
+            "cores": os.cpu_count(),
+            "load_average_before": [round(v, 2) for v in load_before],
+            "load_average_after": [round(v, 2) for v in load],
+        },
         "figures": figures,
     }
     results_path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
-    console.print(f"skreiv {results_path}")
+    console.print(f"skreiv {results_path} og {chart}")
     return figures
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mails", type=int, default=DEFAULT_MAILS)
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="mails per second")
+    parser.add_argument("--drain-mails", type=int, default=200, help="the backlog (issue: 2000)")
+    arguments = parser.parse_args()
+    # The ingest benchmark runs the service in this process: its per-message logs are not figures.
+    configure_logging("bench", level="error", log_format="console")
+    run(arguments.mails, arguments.rate, arguments.drain_mails)
+
+
 if __name__ == "__main__":
-    run()
+    main()

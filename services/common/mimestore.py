@@ -6,6 +6,7 @@ a second put of a known mail is skipped.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from nats.js import JetStreamContext
@@ -13,15 +14,27 @@ from nats.js.errors import NotFoundError, ObjectNotFoundError
 
 from services.common.jetstream import MIME_BUCKET
 
+# nats-py's `ObjectStore.get` reads the chunks from an ordered consumer with no time limit: when
+# nats-server restarts during a read, the read can wait forever, and the handler's progress acks
+# then keep its message from ever being redelivered (found by `make chaos`). Bounded, the read
+# fails with TimeoutError, a transient error, and the message is retried.
+GET_TIMEOUT_SECONDS = 60.0
+
 
 def mime_sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
 class MimeStore:
-    def __init__(self, js: JetStreamContext, bucket: str = MIME_BUCKET) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        bucket: str = MIME_BUCKET,
+        get_timeout_seconds: float = GET_TIMEOUT_SECONDS,
+    ) -> None:
         self._js = js
         self._bucket = bucket
+        self._get_timeout = get_timeout_seconds
 
     async def put(self, raw: bytes) -> str:
         """Store `raw` (once) and return its SHA-256."""
@@ -35,7 +48,7 @@ class MimeStore:
 
     async def get(self, digest: str) -> bytes:
         store = await self._js.object_store(self._bucket)
-        result = await store.get(digest)
+        result = await asyncio.wait_for(store.get(digest), self._get_timeout)
         data = result.data or b""
         if mime_sha256(data) != digest:
             raise ValueError(f"object {digest} in {self._bucket} does not match its SHA-256")

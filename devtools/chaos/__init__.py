@@ -1,0 +1,1 @@
+"""Fault injection over the whole running stack: `make chaos` (`python -m devtools.chaos`)."""

@@ -1,0 +1,168 @@
+"""A fault-injection run over the whole stack: mail flows while faults are injected; then every
+fault is switched off, the pipeline is let to finish, and the invariants are checked.
+
+The faults follow a seeded random plan (`schedule.plan`); the run sleeps between them because the
+schedule is the workload, not a wait for a result. Finishing is waited for on events (every mail
+in its final state) and on JetStream's own counters (nothing pending), bounded in time: what is
+not done by then is reported as lost or stuck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import nats
+import yaml
+
+from devtools.chaos.inject import Injector
+from devtools.chaos.invariants import DeadLetter, check
+from devtools.chaos.schedule import Fault, plan
+from devtools.harness.delivery import deliver_at_rate
+from devtools.harness.events import record_events
+from devtools.harness.mail import copies, shared_samples
+from devtools.harness.progress import Progress
+from devtools.harness.quiet import wait_quiet
+from devtools.harness.stack import LocalStack, local_stack
+from services.common.jetstream import DEAD_LETTER_STREAM
+from services.common.orgconfig import load_organisation
+from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT
+
+# Faults come on average this far apart.
+MEAN_GAP_SECONDS = 6.0
+# After the last fault: time for retries, redeliveries and delta catch-up to finish the work.
+SETTLE_SECONDS = 300.0
+# Short delays and waits, so that what a crash left unfinished is taken up within seconds; the
+# behaviour is the production one, only the clock is faster.
+CHAOS_ENV = {
+    "SAKSPOST_RETRY_BASE_SECONDS": "0.5",
+    "SAKSPOST_RETRY_MAX_SECONDS": "5",
+    "SAKSPOST_ACK_WAIT_SECONDS": "10",
+    "SAKSPOST_DELTA_INTERVAL_SECONDS": "20",
+    "SAKSPOST_INGEST_LEASE_SECONDS": "5",
+    "SAKSPOST_INGEST_UPKEEP_INTERVAL_SECONDS": "2",
+    "SAKSPOST_LOG_LEVEL": "warning",
+}
+NOTIFIER_CLAIM_LEASE_SECONDS = 10
+
+
+@dataclass
+class ChaosReport:
+    minutes: float
+    seed: int
+    rate: float
+    mails: int = 0
+    fuzzed_mails: int = 0
+    smtp_refused: int = 0
+    cases: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    webhook_inputs: int = 0
+    webhook_answers: Counter[str] = field(default_factory=Counter)
+    dead_letters: int = 0
+    alerts: Counter[str] = field(default_factory=Counter)
+    settle_seconds: float = 0.0
+    violations: list[str] = field(default_factory=list)
+
+
+def _notifier_config(workdir: Path) -> Path:
+    """The default notifier configuration with a short claim lease (see CHAOS_ENV)."""
+    config = yaml.safe_load((REPO_ROOT / "config" / "notifier.yaml").read_text(encoding="utf-8"))
+    config["claim_lease_seconds"] = NOTIFIER_CLAIM_LEASE_SECONDS
+    path = workdir / "notifier.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def _dead_letters(nats_url: str) -> list[DeadLetter]:
+    connection = await nats.connect(nats_url, name="sakspost-chaos")
+    try:
+        js = connection.jetstream()
+        state = (await js.stream_info(DEAD_LETTER_STREAM)).state
+        letters = []
+        for sequence in range(state.first_seq, state.last_seq + 1) if state.messages else ():
+            message = await js.get_msg(DEAD_LETTER_STREAM, sequence)
+            msg_id = (message.headers or {}).get("Nats-Msg-Id", "")
+            letters.append(DeadLetter(msg_id, message.data or b""))
+        return letters
+    finally:
+        await connection.close()
+
+
+async def _inject_all(injector: Injector, faults: list[Fault], started: float) -> None:
+    running = []
+    for fault in faults:
+        await asyncio.sleep(max(0.0, started + fault.at - time.monotonic()))  # the schedule
+        running.append(asyncio.create_task(injector.apply(fault)))
+    await asyncio.gather(*running)
+
+
+async def _chaos(stack: LocalStack, minutes: float, rate: float, seed: int) -> ChaosReport:
+    report = ChaosReport(minutes, seed, rate)
+    org = load_organisation(DEFAULT_ORG_CONFIG)
+    samples = shared_samples(REPO_ROOT / "samples", org)
+    duration = minutes * 60
+    run_id = uuid.uuid4().hex[:8]
+    mails = copies(samples, max(1, round(duration * rate)), run_id)
+    faults = plan(
+        seed,
+        duration,
+        stack.service_names(),
+        sorted({sample.mailbox for sample in samples}),
+        MEAN_GAP_SECONDS,
+    )
+    ingest = f"http://127.0.0.1:{stack.ports.services['ingest']}"
+    async with (
+        httpx.AsyncClient(base_url=stack.graph_url, trust_env=False) as graph,
+        httpx.AsyncClient(base_url=stack.websak_url, trust_env=False) as standin,
+        httpx.AsyncClient(base_url=ingest, trust_env=False, timeout=10) as webhook,
+    ):
+        injector = Injector(
+            stack, graph, standin, webhook, samples, random.Random(seed + 1), run_id
+        )
+        started = time.monotonic()
+        await asyncio.gather(
+            deliver_at_rate(stack.ports.graph_smtp, mails, rate),
+            _inject_all(injector, faults, started),
+        )
+        await injector.clear()
+        tracked = {mail.message_id for mail in mails} | injector.fuzzed_mails
+        settle_started = time.monotonic()
+        async with record_events(stack.nats_url) as recorder:
+            progress = Progress(tracked)
+            try:
+                await recorder.wait_until(progress, SETTLE_SECONDS, "every mail in its final state")
+                await wait_quiet(stack.nats_url, SETTLE_SECONDS)
+            except TimeoutError as timeout:
+                report.violations.append(f"not finished: {timeout}")
+            events = recorder.payloads()
+        report.settle_seconds = round(time.monotonic() - settle_started, 1)
+        state = (await standin.get("/_standin/state")).json()
+    letters = await _dead_letters(stack.nats_url)
+    outcome = check(tracked, events, list(state["journalposter"].values()), letters)
+    report.mails = len(mails)
+    report.fuzzed_mails = len(injector.fuzzed_mails)
+    report.smtp_refused = injector.smtp_refused
+    report.cases = outcome.cases
+    report.faults = injector.injected
+    report.webhook_answers = injector.webhook_answers
+    report.webhook_inputs = sum(injector.webhook_answers.values())
+    report.dead_letters = len(letters)
+    report.alerts = Counter(str(e.get("kind")) for e in events if e.get("type") == "alert")
+    report.violations += outcome.violations
+    # Malformed input gets a clear 4xx (or 503 while NATS is down); a 500 is a crash in ingest.
+    if injector.webhook_answers["500"]:
+        report.violations.append(f"webhook answered 500 {injector.webhook_answers['500']} times")
+    return report
+
+
+async def run_chaos(minutes: float, rate: float, seed: int, workdir: Path) -> ChaosReport:
+    env = dict(CHAOS_ENV, SAKSPOST_NOTIFIER_CONFIG=str(_notifier_config(workdir)))
+    # Killing on purpose: the supervisor must never give up restarting.
+    async with local_stack(workdir / "stack", env, restart_limit=1_000_000) as stack:
+        return await _chaos(stack, minutes, rate, seed)

@@ -1,0 +1,83 @@
+"""What the pipeline published, as an integrator sees it: the events stream read from the start.
+
+`EventRecorder` notes when each event arrived here (monotonic clock, the same one the mail
+delivery stamps), so latencies are differences of two readings of one clock in one process.
+Callers wait on a condition over what arrived, never on a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from nats.js import api
+
+from services.common.jetstream import EVENTS_STREAM
+
+
+@dataclass(frozen=True)
+class Seen:
+    at: float
+    subject: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class EventRecorder:
+    seen: list[Seen] = field(default_factory=list)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition, init=False)
+
+    async def add(self, subject: str, data: bytes) -> None:
+        payload = json.loads(data)
+        async with self._changed:
+            self.seen.append(Seen(time.monotonic(), subject, payload))
+            self._changed.notify_all()
+
+    def payloads(self) -> list[dict[str, Any]]:
+        return [s.payload for s in self.seen]
+
+    async def wait_until(
+        self, done: Callable[[list[Seen]], bool], within_seconds: float, what: str
+    ) -> None:
+        """Return once `done(seen)` holds; fail naming `what` after `within_seconds`.
+
+        `done` is asked after every event, so for thousands of events it should look only at
+        what arrived since it was last asked (see `devtools.harness.progress`)."""
+
+        async def holds() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: done(self.seen))
+
+        try:
+            await asyncio.wait_for(holds(), within_seconds)
+        except TimeoutError:
+            raise TimeoutError(f"{what}: not within {within_seconds:.0f} s") from None
+
+
+@asynccontextmanager
+async def record_events(nats_url: str, subject: str = "sakspost.>") -> AsyncIterator[EventRecorder]:
+    """Record every event on `subject` from the start of the stream while open."""
+    connection = await nats.connect(nats_url, name="sakspost-harness")
+    recorder = EventRecorder()
+
+    async def on_message(message: Any) -> None:
+        await recorder.add(message.subject, message.data)
+
+    subscription = await connection.jetstream().subscribe(
+        subject,
+        stream=EVENTS_STREAM,
+        cb=on_message,
+        ordered_consumer=True,
+        deliver_policy=api.DeliverPolicy.ALL,
+    )
+    try:
+        yield recorder
+    finally:
+        await subscription.unsubscribe()
+        await connection.close()

@@ -1,0 +1,23 @@
+"""Issue 10's fault-injection run, short form: about 3 minutes of faults at the default scale
+(`make test`), the full 30 minutes with `make test-full`. Every invariant must hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devtools.chaos.invariants import violation_kinds
+from devtools.chaos.run import run_chaos
+from tests.conftest import scenario_scale
+
+MINUTES = 3.0 if scenario_scale() < 1 else 30.0
+
+
+@pytest.mark.timeout(round(MINUTES * 60 + 900))
+async def test_no_invariant_is_violated_while_faults_are_injected(tmp_path: Path) -> None:
+    report = await run_chaos(MINUTES, rate=2.0, seed=10, workdir=tmp_path)
+
+    assert report.mails > 0 and report.cases >= report.mails
+    assert report.faults["kill_service"] > 0, report.faults
+    assert report.violations == [], (violation_kinds(report.violations), report.violations[:10])
