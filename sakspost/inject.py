@@ -15,7 +15,7 @@ from services.common.broker import make_broker
 from services.common.mimestore import MimeStore, mime_sha256
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
-from services.common.received import build_received
+from services.common.received import RECEIVED_CHANNEL, build_received
 from services.common.settings import Settings
 
 
@@ -35,7 +35,7 @@ async def inject_files(
         js = broker.config.connection_state.stream
         assert js is not None
         store = MimeStore(js)
-        publisher = EventPublisher(broker)
+        publisher = EventPublisher(broker, (RECEIVED_CHANNEL,))
         results = []
         for path, mailbox in files:
             raw = path.read_bytes()
@@ -48,7 +48,7 @@ async def inject_files(
             )
             await store.put(raw)
             ack = await publisher.publish(event)
-            results.append(Injected(event, bool(ack.duplicate)))
+            results.append(Injected(event, bool(ack and ack.duplicate)))
         return results
     finally:
         await broker.stop()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import importlib
 
 from sakspost.components import SERVICE_NAMES, module_exists
+from services.common.app import ServiceApp
 from services.common.jetstream import Layout, base_layout
 from services.common.orgconfig import Organisation
-from services.common.service import Service
 from services.common.settings import Settings
 
 
-def built_services(settings: Settings, org: Organisation) -> list[Service]:
+def built_services(settings: Settings, org: Organisation) -> list[ServiceApp]:
     """Every service whose `services.<name>.app` exists, built but not connected."""
     services = []
     for name in SERVICE_NAMES:

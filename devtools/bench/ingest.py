@@ -98,7 +98,7 @@ async def _run(
                 nats_url=server.url, graph_base_url=emulator.graph_url, http_port=port
             )
             service = build(settings, org, IngestSettings(upkeep_interval_seconds=1.0))
-            uv = uvicorn.Server(uvicorn.Config(service.asgi_app(), log_level="warning"))
+            uv = uvicorn.Server(uvicorn.Config(service.app, log_level="warning"))
             serving = asyncio.create_task(uv.serve(sockets=[sock]))
             connection = await nats.connect(server.url)
             try:

@@ -3,7 +3,7 @@
 import asyncio
 
 from services.classifier.app import build
-from services.common.service import prepare
+from services.common.app import prepare
 
 
 def main() -> None:

@@ -7,15 +7,21 @@ and raises `reply_not_from_websak` and `sensitive_outgoing` to the department's 
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from faststream import Context
+
 from schemas.events import Alert, MailClassified, MailReceived, MailSent, utc_now
 from schemas.subjects import mail_event_filter
 from services.classifier.outgoing import check_sent
 from services.classifier.received import classify_received, default_classifier
 from services.classifier.threads import THREADS, THREADS_BUCKET, ThreadMemory
+from services.common.app import ServiceApp
 from services.common.jetstream import ConsumerSpec
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
-from services.common.service import Published, Service, ServiceContext
+from services.common.publisher import Channel
+from services.common.resources import Publisher
 from services.common.settings import Settings
 
 RECEIVED = ConsumerSpec(
@@ -26,47 +32,56 @@ SENT = ConsumerSpec(
     (mail_event_filter("sent"),),
     description="Check every mail a shared mailbox sent (R14, R2, R3)",
 )
+PUBLISHES = (
+    Channel("sakspost.mail.classified.{department}", MailClassified, "One per received mail"),
+    Channel(
+        "sakspost.alert.reply_not_from_websak.{department}",
+        Alert,
+        "A reply in an archival conversation sent from Sakspost, not WebSak (R14)",
+    ),
+    Channel(
+        "sakspost.alert.sensitive_outgoing.{department}",
+        Alert,
+        "A shared mailbox sent sensitive content or a confidentiality marking (R2, R3)",
+    ),
+)
+
+Mime = Annotated[MimeStore, Context("mime")]
+Threads = Annotated[ThreadMemory, Context("threads")]
 
 
-def build(settings: Settings, org: Organisation) -> Service:
-    service = Service(
+def build(settings: Settings, org: Organisation) -> ServiceApp:
+    service = ServiceApp(
         "classifier",
         "Classifies every received mail as arkivverdig, offisiell or privat, with its sensitive "
         "content, topics and suggested department.",
         settings,
         org,
+        publishes=PUBLISHES,
+        buckets=(THREADS,),
     )
-    service.buckets.append(THREADS)
-    service.publishes += [
-        Published("sakspost.mail.classified.{department}", MailClassified, "One per received mail"),
-        Published(
-            "sakspost.alert.reply_not_from_websak.{department}",
-            Alert,
-            "A reply in an archival conversation sent from Sakspost, not WebSak (R14)",
-        ),
-        Published(
-            "sakspost.alert.sensitive_outgoing.{department}",
-            Alert,
-            "A shared mailbox sent sensitive content or a confidentiality marking (R2, R3)",
-        ),
-    ]
     engine = default_classifier()
 
-    @service.consume(RECEIVED, MailReceived)
-    async def on_received(event: MailReceived, context: ServiceContext) -> None:
-        mime = await MimeStore(context.jetstream()).get(event.mime_sha256)
-        threads = ThreadMemory(await context.key_value(THREADS_BUCKET))
+    @service.on_startup
+    async def open_stores() -> None:
+        service.put("mime", MimeStore(service.jetstream()))
+        service.put("threads", ThreadMemory(await service.key_value(THREADS_BUCKET)))
+
+    @service.consumer(RECEIVED)
+    async def on_received(
+        event: MailReceived, mime: Mime, threads: Threads, publisher: Publisher
+    ) -> None:
+        raw = await mime.get(event.mime_sha256)
         thread_class = await threads.class_of(event.conversation_id)
-        classified = classify_received(event, mime, context.org, thread_class, engine)
-        await context.publisher.publish(classified)
+        classified = classify_received(event, raw, org, thread_class, engine)
+        await publisher.publish(classified)
         await threads.remember(event.conversation_id, classified.mail_class)
 
-    @service.consume(SENT, MailSent)
-    async def on_sent(event: MailSent, context: ServiceContext) -> None:
-        mime = await MimeStore(context.jetstream()).get(event.mime_sha256)
-        threads = ThreadMemory(await context.key_value(THREADS_BUCKET))
+    @service.consumer(SENT)
+    async def on_sent(event: MailSent, mime: Mime, threads: Threads, publisher: Publisher) -> None:
+        raw = await mime.get(event.mime_sha256)
         thread_class = await threads.class_of(event.conversation_id)
-        for alert in check_sent(event, mime, context.org, thread_class, engine, utc_now()):
-            await context.publisher.publish(alert)
+        for alert in check_sent(event, raw, org, thread_class, engine, utc_now()):
+            await publisher.publish(alert)
 
     return service

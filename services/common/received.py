@@ -10,6 +10,11 @@ from services.common.mail import Address, ParsedMail, parse_mail
 from services.common.mimestore import mime_sha256
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
+from services.common.publisher import Channel
+
+RECEIVED_CHANNEL = Channel(
+    "sakspost.mail.received.{department}", MailReceived, "A mail reached Sakspost"
+)
 
 
 class NotAnOfficialMailbox(ValueError):

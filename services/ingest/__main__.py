@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.common.service import prepare
+from services.common.app import prepare
 from services.ingest.app import build
 
 

@@ -13,23 +13,25 @@ import contextlib
 import os
 import socket
 from dataclasses import dataclass
+from typing import Annotated
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from schemas.events import (
-    ContractModel,
     MailChanged,
     MailDeleted,
-    MailReceived,
     MailSent,
     utc_now,
 )
+from services.common.app import ServiceApp
 from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
 from services.common.orgconfig import Organisation
-from services.common.service import Published, Service, ServiceContext
+from services.common.publisher import Channel
+from services.common.received import RECEIVED_CHANNEL
 from services.common.settings import Settings
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
@@ -62,32 +64,43 @@ def public_url(settings: Settings, ingest: IngestSettings) -> str:
     return base.rstrip("/")
 
 
-def build(settings: Settings, org: Organisation, ingest: IngestSettings | None = None) -> Service:
+PUBLISHES = (
+    RECEIVED_CHANNEL,
+    Channel("sakspost.mail.changed.{department}", MailChanged, "Flag or categories changed"),
+    Channel("sakspost.mail.deleted.{department}", MailDeleted, "A mail left Sakspost (R13)"),
+    Channel(
+        "sakspost.mail.sent.{department}",
+        MailSent,
+        "A shared mailbox sent a mail; Sakspost's own mail is left out (R14, R2, R3)",
+    ),
+)
+# What the webhook and delta store in ingest's work stream for the fetchers.
+Work = Annotated[MessageWork | LifecycleWork, Field(discriminator="type")]
+
+
+def build(
+    settings: Settings, org: Organisation, ingest: IngestSettings | None = None
+) -> ServiceApp:
     config = ingest or IngestSettings()
-    service = Service(
-        "ingest", "Graph notifications, subscriptions and delta become mail events", settings, org
+    service = ServiceApp(
+        "ingest",
+        "Graph notifications, subscriptions and delta become mail events",
+        settings,
+        org,
+        publishes=PUBLISHES,
+        # The work stream is provisioned with the common layout, before the fetchers' consumers.
+        streams=(work_stream_config(settings),),
     )
-    # The work stream is provisioned with the common layout, before the fetchers' consumers.
-    service.streams.append(work_stream_config(settings))
-    service.publishes += [
-        Published("sakspost.mail.received.{department}", MailReceived, "A mail reached Sakspost"),
-        Published("sakspost.mail.changed.{department}", MailChanged, "Flag or categories changed"),
-        Published("sakspost.mail.deleted.{department}", MailDeleted, "A mail left Sakspost (R13)"),
-        Published(
-            "sakspost.mail.sent.{department}",
-            MailSent,
-            "A shared mailbox sent a mail; Sakspost's own mail is left out (R14, R2, R3)",
-        ),
-    ]
     holder: dict[str, Running] = {}
 
-    async def start(context: ServiceContext) -> None:
-        state = IngestState(await context.key_value(INGEST_BUCKET))
+    @service.on_startup
+    async def start() -> None:
+        state = IngestState(await service.key_value(INGEST_BUCKET))
         graph = graph_client_for(settings, retries=False)
         gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency))
         directory = SubscriptionDirectory(state)
         await directory.refresh()
-        queue = WorkQueue(context.broker, config.publish_timeout_seconds)
+        queue = WorkQueue(service.broker, config.publish_timeout_seconds)
         base = public_url(settings, config)
         keeper = SubscriptionKeeper(
             gateway,
@@ -100,7 +113,7 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
         lease = Lease(state.kv, f"{socket.gethostname()}:{os.getpid()}", config.lease_seconds)
         upkeep = Upkeep(org, config, lease, keeper, catch_up)
         fetcher = Fetcher(
-            org, state, gateway, context.publisher, context.jetstream(), keeper, catch_up
+            org, state, gateway, service.publisher, service.jetstream(), keeper, catch_up
         )
         personal = PersonalWatcher(
             org,
@@ -120,7 +133,8 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
             directory, Webhook(config, directory, queue), fetcher, upkeep, personal, tasks
         )
 
-    async def stop(_context: ServiceContext) -> None:
+    @service.on_shutdown
+    async def stop() -> None:
         running = holder.pop("running", None)
         if running is None:
             return
@@ -130,9 +144,6 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
                 await task
         with contextlib.suppress(Exception):  # NATS may be gone already; the lease then expires
             await running.upkeep.lease.release()
-
-    service.on_startup.append(start)
-    service.on_shutdown.append(stop)
 
     async def receive(request: Request) -> Response:
         running = holder.get("running")
@@ -146,11 +157,10 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
             return JSONResponse({"error": "starting"}, status_code=503)
         return await running.personal.receive(request)
 
-    service.routes += [
-        Route(PERSONAL_PATH, receive_personal, methods=["POST"]),
-        Route(NOTIFICATIONS_PATH, receive, methods=["POST"]),
-        Route(LIFECYCLE_PATH, receive, methods=["POST"]),
-    ]
+    # Graph's webhooks are Starlette routes, each served at its exact path.
+    service.mount(PERSONAL_PATH, Route(PERSONAL_PATH, receive_personal, methods=["POST"]))
+    service.mount(NOTIFICATIONS_PATH, Route(NOTIFICATIONS_PATH, receive, methods=["POST"]))
+    service.mount(LIFECYCLE_PATH, Route(LIFECYCLE_PATH, receive, methods=["POST"]))
 
     async def watching() -> str | None:
         running = holder.get("running")
@@ -161,14 +171,15 @@ def build(settings: Settings, org: Organisation, ingest: IngestSettings | None =
 
     service.readiness_checks.append(watching)
 
-    async def on_work(work: ContractModel, _context: ServiceContext) -> None:
+    async def on_work(work: Work) -> None:
         running = holder["running"]
         if isinstance(work, MessageWork):
             await running.fetcher.on_message(work)
-        elif isinstance(work, LifecycleWork):
+        else:
             await running.fetcher.on_lifecycle(work)
 
+    # One fetcher per department, so that one throttled mailbox delays only its own mail.
     for department in org.departments:
-        service.consume(fetcher_spec(department), MessageWork, LifecycleWork)(on_work)
+        service.consumer(fetcher_spec(department))(on_work)
 
     return service

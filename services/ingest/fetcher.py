@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import structlog
 from nats.js import JetStreamContext
 
-from services.common.consumer import PoisonMessage, TransientError
+from services.common.errors import PoisonMessage, TransientError
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Department, Organisation
 from services.common.publisher import EventPublisher

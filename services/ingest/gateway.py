@@ -24,7 +24,7 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.subscription import Subscription
 from msgraph.graph_service_client import GraphServiceClient
 
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.common.graph import get_mime, send_mime
 
 log = structlog.get_logger(__name__)

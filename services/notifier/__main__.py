@@ -2,7 +2,7 @@
 
 import asyncio
 
-from services.common.service import prepare
+from services.common.app import prepare
 from services.notifier.app import build
 
 

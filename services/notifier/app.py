@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from schemas.events import Alert, MailArchived, MailCompleted, MailRouted, NoticeSent, utc_now
 from schemas.subjects import ALERT_ALL, mail_event_filter
-from services.common.jetstream import ConsumerSpec
+from services.common.app import ServiceApp
+from services.common.jetstream import NOTICES_BUCKET, ConsumerSpec
 from services.common.orgconfig import Organisation
-from services.common.service import Published, Service, ServiceContext
+from services.common.publisher import Channel
 from services.common.settings import Settings
 from services.notifier.config import NotifierConfig, NotifierSecrets, load_notifier_config
 from services.notifier.notice import Clock
@@ -24,9 +25,13 @@ ARCHIVED = ConsumerSpec(
     "notifier-archived", (mail_event_filter("archived"),), description="Digest: archived cases"
 )
 ALERTS = ConsumerSpec("notifier-alerts", (ALERT_ALL,), description="Tell the supervisors (R10)")
+PUBLISHES = (
+    Channel("sakspost.notice.sent.{department}", NoticeSent, "Each delivered notice (R11)"),
+    Channel("sakspost.alert.notice_undeliverable.{department}", Alert, "A channel failed"),
+)
 
 
-def build(settings: Settings, org: Organisation) -> Service:
+def build(settings: Settings, org: Organisation) -> ServiceApp:
     return build_notifier(settings, org)[0]
 
 
@@ -37,41 +42,40 @@ def build_notifier(
     config: NotifierConfig | None = None,
     secrets: NotifierSecrets | None = None,
     clock: Clock = utc_now,
-) -> tuple[Service, Notifier]:
+) -> tuple[ServiceApp, Notifier]:
     """The service and its notifier (tests drive the digest and the clock through it)."""
     secrets = secrets or NotifierSecrets()
     config = config or load_notifier_config(secrets.config, org)
     notifier = Notifier(org, config, secrets, clock)
-    service = Service(
+    service = ServiceApp(
         "notifier",
         "Notifies assignees and supervisors by e-mail, Teams or a signed webhook, never twice, "
         "and audits every notice delivered.",
         settings,
         org,
+        publishes=PUBLISHES,
     )
-    service.publishes.append(
-        Published("sakspost.notice.sent.{department}", NoticeSent, "Each delivered notice (R11)")
-    )
-    service.publishes.append(
-        Published("sakspost.alert.notice_undeliverable.{department}", Alert, "A channel failed")
-    )
-    service.on_startup.append(notifier.start)
-    service.on_shutdown.append(notifier.stop)
 
-    @service.consume(ROUTED, MailRouted)
-    async def on_routed(event: MailRouted, _context: ServiceContext) -> None:
+    @service.on_startup
+    async def start() -> None:
+        await notifier.start(settings, await service.key_value(NOTICES_BUCKET), service.publisher)
+
+    service.on_shutdown(notifier.stop)
+
+    @service.consumer(ROUTED)
+    async def on_routed(event: MailRouted) -> None:
         await notifier.on_routed(event)
 
-    @service.consume(COMPLETED, MailCompleted)
-    async def on_completed(event: MailCompleted, _context: ServiceContext) -> None:
+    @service.consumer(COMPLETED)
+    async def on_completed(event: MailCompleted) -> None:
         await notifier.on_completed(event)
 
-    @service.consume(ARCHIVED, MailArchived)
-    async def on_archived(event: MailArchived, _context: ServiceContext) -> None:
+    @service.consumer(ARCHIVED)
+    async def on_archived(event: MailArchived) -> None:
         await notifier.on_archived(event)
 
-    @service.consume(ALERTS, Alert)
-    async def on_alert(event: Alert, _context: ServiceContext) -> None:
+    @service.consumer(ALERTS)
+    async def on_alert(event: Alert) -> None:
         await notifier.on_alert(event)
 
     return service, notifier

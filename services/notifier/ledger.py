@@ -21,7 +21,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from schemas.vocab import Channel
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.notifier.notice import Clock
 
 SENDING = "sending"

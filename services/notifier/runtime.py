@@ -15,14 +15,15 @@ from datetime import datetime, timedelta
 
 import httpx
 import structlog
+from nats.js.kv import KeyValue
 
 from schemas.events import Alert, MailArchived, MailCompleted, MailRouted
 from schemas.vocab import Channel
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.common.graph import graph_client_for
-from services.common.jetstream import NOTICES_BUCKET
 from services.common.orgconfig import Organisation
-from services.common.service import ServiceContext
+from services.common.publisher import EventPublisher
+from services.common.settings import Settings
 from services.notifier.away import AwayCheck
 from services.notifier.channels import (
     HTTP_TIMEOUT,
@@ -82,12 +83,10 @@ class Notifier:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def start(self, context: ServiceContext) -> None:
-        settings = context.settings
+    async def start(self, settings: Settings, kv: KeyValue, publisher: EventPublisher) -> None:
         # Reading mailbox settings may be retried by the SDK; sendMail must not be (graph.py).
         reader = graph_client_for(settings, retries=True)
         sender = graph_client_for(settings, retries=False)
-        kv = await context.key_value(NOTICES_BUCKET)
         http = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
         webhook_secret = self.secrets.webhook_secret
         senders: dict[Channel, Sender] = {
@@ -102,7 +101,7 @@ class Notifier:
         }
         ledger = NoticeLedger(kv, process_owner(), self.config.claim_lease_seconds, self.clock)
         self._parts = Parts(
-            deliverer=Deliverer(ledger, senders, context.publisher, self.config, self.clock),
+            deliverer=Deliverer(ledger, senders, publisher, self.config, self.clock),
             away=AwayCheck(reader, self.config.away_cache_seconds, self.clock),
             pending=PendingAlerts(kv),
             views=CaseViews(kv),
@@ -110,7 +109,7 @@ class Notifier:
         )
         self._background = asyncio.create_task(self._run_background())
 
-    async def stop(self, _context: ServiceContext) -> None:
+    async def stop(self) -> None:
         if self._background is not None:
             self._background.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from typing import Annotated
 
 from faststream.nats.annotations import NatsMessage
+from pydantic import Field
 
-from schemas.commands import Verb
+from schemas.commands import COMMANDS, Verb
 from schemas.events import (
     Alert,
     MailArchived,
@@ -22,16 +24,16 @@ from schemas.events import (
     MailClassified,
     MailCompleted,
     MailDeleted,
-    MailEventBase,
     MailReceived,
     MailRouted,
 )
 from schemas.subjects import mail_event_filter
-from services.common.consumer import TransientError
+from services.common.app import ServiceApp
+from services.common.errors import TransientError
 from services.common.graph import graph_client_for
 from services.common.jetstream import CASES_BUCKET, INGEST_BUCKET, ConsumerSpec
 from services.common.orgconfig import Organisation
-from services.common.service import Published, Service, ServiceContext
+from services.common.publisher import Channel
 from services.common.settings import Settings
 from services.router.clock import Clock, system_clock
 from services.router.commands import Commands
@@ -76,6 +78,19 @@ class RouterHolder:
         return self.router
 
 
+PUBLISHES = (
+    Channel("sakspost.mail.routed.{department}", MailRouted, "Department and assignee"),
+    Channel("sakspost.mail.completed.{department}", MailCompleted, "A case is Ferdig"),
+    Channel("sakspost.mail.classified.{department}", MailClassified, "A human corrected a class"),
+    Channel("sakspost.alert.{kind}.{department}", Alert, "Supervisors must know"),
+)
+# Every fact about a case, in one consumer so that they arrive in the order they happened.
+CaseEvent = Annotated[
+    MailReceived | MailClassified | MailArchived | MailChanged | MailDeleted,
+    Field(discriminator="type"),
+]
+
+
 def build(
     settings: Settings,
     org: Organisation,
@@ -83,82 +98,82 @@ def build(
     clock: Clock = system_clock,
     router_settings: RouterSettings | None = None,
     holder: RouterHolder | None = None,
-) -> Service:
+) -> ServiceApp:
     """The router; `holder` gives a caller (a test, a supervisor process) the parts once started."""
     config = router_settings or RouterSettings()
-    service = Service(
+    service = ServiceApp(
         "router",
         "Routes every classified mail to its department and one caseworker, shows it in Outlook, "
         "hears humans, marks cases Ferdig and alerts supervisors.",
         settings,
         org,
-    )
-    service.publishes.extend(
-        [
-            Published("sakspost.mail.routed.{department}", MailRouted, "Department and assignee"),
-            Published("sakspost.mail.completed.{department}", MailCompleted, "A case is Ferdig"),
-            Published(
-                "sakspost.mail.classified.{department}", MailClassified, "A human corrected a class"
-            ),
-            Published("sakspost.alert.{kind}.{department}", Alert, "Supervisors must know"),
-        ]
+        publishes=PUBLISHES,
     )
     ctx = RouterContext.for_organisation(org)
-    holder = holder or RouterHolder()
+    parts = holder or RouterHolder()
 
-    @service.consume(INPUTS, MailReceived, MailClassified, MailArchived, MailChanged, MailDeleted)
-    async def on_event(event: MailEventBase, _context: ServiceContext) -> None:
-        await holder.ready().handlers.handle(event)
+    @service.consumer(INPUTS)
+    async def on_event(event: CaseEvent) -> None:
+        await parts.ready().handlers.handle(event)
 
     for verb in Verb:
-        _answer(service, holder, verb)
+        _answer(service, parts, verb)
 
-    async def start(context: ServiceContext) -> None:
+    @service.on_startup
+    async def start() -> None:
         graph = graph_client_for(settings)
         store = CaseStore(
-            await context.key_value(CASES_BUCKET), await context.key_value(INGEST_BUCKET)
+            await service.key_value(CASES_BUCKET), await service.key_value(INGEST_BUCKET)
         )
         keeper = CaseKeeper(
             ctx,
             store,
-            context.publisher,
+            service.publisher,
             OutlookWriter(graph),
             AutoReplies(graph, org, clock, config.away_cache_seconds),
             clock,
             config.max_write_attempts,
         )
-        watch = Watch(keeper, context.publisher, clock)
-        holder.router = Router(
+        watch = Watch(keeper, service.publisher, clock)
+        parts.router = Router(
             keeper=keeper,
-            handlers=EventHandlers(keeper, context.publisher, clock, config.case_wait_seconds),
+            handlers=EventHandlers(keeper, service.publisher, clock, config.case_wait_seconds),
             commands=Commands(keeper, clock),
             watch=watch,
             watching=asyncio.create_task(watch.run(config.watch_interval_seconds)),
         )
 
-    async def stop(_context: ServiceContext) -> None:
-        router = holder.router
+    @service.on_shutdown
+    async def stop() -> None:
+        router = parts.router
         if router is not None and router.watching is not None:
             router.watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await router.watching
 
     async def started() -> str | None:
-        return None if holder.router is not None else "router: not started"
+        return None if parts.router is not None else "router: not started"
 
-    service.on_startup.append(start)
-    service.on_shutdown.append(stop)
     service.readiness_checks.append(started)
     return service
 
 
-def _answer(service: Service, holder: RouterHolder, verb: Verb) -> None:
-    """Answer `sakspost.cmd.<verb>` requests (core NATS request-reply, one replica each)."""
+def _answer(service: ServiceApp, holder: RouterHolder, verb: Verb) -> None:
+    """Answer `sakspost.cmd.<verb>` requests (core NATS request-reply, one replica each).
 
+    The body is read raw so that an invalid request still gets a reply naming the problem;
+    the request and reply models are in the AsyncAPI document (schemas/commands.py).
+    """
+    request, reply = COMMANDS[verb]
+
+    @service.broker.subscriber(
+        verb.subject,
+        queue=COMMAND_QUEUE,
+        title=f"cmd.{verb.value}",
+        description=f"Request {request.__name__}, reply {reply.__name__}",
+    )
     async def answer(message: NatsMessage) -> bytes:
         router = holder.router
         if router is None:
             return b'{"ok": false, "error": {"code": "busy", "message": "the router is starting"}}'
         return await router.commands.handle(verb, message.body)
-
-    service.broker.subscriber(verb.subject, queue=COMMAND_QUEUE, include_in_schema=False)(answer)

@@ -25,7 +25,7 @@ from msgraph.generated.users.item.mailbox_settings.mailbox_settings_request_buil
 )
 from msgraph.graph_service_client import GraphServiceClient
 
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.common.orgconfig import Organisation
 from services.router.clock import Clock
 from services.router.outlook import FlagPlan, WriteBackPlan

@@ -23,7 +23,7 @@ from schemas.events import (
 )
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.common.publisher import EventPublisher
 from services.router.case import CaseRecord, Transition, apply_archived, note_deleted
 from services.router.clock import Clock

@@ -22,7 +22,7 @@ from datetime import datetime
 import structlog
 
 from schemas.events import MailClassified, MailReceived, MailRouted
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
 from services.router.assignment import MailFacts, Workload

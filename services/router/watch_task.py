@@ -14,7 +14,7 @@ from datetime import datetime
 import structlog
 
 from schemas.events import Alert
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.common.publisher import EventPublisher
 from services.router.case import CaseRecord, Transition, mark_alerted
 from services.router.clock import Clock

@@ -11,12 +11,12 @@ import argparse
 import asyncio
 import sys
 
+from services.common.app import prepare
 from services.common.broker import make_broker
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
-from services.common.service import prepare
 from services.common.settings import Settings
-from services.websak.app import Wiring, build, open_archiver
+from services.websak.app import PUBLISHES, Wiring, build, open_archiver
 from services.websak.archiving import Outcome
 from services.websak.config import (
     ArchivingOptions,
@@ -33,7 +33,9 @@ async def _retry(settings: Settings, org: Organisation, wiring: Wiring, case_ids
     await broker.connect()
     js = broker.config.connection_state.stream
     assert js is not None
-    archiver, archive = await open_archiver(js, EventPublisher(broker).publish, org, wiring)
+    archiver, archive = await open_archiver(
+        js, EventPublisher(broker, PUBLISHES).publish, org, wiring
+    )
     try:
         results = await retry_refused(archiver, case_ids)
     finally:
@@ -61,7 +63,9 @@ async def _archive_outgoing(
     await broker.connect()
     js = broker.config.connection_state.stream
     assert js is not None
-    archiver, archive = await open_archiver(js, EventPublisher(broker).publish, org, wiring)
+    archiver, archive = await open_archiver(
+        js, EventPublisher(broker, PUBLISHES).publish, org, wiring
+    )
     try:
         outcome = await archiver.archive_outgoing(case_id, by)
         stored = await archiver.receipts.get(case_id)

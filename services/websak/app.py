@@ -15,17 +15,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from nats.js import JetStreamContext
+from pydantic import Field
 
 from schemas.events import Alert, Event, MailArchived, MailRouted, MailSent, utc_now
 from schemas.subjects import PREFIX, mail_event_filter
 from schemas.vocab import AlertKind
+from services.common.app import ServiceApp
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
-from services.common.service import Published, Service, ServiceContext
+from services.common.publisher import Channel
 from services.common.settings import Settings
 from services.websak.acos import AcosWebSakArchive
 from services.websak.archiving import Archiver, Clock
@@ -94,50 +96,54 @@ class _Running:
         return self.archiver
 
 
-def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -> Service:
-    service = Service(
+PUBLISHES = (
+    Channel(
+        "sakspost.mail.archived.{department}",
+        MailArchived,
+        "One per archived mail, with its journalpost and documents (the router sets Ferdig)",
+    ),
+    Channel(
+        "sakspost.alert.archive_failed.{department}",
+        Alert,
+        "A refusal by the archive (at once) or a mail overdue for archiving (once), R10",
+    ),
+)
+# `sent` mail and the classifier's verdict on it, as one consumer so that both arrive in order.
+OutgoingFact = Annotated[MailSent | Alert, Field(discriminator="type")]
+
+
+def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -> ServiceApp:
+    service = ServiceApp(
         "websak",
         "Registers every arkivverdig mail in WebSak as one incoming journalpost: the mail as "
         "PDF/A-2b, the original .eml and every attachment, the sender as contact (R9a).",
         settings,
         org,
+        publishes=PUBLISHES,
     )
-    service.publishes += [
-        Published(
-            "sakspost.mail.archived.{department}",
-            MailArchived,
-            "One per archived mail, with its journalpost and documents (the router sets Ferdig)",
-        ),
-        Published(
-            "sakspost.alert.archive_failed.{department}",
-            Alert,
-            "A refusal by the archive (at once) or a mail overdue for archiving (once), R10",
-        ),
-    ]
     running = _Running()
 
-    async def start(context: ServiceContext) -> None:
+    @service.on_startup
+    async def start() -> None:
         running.archiver, running.archive = await open_archiver(
-            context.jetstream(), context.publisher.publish, context.org, wiring or Wiring()
+            service.jetstream(), service.publisher.publish, org, wiring or Wiring()
         )
 
-    async def stop(_context: ServiceContext) -> None:
+    @service.on_shutdown
+    async def stop() -> None:
         if running.archive is not None:
             await running.archive.aclose()
 
-    service.on_startup.append(start)
-    service.on_shutdown.append(stop)
-
-    @service.consume(ROUTED, MailRouted)
-    async def on_routed(event: MailRouted, _context: ServiceContext) -> None:
+    @service.consumer(ROUTED)
+    async def on_routed(event: MailRouted) -> None:
         await running.current().on_routed(event)
 
-    @service.consume(OUTGOING, MailSent, Alert)
-    async def on_outgoing(event: Event, _context: ServiceContext) -> None:
+    @service.consumer(OUTGOING)
+    async def on_outgoing(event: OutgoingFact) -> None:
         receipts = running.current().receipts
         if isinstance(event, MailSent):
             await receipts.remember_outgoing(OutgoingMail.from_sent(event))
-        elif isinstance(event, Alert):
+        else:
             for case_id in event.case_ids:
                 await receipts.mark_sensitive_outgoing(case_id)
 

@@ -33,7 +33,7 @@ from nats.js.errors import NotFoundError, ObjectNotFoundError
 from schemas.events import ArchivedDocument, Event, MailArchived, MailRouted, utc_now
 from schemas.identity import make_event_id
 from schemas.vocab import DocumentRole, MailClass
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
 from services.websak.alerts import overdue_alert, refusal_alert, unarchivable_alert

@@ -35,7 +35,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import ArchivedDocument, MailRouted, MailSent, UtcDateTime
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 
 CASE_PREFIX = "case."
 CONVERSATION_PREFIX = "conversation."

@@ -40,7 +40,7 @@ async def test_each_received_mail_is_classified_once_on_its_department_subject(
 ) -> None:  # R9
     mails = _shared_samples(org, scaled(141, minimum=20))
     service = build(settings, org)
-    async with event_log(settings.nats_url, "sakspost.mail.>") as log, service.lifespan():
+    async with event_log(settings.nats_url, "sakspost.mail.>") as log, service.running():
         injected = await inject_files(settings, org, mails)
         classified = await log.wait_for(lambda _s, p: p["type"] == "classified", len(mails), 60)
     by_case = {payload["case_id"]: (subject, payload) for subject, payload in classified}
@@ -82,7 +82,7 @@ async def test_a_reply_in_an_archival_thread_is_archival(
     service = build(settings, org)
     async with (
         event_log(settings.nats_url, "sakspost.mail.classified.>") as log,
-        service.lifespan(),
+        service.running(),
     ):
         await js.publish(events[0].nats_subject(), events[0].to_json(), stream=EVENTS_STREAM)
         await log.wait_for_case(events[0].case_id, "classified")
@@ -105,7 +105,7 @@ async def test_a_mail_without_headers_is_left_to_a_human(
     service = build(settings, org)
     async with (
         event_log(settings.nats_url, "sakspost.mail.classified.>") as log,
-        service.lifespan(),
+        service.running(),
     ):
         await js.publish(event.nats_subject(), event.to_json(), stream=EVENTS_STREAM)
         ((_, payload),) = await log.wait_for_case(event.case_id, "classified")

@@ -14,7 +14,7 @@ from typing import Any, cast
 import pytest
 from nats.js import JetStreamContext
 
-from services.common.consumer import TRANSIENT_ERRORS
+from services.common.errors import TRANSIENT_ERRORS
 from services.common.mimestore import MimeStore
 
 

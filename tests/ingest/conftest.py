@@ -16,8 +16,8 @@ import uvicorn
 from nats.js import JetStreamContext
 
 from devtools.graph_emulator import RunningEmulator, run_emulator
+from services.common.app import ServiceApp
 from services.common.orgconfig import Organisation
-from services.common.service import Service
 from services.common.settings import Settings
 from services.ingest.app import build
 from services.ingest.config import IngestSettings
@@ -47,10 +47,12 @@ def ingest_settings(settings: Settings, emulator: RunningEmulator, **changes: An
 
 
 @asynccontextmanager
-async def serving(service: Service, port_socket: socket.socket | None = None) -> AsyncIterator[str]:
+async def serving(
+    service: ServiceApp, port_socket: socket.socket | None = None
+) -> AsyncIterator[str]:
     """Serve a service's ASGI app (lifespan included) on a free port; its base URL."""
     sock = port_socket or free_socket()
-    config = uvicorn.Config(service.asgi_app(), log_level="warning", lifespan="on")
+    config = uvicorn.Config(service.app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

@@ -76,7 +76,7 @@ async def notifier_stack(
         async with (
             event_log(settings.nats_url, "sakspost.notice.>") as notices,
             event_log(settings.nats_url, "sakspost.alert.notice_undeliverable.>") as alerts,
-            service.lifespan(),
+            service.running(),
         ):
             yield Stack(emulator, teams, webhook, notices, alerts, notifier)
 

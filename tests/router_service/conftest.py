@@ -11,9 +11,9 @@ from msgraph.graph_service_client import GraphServiceClient
 from nats.js import JetStreamContext
 
 from devtools.graph_emulator import RunningEmulator, run_emulator
+from services.common.app import ServiceApp
 from services.common.graph import make_graph_client
 from services.common.orgconfig import Organisation
-from services.common.service import Service
 from services.common.settings import Settings
 from services.router.app import build
 from services.router.settings import RouterSettings
@@ -59,5 +59,5 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def router(router_env: Settings, org: Organisation, clock: FakeClock) -> Service:
+def router(router_env: Settings, org: Organisation, clock: FakeClock) -> ServiceApp:
     return build(router_env, org, clock=clock, router_settings=QUIET)

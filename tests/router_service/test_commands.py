@@ -9,7 +9,7 @@ from nats.aio.client import Client
 
 from schemas.commands import Verb
 from schemas.vocab import MailClass
-from services.common.service import Service
+from services.common.app import ServiceApp
 from services.common.settings import Settings
 from tests.support.events import event_log
 
@@ -19,9 +19,9 @@ IT = "it@ha.kommune.no"
 
 
 async def test_assign_classify_show_and_clear_errors(
-    router: Service, mailroom: Mailroom, settings: Settings, nats_client: Client
+    router: ServiceApp, mailroom: Mailroom, settings: Settings, nats_client: Client
 ) -> None:  # R11, R12, R17, R8
-    async with event_log(settings.nats_url) as log, router.lifespan():
+    async with event_log(settings.nats_url) as log, router.running():
         received = await mailroom.receive(IT, mail("Skrivar", to=IT, message_id="c1@x.org"))
         await mailroom.classify(received, MailClass.OFFISIELL)
         ((_, routed),) = await log.wait_for_case(received.case_id, "routed")

@@ -13,8 +13,8 @@ from msgraph.generated.models.message import Message
 from schemas.events import MailChanged, MailDeleted, MailReceived
 from schemas.identity import make_event_id
 from schemas.vocab import DeletionKind, MailClass
+from services.common.app import ServiceApp
 from services.common.orgconfig import Organisation
-from services.common.service import Service
 from services.common.settings import Settings
 from tests.support.events import EventLog, event_log
 
@@ -55,9 +55,9 @@ async def _human_changes(mailroom: Mailroom, received: MailReceived, patch: Mess
 
 
 async def test_completing_the_flag_in_outlook_makes_the_case_ferdig(
-    router: Service, mailroom: Mailroom, settings: Settings
+    router: ServiceApp, mailroom: Mailroom, settings: Settings
 ) -> None:  # R12
-    async with event_log(settings.nats_url) as log, router.lifespan():
+    async with event_log(settings.nats_url) as log, router.running():
         received, _routed, _key = await _routed_case(mailroom, log, 1)
         done = Message(flag=FollowupFlag(flag_status=FollowupFlagStatus.Complete))
         await _human_changes(mailroom, received, done)
@@ -67,9 +67,9 @@ async def test_completing_the_flag_in_outlook_makes_the_case_ferdig(
 
 
 async def test_changing_the_tildelt_category_reassigns_and_our_echo_changes_nothing(
-    router: Service, mailroom: Mailroom, settings: Settings, org: Organisation
+    router: ServiceApp, mailroom: Mailroom, settings: Settings, org: Organisation
 ) -> None:  # R11, R17
-    async with event_log(settings.nats_url) as log, router.lifespan():
+    async with event_log(settings.nats_url) as log, router.running():
         received, routed, change_key = await _routed_case(mailroom, log, 2)
         # Our own write coming back (same change key) is no human's intent.
         echo = MailChanged(
@@ -108,9 +108,9 @@ async def test_changing_the_tildelt_category_reassigns_and_our_echo_changes_noth
 
 
 async def test_changing_the_class_category_reclassifies_and_alerts(
-    router: Service, mailroom: Mailroom, settings: Settings
+    router: ServiceApp, mailroom: Mailroom, settings: Settings
 ) -> None:  # R17, R10
-    async with event_log(settings.nats_url) as log, router.lifespan():
+    async with event_log(settings.nats_url) as log, router.running():
         received, _routed, _key = await _routed_case(mailroom, log, 3)
         categories = [c for c in await mailroom.categories(received) if c != "Offisiell"]
         await _human_changes(mailroom, received, Message(categories=[*categories, "Arkivverdig"]))
@@ -127,9 +127,9 @@ async def test_changing_the_class_category_reclassifies_and_alerts(
 
 
 async def test_a_mail_moved_to_deleted_items_alerts_the_supervisors(
-    router: Service, mailroom: Mailroom, settings: Settings
+    router: ServiceApp, mailroom: Mailroom, settings: Settings
 ) -> None:  # R13, R10
-    async with event_log(settings.nats_url) as log, router.lifespan():
+    async with event_log(settings.nats_url) as log, router.running():
         received, routed, _key = await _routed_case(mailroom, log, 4)
         item = mailroom.graph.users.by_user_id(BYGG).messages.by_message_id(
             received.graph_message_id

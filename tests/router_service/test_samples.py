@@ -9,10 +9,10 @@ from typing import Any
 from schemas.events import MailClassified, MailReceived
 from schemas.vocab import AssignmentPolicy, MailClass
 from services.classifier.received import classify_received
+from services.common.app import ServiceApp
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.received import official_recipient
-from services.common.service import Service
 from services.common.settings import Settings
 from services.router.outlook import ASSIGNED_PREFIX, CLASS_CATEGORIES
 from tests.conftest import SAMPLES
@@ -30,10 +30,10 @@ def _shared_labels() -> list[dict[str, Any]]:
 
 
 async def test_samples_are_routed_to_their_department_with_one_assignee_in_outlook(
-    router: Service, mailroom: Mailroom, settings: Settings, org: Organisation
+    router: ServiceApp, mailroom: Mailroom, settings: Settings, org: Organisation
 ) -> None:  # R5, R8, R9d, R10, R11
     cases: list[tuple[dict[str, Any], MailReceived, MailClassified]] = []
-    async with event_log(settings.nats_url) as log, router.lifespan():
+    async with event_log(settings.nats_url) as log, router.running():
         for label in _shared_labels():
             raw = (SAMPLES / label["file"]).read_bytes()
             mailbox = official_recipient(parse_mail(raw), org)

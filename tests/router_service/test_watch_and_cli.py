@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from schemas.vocab import MailClass
+from services.common.app import ServiceApp
 from services.common.orgconfig import Organisation
-from services.common.service import Service
 from services.common.settings import Settings
 from services.router.app import RouterHolder, build
 from tests.router.builders import oslo
@@ -25,7 +25,7 @@ def _case_ids(output: str) -> list[str]:
 
 def _router(
     router_env: Settings, org: Organisation, clock: FakeClock
-) -> tuple[Service, RouterHolder]:
+) -> tuple[ServiceApp, RouterHolder]:
     holder = RouterHolder()
     return build(router_env, org, clock=clock, router_settings=QUIET, holder=holder), holder
 
@@ -35,7 +35,7 @@ async def test_overdue_list_and_alerts_across_a_weekend_and_whit_monday(
 ) -> None:  # R10, R12
     clock = FakeClock(oslo(2026, 5, 22, 9))
     router, holder = _router(router_env, org, clock)
-    async with event_log(settings.nats_url) as log, router.lifespan():
+    async with event_log(settings.nats_url) as log, router.running():
         stab, bygg, helse = "stab@ha.kommune.no", "bygg@ha.kommune.no", "helse@ha.kommune.no"
         # The classifier never answers for this one: no class, nobody assigned. It comes first in
         # the stream, so once the later ones are routed it is open.

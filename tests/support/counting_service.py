@@ -12,20 +12,19 @@ from pathlib import Path
 
 from schemas.events import MailReceived
 from schemas.subjects import mail_event_filter
+from services.common.app import ServiceApp, prepare
 from services.common.jetstream import ConsumerSpec
 from services.common.orgconfig import Organisation
-from services.common.service import Published, Service, ServiceContext, prepare
 from services.common.settings import Settings
 
 RECEIVED = ConsumerSpec("counter", (mail_event_filter("received"),), description="test counter")
 
 
-def build(settings: Settings, org: Organisation, record: Path) -> Service:
-    service = Service("counter", "counts received events", settings, org)
-    service.publishes.append(Published("sakspost.mail.received.{department}", MailReceived))
+def build(settings: Settings, org: Organisation, record: Path) -> ServiceApp:
+    service = ServiceApp("counter", "counts received events", settings, org)
 
-    @service.consume(RECEIVED, MailReceived)
-    async def count(event: MailReceived, _context: ServiceContext) -> None:
+    @service.consumer(RECEIVED)
+    async def count(event: MailReceived) -> None:
         with record.open("a", encoding="utf-8") as handle:
             handle.write(event.event_id + "\n")
             handle.flush()

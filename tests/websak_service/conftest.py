@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from devtools.websak_standin import RunningStandIn, run_standin
 from devtools.websak_standin.runner import DEFAULT_TOKEN
 from schemas.events import utc_now
+from services.common.app import ServiceApp
 from services.common.orgconfig import Organisation
-from services.common.service import Service
 from services.common.settings import Settings
 from services.websak.app import Wiring, build
 from services.websak.archiving import Clock
@@ -21,7 +21,7 @@ from services.websak.config import ArchivingOptions, WebSakConnection
 
 
 class ServiceFactory(Protocol):
-    def __call__(self, *, alert_after_seconds: float = ..., clock: Clock = ...) -> Service: ...
+    def __call__(self, *, alert_after_seconds: float = ..., clock: Clock = ...) -> ServiceApp: ...
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def wiring_for(url: str, *, alert_after_seconds: float = 900, clock: Clock = utc
 def websak(settings: Settings, org: Organisation, standin: RunningStandIn) -> ServiceFactory:
     """`websak(alert_after_seconds=..., clock=...)`: the service on the stand-in, not started."""
 
-    def make(*, alert_after_seconds: float = 900, clock: Clock = utc_now) -> Service:
+    def make(*, alert_after_seconds: float = 900, clock: Clock = utc_now) -> ServiceApp:
         wiring = wiring_for(standin.url, alert_after_seconds=alert_after_seconds, clock=clock)
         return build(settings, org, wiring)
 

@@ -70,7 +70,7 @@ async def test_each_arkivverdig_sample_becomes_one_complete_journalpost(  # R9a,
     *first, last = delivered
     async with (
         event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
-        websak().lifespan(),
+        websak().running(),
     ):
         for mail in first:
             await publish(js, mail.routed)
@@ -111,7 +111,7 @@ async def test_offisiell_and_privat_mail_is_never_archived(  # R9b, R9d
     sentinel = await deliver(js, org, labels("arkivverdig")[0])
     async with (
         event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
-        websak().lifespan(),
+        websak().running(),
     ):
         for mail in [*others, sentinel]:
             await publish(js, mail.routed)
@@ -139,7 +139,7 @@ async def test_permanent_refusal_alerts_at_once_and_the_retry_command_archives_i
         (await admin.put("/_standin/faults", json={"expired_token": True})).raise_for_status()
         async with (
             event_log(settings.nats_url, "sakspost.alert.>") as alerts,
-            websak(alert_after_seconds=3600).lifespan(),
+            websak(alert_after_seconds=3600).running(),
         ):
             await publish(js, mail.routed)
             ((subject, alert),) = await alerts.wait_for_case(mail.case_id, "alert", timeout=30)
@@ -192,7 +192,7 @@ async def test_archive_down_for_a_while_alerts_once_when_overdue_then_archives_a
     async with (
         httpx.AsyncClient(base_url=standin.url) as admin,
         event_log(settings.nats_url, "sakspost.>") as events,
-        websak(alert_after_seconds=1.0).lifespan(),
+        websak(alert_after_seconds=1.0).running(),
     ):
         (await admin.put("/_standin/faults", json={"down": True})).raise_for_status()
         for mail in mails:
@@ -232,7 +232,7 @@ async def test_later_mail_of_a_conversation_joins_the_case_of_the_first(  # R9a,
     ]
     async with (
         event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
-        websak().lifespan(),
+        websak().running(),
     ):
         await publish(js, first.routed)
         ((_s, first_event),) = await archived.wait_for_case(first.case_id, "archived")

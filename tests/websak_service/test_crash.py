@@ -98,7 +98,7 @@ async def test_killed_after_each_step_still_one_complete_journalpost(  # R9a
         assert process.returncode == -signal.SIGKILL
         gate.released.set()
 
-        async with build(settings, org, wiring_for(url)).lifespan():
+        async with build(settings, org, wiring_for(url)).running():
             ((_subject, event),) = await archived.wait_for_case(
                 mail.case_id, "archived", timeout=30
             )
@@ -130,7 +130,7 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
 
         # Started again with the WebSak stand-in unreachable: the receipt alone finishes the case.
         unreachable = Wiring(connection=wiring_for("http://127.0.0.1:9").connection)
-        async with build(settings, org, unreachable).lifespan():
+        async with build(settings, org, unreachable).running():
             await publish(js, mail.routed)
             ((_subject, event),) = await archived.wait_for_case(mail.case_id, "archived")
         await assert_one_complete_journalpost(url, mail, event)

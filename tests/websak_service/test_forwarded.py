@@ -76,7 +76,7 @@ async def test_a_forward_is_archived_as_its_original(  # R9c, R9a
         mailbox=received.mailbox,
         mime_sha256=received.mime_sha256,
     )
-    async with event_log(settings.nats_url, "sakspost.mail.archived.>") as log, websak().lifespan():
+    async with event_log(settings.nats_url, "sakspost.mail.archived.>") as log, websak().running():
         await publish(js, routed)
         ((_, archived),) = await log.wait_for_case(received.case_id, "archived", timeout=30)
 

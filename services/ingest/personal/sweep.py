@@ -19,7 +19,7 @@ from typing import TypeVar
 import structlog
 
 from schemas.vocab import MailClass
-from services.common.consumer import TransientError
+from services.common.errors import TransientError
 from services.common.orgconfig import StaffMember
 from services.ingest.gateway import GraphGateway
 from services.ingest.personal import texts

@@ -1,0 +1,294 @@
+"""A Sakspost service is a FastStream application on NATS; this is the one place that says how.
+
+`ServiceApp` gives each service the same shape: a broker with tracing, a router holding its durable
+JetStream consumers under the retry discipline (`retry.py`), the channels it publishes on declared
+with their models (the AsyncAPI document is generated from these declarations), its shared
+resources in FastStream's context, `/healthz` and `/readyz` on FastStream's ASGI app, provisioning
+before any consumer starts, and a graceful stop on SIGTERM.
+
+What FastStream cannot do is kept beside it as small named pieces: provisioning that migrates a
+changed durable consumer (`jetstream.py`) and the deterministic failure count in KV
+(`failures.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+import structlog
+import uvicorn
+from faststream import AckPolicy
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
+from faststream.specification import AsyncAPI
+from nats.js import JetStreamContext, api
+from nats.js.kv import KeyValue
+
+from services.common.broker import make_broker
+from services.common.deadletter import DeadLetters
+from services.common.failures import FailureCounter, KvFailureCounter
+from services.common.jetstream import (
+    FAILURES_BUCKET,
+    BucketSpec,
+    ConsumerSpec,
+    Layout,
+    base_layout,
+    provision,
+)
+from services.common.logging import configure_logging
+from services.common.orgconfig import Organisation, load_organisation
+from services.common.publisher import (
+    DEAD_LETTER_ALERT_CHANNEL,
+    DEAD_LETTER_CHANNEL,
+    Channel,
+    EventPublisher,
+)
+from services.common.resources import JETSTREAM_KEY, PUBLISHER_KEY
+from services.common.retry import DEAD_LETTERS_KEY, FAILURES_KEY, RetryDiscipline, RetryPolicy
+from services.common.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+Hook = Callable[[], Awaitable[None]]
+
+
+class ServiceApp:
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        settings: Settings,
+        org: Organisation,
+        *,
+        publishes: Sequence[Channel] = (),
+        buckets: Sequence[BucketSpec] = (),
+        streams: Sequence[api.StreamConfig] = (),
+        failures: FailureCounter | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.settings = settings
+        self.org = org
+        self.broker: NatsBroker = make_broker(settings, name)
+        self.policy = RetryPolicy(
+            base_seconds=settings.retry_base_seconds,
+            max_seconds=settings.retry_max_seconds,
+            max_deterministic_failures=settings.max_deterministic_failures,
+            ack_wait_seconds=settings.ack_wait_seconds,
+        )
+        # JetStream consumers live on this router, so the retry discipline applies to them and
+        # not to request-reply commands, which are plain subscribers of the broker.
+        self.events = NatsRouter(middlewares=(RetryDiscipline(self.policy),))
+        self.broker.include_router(self.events)
+        self.publisher = EventPublisher(
+            self.broker, (*publishes, DEAD_LETTER_CHANNEL, DEAD_LETTER_ALERT_CHANNEL)
+        )
+        self.consumers: list[ConsumerSpec] = []
+        self.buckets = list(buckets)
+        self.streams = list(streams)
+        self.readiness_checks: list[ReadinessCheck] = []
+        # Test doubles of FastStream's in-memory broker pass a counter; services count in KV.
+        self._failures = failures
+        self._js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self.app = AsgiFastStream(
+            self.broker,
+            asgi_routes=[("/healthz", self._healthz()), ("/readyz", self._readyz())],
+            on_startup=[self._connect],
+            after_startup=[self._started],
+            on_shutdown=[self._stopping],
+        )
+        self.put(DEAD_LETTERS_KEY, DeadLetters(self.publisher, org.common_department))
+        self.put(PUBLISHER_KEY, self.publisher)
+
+    # --- declarations ---------------------------------------------------------------------
+
+    def consumer(self, spec: ConsumerSpec) -> Callable[[Any], Any]:
+        """Decorate a handler as this durable consumer's; its first parameter's type decides how
+        the payload is decoded (a contract model, or a union discriminated on `type`)."""
+        spec = ConsumerSpec(
+            durable=spec.durable,
+            filter_subjects=spec.filter_subjects,
+            ack_wait_seconds=self.settings.ack_wait_seconds,
+            max_ack_pending=spec.max_ack_pending,
+            stream=spec.stream,
+            description=spec.description,
+        )
+        self.consumers.append(spec)
+        return self.events.subscriber(
+            config=spec.config(),
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            pull_sub=PullSub(batch_size=1, timeout=1.0),
+            ack_policy=AckPolicy.MANUAL,
+            title=spec.durable,
+            description=spec.description,
+        )
+
+    def put(self, key: str, value: object) -> None:
+        """Share `value` with handlers through FastStream's context (`Context(key)`)."""
+        self.broker.context.set_global(key, value)
+
+    def on_startup(self, hook: Hook) -> Hook:
+        """Run `hook` once connected and provisioned, before any consumer starts."""
+        self.app.on_startup(hook)
+        return hook
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        """Run `hook` after the consumers stopped and in-flight handlers finished."""
+        self.app.after_shutdown(hook)
+        return hook
+
+    def layout(self) -> Layout:
+        """The common layout plus this service's own streams, buckets and consumers."""
+        base = base_layout(self.settings)
+        return Layout(
+            streams=(*base.streams, *self.streams),
+            buckets=(*base.buckets, *self.buckets),
+            object_stores=base.object_stores,
+            consumers=tuple(self.consumers),
+        )
+
+    def asyncapi(self) -> dict[str, Any]:
+        """This service's AsyncAPI 3.0 document, generated by FastStream from its declarations."""
+        document = AsyncAPI(
+            self.broker,
+            title=f"sakspost-{self.name}",
+            description=self.description,
+            schema_version="3.0.0",
+        )
+        jsonable: dict[str, Any] = document.to_specification().to_jsonable()
+        return jsonable
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def jetstream(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError(f"{self.name} is not connected yet")
+        return self._js
+
+    async def key_value(self, bucket: str) -> KeyValue:
+        return await self.jetstream().key_value(bucket)
+
+    async def _connect(self) -> None:
+        await self.broker.connect()
+        js = self.broker.config.connection_state.stream
+        assert js is not None
+        self._js = js
+        self.put(JETSTREAM_KEY, js)
+        result = await provision(js, self.layout(), self.settings.stream_replicas)
+        changed = {k: v for k, v in result.items() if v != "unchanged"}
+        log.info("provisioned", service=self.name, changed=changed)
+        self.put(
+            FAILURES_KEY, self._failures or KvFailureCounter(await js.key_value(FAILURES_BUCKET))
+        )
+
+    async def _started(self) -> None:
+        self._ready.set()
+        log.info("service started", service=self.name, consumers=len(self.consumers))
+
+    async def _stopping(self) -> None:
+        self._ready.clear()
+        log.info("service stopping", service=self.name)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The service started in this event loop without its HTTP port (tests, tools)."""
+        async with self.app.start_lifespan_context():
+            yield
+
+    async def readiness(self) -> list[str]:
+        """Problems that make this service not ready; empty when ready. Speaks for itself only."""
+        if not self._ready.is_set():
+            return ["starting"]
+        problems: list[str] = []
+        try:
+            if not await self.broker.ping(timeout=2.0):
+                problems.append("nats: no answer")
+        except Exception as error:  # a failed probe is a finding, never a crash
+            problems.append(f"nats: {type(error).__name__}")
+        if self._js is not None and not problems:
+            for spec in self.consumers:
+                try:
+                    await self._js.consumer_info(spec.stream, spec.durable)
+                except Exception as error:
+                    problems.append(f"consumer {spec.durable}: {type(error).__name__}")
+        for check in self.readiness_checks:
+            problem = await check()
+            if problem:
+                problems.append(problem)
+        return problems
+
+    def _healthz(self) -> Any:
+        body = json.dumps({"service": self.name, "status": "alive"}).encode()
+
+        @get(include_in_schema=False)
+        async def healthz(_scope: Any) -> AsgiResponse:
+            return AsgiResponse(body, 200, headers={"content-type": "application/json"})
+
+        return healthz
+
+    def _readyz(self) -> Any:
+        @get(include_in_schema=False)
+        async def readyz(_scope: Any) -> AsgiResponse:
+            problems = await self.readiness()
+            body = {"service": self.name, "ready": not problems, "problems": problems}
+            return AsgiResponse(
+                json.dumps(body).encode(),
+                200 if not problems else 503,
+                headers={"content-type": "application/json"},
+            )
+
+        return readyz
+
+    def mount(self, path: str, route: Any) -> None:
+        """Serve another ASGI app (e.g. a Starlette route) at exactly `path`."""
+        self.app.mount(path, route)
+
+    async def serve(self) -> None:
+        """Run until SIGTERM or SIGINT, then stop gracefully (uvicorn drives the lifespan)."""
+        config = uvicorn.Config(
+            self.app,
+            host=self.settings.http_host,
+            port=self.settings.port_for(self.name),
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=max(15, int(self.settings.ack_wait_seconds)),
+        )
+        await _GracefulServer(config).serve()
+
+
+class _GracefulServer(uvicorn.Server):
+    """uvicorn, minus re-raising the stop signal after shutdown: a graceful stop exits with 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def prepare(name: str) -> tuple[Settings, Organisation]:
+    """Settings, organisation and logging for a service process (fails fast with a clear error)."""
+    from services.common.settings import load_settings
+
+    settings = load_settings()
+    org = load_organisation(settings.org_config)
+    configure_logging(
+        name,
+        settings.log_level,
+        settings.log_format,
+        allowed_domains=[org.domain],
+    )
+    return settings, org

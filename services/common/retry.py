@@ -1,0 +1,164 @@
+"""The retry discipline every consumer follows, as one FastStream middleware.
+
+- A transient failure (Graph or the archive down, throttled, NATS timing out) is retried with a
+  growing delay for as long as it takes; it never counts toward a limit.
+- A deterministic failure (a bug, a message this code can never handle) counts toward a bounded
+  number of attempts, kept in KV (`failures.py`) so that restarts do not reset it; then the message
+  is copied to the dead-letter stream with its reason and an alert is raised: never silence.
+- A payload that does not validate as the handler's event is poison: retrying cannot help, so it
+  goes to the dead-letter stream at once, with an alert.
+- A success is double-acknowledged (`ack_sync`), so acknowledged work is never redelivered.
+- While a handler runs, the message is kept in progress, so a slow handler is not redelivered to
+  another replica.
+
+The middleware is installed on the router that holds a service's JetStream consumers; request-reply
+commands (core NATS) never pass through it. Its collaborators (the publisher, the failure counter)
+come from FastStream's context, where the service puts them when it connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import structlog
+from faststream import BaseMiddleware
+from faststream.exceptions import SubscriberNotFound
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from pydantic import ValidationError
+
+from services.common.deadletter import DeadLetters
+from services.common.delivery import Delivery, delivery_of
+from services.common.errors import TRANSIENT_ERRORS, PoisonMessage, TransientError
+from services.common.failures import FailureCounter
+
+log = structlog.get_logger(__name__)
+
+# Where the service puts the retry collaborators in FastStream's context.
+DEAD_LETTERS_KEY = "dead_letters"
+FAILURES_KEY = "failure_counter"
+
+
+def retry_delay(attempt: int, base: float, cap: float) -> float:
+    """The delay before attempt `attempt + 1`: doubling from `base`, never above `cap`."""
+    return float(min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float = 1.0
+    max_seconds: float = 300.0
+    max_deterministic_failures: int = 5
+    ack_wait_seconds: float = 60.0
+
+
+class RetryDiscipline:
+    """The middleware factory: `NatsRouter(middlewares=[RetryDiscipline(policy)])`."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, msg: Any, /, *, context: Any) -> _Attempt:
+        return _Attempt(msg, context=context, policy=self.policy)
+
+
+class _Attempt(BaseMiddleware):
+    """One delivery of one message: keep it in progress, then settle it by its outcome."""
+
+    def __init__(self, msg: Any, /, *, context: Any, policy: RetryPolicy) -> None:
+        super().__init__(msg, context=context)
+        self._policy = policy
+        self._keep_alive: asyncio.Task[None] | None = None
+
+    @property
+    def _raw(self) -> Msg:
+        assert isinstance(self.msg, Msg)
+        return self.msg
+
+    async def on_receive(self) -> None:
+        self._keep_alive = asyncio.create_task(self._keep_in_progress())
+
+    async def _keep_in_progress(self) -> None:
+        interval = max(0.5, self._policy.ack_wait_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(NatsError):  # the next beat tries again
+                await self._raw.in_progress()
+
+    async def after_processed(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_val: BaseException | None = None,
+        exc_tb: TracebackType | None = None,
+    ) -> bool:
+        if self._keep_alive is not None:
+            self._keep_alive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keep_alive
+        if exc_val is None:
+            await self._raw.ack_sync()
+            return False
+        if not isinstance(exc_val, Exception):
+            return False  # cancellation and exit travel on; JetStream redelivers after ack wait
+        await self._settle_failure(exc_val)
+        return True
+
+    async def _settle_failure(self, error: Exception) -> None:
+        delivery = self._delivery()
+        dead_letters: DeadLetters = self.context.get(DEAD_LETTERS_KEY)
+        if isinstance(error, PoisonMessage | ValidationError | SubscriberNotFound):
+            await dead_letters.send(self._raw, delivery, _poison_reason(error))
+            await self._raw.term()
+            return
+        if isinstance(error, TRANSIENT_ERRORS):
+            retry_after = error.retry_after if isinstance(error, TransientError) else None
+            delay = retry_after or retry_delay(
+                delivery.attempt, self._policy.base_seconds, self._policy.max_seconds
+            )
+            log.warning(
+                "transient failure, will retry",
+                consumer=delivery.consumer,
+                message=delivery.message_key,
+                attempt=delivery.attempt,
+                delay_s=delay,
+                error=type(error).__name__,
+                reason=str(error)[:200],
+            )
+            await self._raw.nak(delay=delay)
+            return
+        failures: FailureCounter = self.context.get(FAILURES_KEY)
+        count = await failures.record(delivery.consumer, delivery.message_key)
+        log.error(
+            "handler failed",
+            consumer=delivery.consumer,
+            message=delivery.message_key,
+            failures=count,
+            error=type(error).__name__,
+            exc_info=error,
+        )
+        if count >= self._policy.max_deterministic_failures:
+            reason = f"{type(error).__name__} after {count} attempts"
+            await dead_letters.send(self._raw, delivery, reason)
+            await self._raw.term()
+            return
+        await self._raw.nak(
+            delay=retry_delay(count, self._policy.base_seconds, self._policy.max_seconds)
+        )
+
+    def _delivery(self) -> Delivery:
+        subscriber = self.context.get_local("handler_")
+        durable = getattr(getattr(subscriber, "config", None), "durable_name", None)
+        return delivery_of(self._raw, str(durable or ""))
+
+
+def _poison_reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        fields = sorted(
+            {".".join(str(p) for p in e["loc"][1:]) or "(body)" for e in error.errors()}
+        )
+        return f"not a valid event: fields {fields}"
+    return str(error) or type(error).__name__
