@@ -86,9 +86,20 @@ def faststream_document(*brokers: NatsBroker, title: str, description: str) -> d
     return document
 
 
-def service_document(broker: NatsBroker, title: str, description: str) -> dict[str, Any]:
-    """A service's document: what its broker subscribes to and publishes, completed."""
-    return complete(faststream_document(broker, title=title, description=description))
+def service_document(
+    broker: NatsBroker,
+    title: str,
+    description: str,
+    *,
+    examples: Mapping[str, ContractModel] = EXAMPLES,
+) -> dict[str, Any]:
+    """A service's document: what its broker subscribes to and publishes, completed.
+
+    A service that also consumes its own, internal models (ingest's work queue) passes their
+    examples on top of the contract's: `examples={**EXAMPLES, "MessageWork": ...}`.
+    """
+    document = faststream_document(broker, title=title, description=description)
+    return complete(document, examples=examples)
 
 
 def complete(

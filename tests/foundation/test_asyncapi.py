@@ -7,15 +7,16 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 import pytest
-from faststream.nats import NatsBroker
+from faststream.nats import JStream, NatsBroker
 
 from schemas.asyncapi import complete, faststream_document, service_document
 from schemas.contract import contract_document, undeclared_channels
-from schemas.events import MailReceived
+from schemas.events import ContractModel, MailReceived
+from schemas.examples import EXAMPLES
 from services.common.settings import REPO_ROOT
 from tests.foundation.asyncapi_brokers import classifier_broker, router_broker
 
@@ -143,6 +144,25 @@ def test_a_payload_without_an_example_is_refused() -> None:
     document = faststream_document(classifier_broker(), title="t", description="d")
     with pytest.raises(ValueError, match="MailReceived"):
         complete(document, examples={})
+
+
+def test_a_service_may_add_examples_of_its_internal_models() -> None:
+    class Work(ContractModel):
+        type: Literal["work"] = "work"
+        mailbox: str
+
+    broker = NatsBroker()
+
+    @broker.subscriber("sakspost_ingest.work.*", stream=JStream("WORK", declare=False))
+    async def on_work(item: Work) -> None:
+        raise NotImplementedError
+
+    with pytest.raises(ValueError, match="Work"):
+        service_document(broker, "sakspost-ingest", "Ingest")
+    examples = {**EXAMPLES, "Work": Work(mailbox="post@ha.kommune.no")}
+    document = service_document(broker, "sakspost-ingest", "Ingest", examples=examples)
+    [message] = document["components"]["messages"].values()
+    assert message["examples"][0]["payload"] == {"type": "work", "mailbox": "post@ha.kommune.no"}
 
 
 def test_commands_get_their_reply_from_the_commands_table() -> None:
