@@ -12,7 +12,12 @@ TEST_SCALE ?= 0.1
 BENCH_ARGS ?=
 CHAOS_MINUTES ?= 30
 
-.PHONY: demo test test-full bench chaos lint format lock system clean
+.PHONY: demo test test-full bench chaos lint asyncapi-check format lock system clean
+
+# The official AsyncAPI parser (Node) checks the generated documents; `npm ci` installs exactly the
+# committed lock, again whenever the lock changes.
+ASYNCAPI_TOOL := devtools/asyncapi
+ASYNCAPI_STAMP := $(ASYNCAPI_TOOL)/node_modules/.installed
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) devtools/check_system.py
@@ -41,11 +46,20 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m devtools.chaos --minutes $(CHAOS_MINUTES)
 
-lint: $(STAMP)
+# The documents are validated last, once the export check has said they are current.
+lint: $(STAMP) $(ASYNCAPI_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/sakspost schemas export --check
+	@$(MAKE) --no-print-directory asyncapi-check
+
+$(ASYNCAPI_STAMP): $(ASYNCAPI_TOOL)/package.json $(ASYNCAPI_TOOL)/package-lock.json
+	cd $(ASYNCAPI_TOOL) && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+asyncapi-check: $(ASYNCAPI_STAMP)
+	node $(ASYNCAPI_TOOL)/validate.mjs schemas/asyncapi/*.json
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -60,4 +74,4 @@ lock: $(STAMP)
 		--no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .sakspost .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .sakspost .mypy_cache .ruff_cache .pytest_cache $(ASYNCAPI_TOOL)/node_modules

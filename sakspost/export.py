@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sakspost.registry import built_services
-from schemas.export import ASYNCAPI_DIR, JSON_DIR, contract_document, dumps, json_schema_files
+from schemas.contract import contract_document
+from schemas.export import ASYNCAPI_DIR, JSON_DIR, dumps, json_schema_files
 from services.common.orgconfig import load_organisation
 from services.common.settings import Settings
 

@@ -2,6 +2,10 @@
 
 The committed files in `schemas/json/` and `schemas/asyncapi/` are what integrators read; a test
 fails when they differ from what the models generate (`sakspost schemas export` rewrites them).
+The whole contract `sakspost.json` comes from FastStream (`schemas/contract.py`). The hand-written
+`asyncapi_document` below still builds each service's document from `Service.asyncapi()`; it goes
+when the services declare their channels on their FastStream broker (`schemas.asyncapi.
+service_document`), whose output the official parser accepts.
 """
 
 from __future__ import annotations
@@ -12,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from schemas import subjects
 from schemas.commands import COMMANDS
-from schemas.events import ALL_MODELS, MAIL_EVENT_MODELS, Alert, ContractModel, NoticeSent
+from schemas.events import ALL_MODELS, ContractModel
 from schemas.vocab import SCHEMA_VERSION
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
@@ -53,33 +56,6 @@ def json_schema_files() -> dict[str, str]:
             name = f"cmd.{verb.value}.{part}"
             files[f"{name}.v{SCHEMA_VERSION}.json"] = dumps(json_schema(name, model))
     return files
-
-
-def contract_channels() -> list[Channel]:
-    """Every public subject of the contract (DESIGN.md), for the integrators' document."""
-    channels = [
-        Channel(
-            f"mail.{event.value}",
-            f"{subjects.PREFIX}.mail.{event.value}.{{department}}",
-            (model,),
-            (model.__doc__ or "").strip(),
-        )
-        for event, model in MAIL_EVENT_MODELS.items()
-    ]
-    channels.append(
-        Channel("alert", "sakspost.alert.{kind}.{department}", (Alert,), Alert.__doc__ or "")
-    )
-    channels.append(Channel("notice.sent", "sakspost.notice.sent.{department}", (NoticeSent,), ""))
-    channels.extend(
-        Channel(
-            f"cmd.{verb.value}",
-            verb.subject,
-            models,
-            f"Request-reply to the router: send {models[0].__name__}, get {models[1].__name__}",
-        )
-        for verb, models in COMMANDS.items()
-    )
-    return channels
 
 
 def asyncapi_document(
@@ -131,13 +107,3 @@ def asyncapi_document(
         "operations": operations,
         "components": {"messages": messages},
     }
-
-
-def contract_document() -> dict[str, Any]:
-    return asyncapi_document(
-        "Sakspost events",
-        "The public event contract of Sakspost: subscribe to these subjects on NATS JetStream "
-        "(stream SAKSPOST). Payloads carry schema_version, event_id (also the Nats-Msg-Id), "
-        "case_id, occurred_at and department.",
-        sends=contract_channels(),
-    )

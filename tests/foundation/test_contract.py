@@ -11,8 +11,9 @@ from pydantic import ValidationError
 
 from sakspost.export import stale_files
 from schemas import subjects
+from schemas.contract import contract_document
 from schemas.events import ALL_MODELS, MailClassified, MailReceived, MailRouted, Party
-from schemas.export import JSON_DIR, contract_document, json_schema
+from schemas.export import JSON_DIR, json_schema
 from schemas.identity import CASE_ID_LENGTH, make_case_id, make_event_id
 from schemas.vocab import AssignmentPolicy, MailClass
 from services.common.settings import Settings
