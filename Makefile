@@ -12,7 +12,7 @@ TEST_SCALE ?= 0.1
 BENCH_ARGS ?=
 CHAOS_MINUTES ?= 30
 
-.PHONY: demo test test-full bench chaos lint asyncapi-check format lock system clean
+.PHONY: demo test test-fast test-full bench chaos lint asyncapi-check format lock system clean
 
 # The official AsyncAPI parser (Node) checks the generated documents; `npm ci` installs exactly the
 # committed lock, again whenever the lock changes.
@@ -36,6 +36,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	SAKSPOST_SCENARIO_SCALE=$(TEST_SCALE) $(BIN)/pytest -q
+
+# Pure logic and the handlers on FastStream's in-memory broker: no server, no process.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not integration"
 
 test-full: $(STAMP)
 	SAKSPOST_SCENARIO_SCALE=1 $(BIN)/pytest -q --timeout=1800

@@ -20,6 +20,18 @@ SAMPLES = REPO_ROOT / "samples"
 MIME_EDGE = REPO_ROOT.parent / "shared" / "corpus" / "mime-edge"
 
 
+# A test that needs one of these runs on real parts: it belongs to the integration tier.
+INTEGRATION_FIXTURES = frozenset({"nats_server", "emulator", "standin"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the integration tier; `make test-fast` runs the rest (`-m "not integration"`)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & INTEGRATION_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+
+
 def scenario_scale() -> float:
     """`make test` scales large scenarios down (0.1); `make test-full` runs them whole (1.0)."""
     return float(os.environ.get("SAKSPOST_SCENARIO_SCALE", "0.1"))

@@ -31,6 +31,8 @@ class Channel:
     model: type[ContractModel]
     description: str = ""
     stream: str = EVENTS_STREAM
+    # Internal channels (the dead-letter copy of any message) stay out of the AsyncAPI document.
+    documented: bool = True
 
     def matches(self, subject: str) -> bool:
         pattern = re.sub(r"\\\{[a-z_]+\\\}", r"[^.]+", re.escape(self.subject))
@@ -53,6 +55,7 @@ class EventPublisher:
                     schema=channel.model,
                     title=channel.subject,
                     description=channel.description or (channel.model.__doc__ or "").strip(),
+                    include_in_schema=channel.documented,
                 ),
             )
             for channel in channels
@@ -98,6 +101,7 @@ DEAD_LETTER_CHANNEL = Channel(
     "A copy of a message the consumer gave up on, headers Sakspost-Reason and "
     "Sakspost-Original-Subject; each also raised a dead_letter alert",
     stream=DEAD_LETTER_STREAM,
+    documented=False,
 )
 DEAD_LETTER_ALERT_CHANNEL = Channel(
     "sakspost.alert.dead_letter.{department}",

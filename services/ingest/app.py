@@ -26,6 +26,7 @@ from schemas.events import (
     MailSent,
     utc_now,
 )
+from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
 from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
@@ -44,7 +45,13 @@ from services.ingest.queue import WorkQueue
 from services.ingest.state import IngestState
 from services.ingest.upkeep import DeltaCatchUp, Endpoints, Lease, SubscriptionKeeper, Upkeep
 from services.ingest.webhook import LIFECYCLE_PATH, NOTIFICATIONS_PATH, Webhook
-from services.ingest.work import LifecycleWork, MessageWork, fetcher_spec, work_stream_config
+from services.ingest.work import (
+    WORK_EXAMPLES,
+    LifecycleWork,
+    MessageWork,
+    fetcher_spec,
+    work_stream_config,
+)
 
 
 @dataclass
@@ -90,6 +97,7 @@ def build(
         publishes=PUBLISHES,
         # The work stream is provisioned with the common layout, before the fetchers' consumers.
         streams=(work_stream_config(settings),),
+        examples={**EXAMPLES, **WORK_EXAMPLES},
     )
     holder: dict[str, Running] = {}
 

@@ -84,3 +84,21 @@ def message_work_id(work: MessageWork) -> str:
     """The dedupe id of a work item: one per message version (webhook and delta agree)."""
     version = work.change_key or ""
     return "m-" + _digest(work.mailbox, work.message_id, work.presence, version)
+
+
+# One of each for ingest's AsyncAPI document (its internal work stream is documented too).
+WORK_EXAMPLES: dict[str, ContractModel] = {
+    "MessageWork": MessageWork(
+        department="post",
+        mailbox="post@ha.kommune.no",
+        message_id="AAMkAGI2-post-1",
+        presence="present",
+        change_key="CQAAABYAAAB",
+    ),
+    "LifecycleWork": LifecycleWork(
+        department="post",
+        mailbox="post@ha.kommune.no",
+        subscription_id="7f105c7d-2dc5-4530-97cd-4e7ae6534c07",
+        event="missed",
+    ),
+}

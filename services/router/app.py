@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
-from faststream.nats.annotations import NatsMessage
-from pydantic import Field
+from faststream.middlewares import ExceptionMiddleware
+from faststream.nats import NatsRouter
+from pydantic import Field, ValidationError
 
-from schemas.commands import COMMANDS, Verb
+from schemas.commands import (
+    COMMANDS,
+    CaseAssignRequest,
+    CaseClassifyRequest,
+    CaseDoneRequest,
+    CaseListRequest,
+    CaseShowRequest,
+    CommandError,
+    CommandReply,
+    ErrorCode,
+    Verb,
+)
 from schemas.events import (
     Alert,
     MailArchived,
@@ -36,7 +49,7 @@ from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
 from services.router.clock import Clock, system_clock
-from services.router.commands import Commands
+from services.router.commands import Commands, invalid_request
 from services.router.context import RouterContext
 from services.router.graph_io import AutoReplies, OutlookWriter
 from services.router.handlers import EventHandlers
@@ -116,8 +129,7 @@ def build(
     async def on_event(event: CaseEvent) -> None:
         await parts.ready().handlers.handle(event)
 
-    for verb in Verb:
-        _answer(service, parts, verb)
+    _answer_commands(service, parts, clock)
 
     @service.on_startup
     async def start() -> None:
@@ -158,22 +170,60 @@ def build(
     return service
 
 
-def _answer(service: ServiceApp, holder: RouterHolder, verb: Verb) -> None:
+def _answer_commands(service: ServiceApp, holder: RouterHolder, clock: Clock) -> None:
     """Answer `sakspost.cmd.<verb>` requests (core NATS request-reply, one replica each).
 
-    The body is read raw so that an invalid request still gets a reply naming the problem;
-    the request and reply models are in the AsyncAPI document (schemas/commands.py).
+    Each handler is typed with its verb's request model, so the AsyncAPI document shows it; a
+    request that does not validate still gets a reply naming the problem (`invalid_request`).
     """
-    request, reply = COMMANDS[verb]
-
-    @service.broker.subscriber(
-        verb.subject,
-        queue=COMMAND_QUEUE,
-        title=f"cmd.{verb.value}",
-        description=f"Request {request.__name__}, reply {reply.__name__}",
+    commands = NatsRouter(
+        middlewares=(
+            ExceptionMiddleware(
+                publish_handlers={ValidationError: lambda error: invalid_request(error, clock())}
+            ),
+        )
     )
-    async def answer(message: NatsMessage) -> bytes:
+
+    def subscriber(verb: Verb) -> Callable[[Any], Any]:
+        request, reply = COMMANDS[verb]
+        return commands.subscriber(
+            verb.subject,
+            queue=COMMAND_QUEUE,
+            title=f"cmd.{verb.value}",
+            description=f"Request {request.__name__}, reply {reply.__name__}",
+        )
+
+    async def answer(
+        verb: Verb, work: Callable[[Commands], Awaitable[CommandReply]]
+    ) -> CommandReply:
         router = holder.router
         if router is None:
-            return b'{"ok": false, "error": {"code": "busy", "message": "the router is starting"}}'
-        return await router.commands.handle(verb, message.body)
+            return STARTING
+        return await router.commands.answer(verb, work(router.commands))
+
+    @subscriber(Verb.LIST)
+    async def list_cases(request: CaseListRequest) -> CommandReply:
+        return await answer(Verb.LIST, lambda commands: commands.list_cases(request))
+
+    @subscriber(Verb.SHOW)
+    async def show(request: CaseShowRequest) -> CommandReply:
+        return await answer(Verb.SHOW, lambda commands: commands.show(request))
+
+    @subscriber(Verb.ASSIGN)
+    async def assign(request: CaseAssignRequest) -> CommandReply:
+        return await answer(Verb.ASSIGN, lambda commands: commands.assign(request))
+
+    @subscriber(Verb.DONE)
+    async def done(request: CaseDoneRequest) -> CommandReply:
+        return await answer(Verb.DONE, lambda commands: commands.done(request))
+
+    @subscriber(Verb.CLASSIFY)
+    async def classify(request: CaseClassifyRequest) -> CommandReply:
+        return await answer(Verb.CLASSIFY, lambda commands: commands.classify(request))
+
+    service.broker.include_router(commands)
+
+
+STARTING = CommandReply(
+    ok=False, error=CommandError(code=ErrorCode.BUSY, message="the router is starting")
+)

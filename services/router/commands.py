@@ -5,10 +5,10 @@ only writer of case records. Every request gets a reply: the case, or an error n
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from datetime import datetime
 
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from schemas.commands import (
     CaseAssignRequest,
@@ -34,7 +34,6 @@ from services.router.watch import select_cases
 
 log = structlog.get_logger(__name__)
 
-RequestT = TypeVar("RequestT", bound=BaseModel)
 # The actor recorded when a reassignment does not say who made it.
 UNNAMED_ACTOR = "cli"
 
@@ -47,24 +46,32 @@ class Refused(Exception):
         self.error = CommandError(code=code, message=message, params=params)
 
 
+def invalid_request(error: ValidationError, now: datetime) -> CommandReply:
+    """The reply to a request that does not validate as its verb's model."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in item['loc'][1:]) or 'body'}: {item['msg']}"
+        for item in error.errors()
+    )
+    return CommandReply(
+        ok=False,
+        error=CommandError(code=ErrorCode.INVALID_REQUEST, message=f"invalid request: {problems}"),
+        now=now,
+    )
+
+
 class Commands:
+    """Each verb takes its validated request; `answer` turns any outcome into a reply."""
+
     def __init__(self, keeper: CaseKeeper, clock: Clock) -> None:
         self._keeper = keeper
         self._ctx = keeper.ctx
         self._clock = clock
-        self._handlers: dict[Verb, Callable[[bytes], Awaitable[CommandReply]]] = {
-            Verb.LIST: self._list,
-            Verb.SHOW: self._show,
-            Verb.ASSIGN: self._assign,
-            Verb.DONE: self._done,
-            Verb.CLASSIFY: self._classify,
-        }
 
-    async def handle(self, verb: Verb, data: bytes) -> bytes:
-        """The JSON reply to one request; never raises."""
+    async def answer(self, verb: Verb, work: Awaitable[CommandReply]) -> CommandReply:
+        """The reply to one request; never raises."""
         reply: CommandReply
         try:
-            reply = await self._handlers[verb](data)
+            reply = await work
         except Refused as refused:
             reply = CommandReply(ok=False, error=refused.error)
         except TransientError as error:
@@ -79,20 +86,9 @@ class Commands:
             )
         if reply.now is None:
             reply = reply.model_copy(update={"now": self._clock()})
-        return reply.model_dump_json().encode("utf-8")
+        return reply
 
     # --- checks ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _parse(model: type[RequestT], data: bytes) -> RequestT:
-        try:
-            return model.model_validate_json(data)
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}"
-                for item in error.errors()
-            )
-            raise Refused(ErrorCode.INVALID_REQUEST, f"invalid request: {problems}") from None
 
     def _check_staff(self, staff_id: str) -> None:
         if not any(member.id == staff_id for member in self._ctx.org.staff):
@@ -115,8 +111,7 @@ class Commands:
 
     # --- verbs ----------------------------------------------------------------------------
 
-    async def _list(self, data: bytes) -> CaseListReply:
-        request = self._parse(CaseListRequest, data)
+    async def list_cases(self, request: CaseListRequest) -> CaseListReply:
         if request.department is not None and request.department not in self._ctx.org.departments:
             raise Refused(
                 ErrorCode.UNKNOWN_DEPARTMENT,
@@ -140,13 +135,11 @@ class Commands:
         )
         return CaseListReply(cases=[summary(r, self._ctx, now) for r in chosen], now=now)
 
-    async def _show(self, data: bytes) -> CaseReply:
-        request = self._parse(CaseShowRequest, data)
+    async def show(self, request: CaseShowRequest) -> CaseReply:
         record = await self._record(request.case_id)
         return CaseReply(case=detail(record, self._ctx, self._clock()))
 
-    async def _assign(self, data: bytes) -> CaseReply:
-        request = self._parse(CaseAssignRequest, data)
+    async def assign(self, request: CaseAssignRequest) -> CaseReply:
         self._check_staff(request.to)
         if request.by is not None:
             self._check_staff(request.by)
@@ -174,8 +167,7 @@ class Commands:
 
         return self._case_reply(await self._apply(request.case_id, decide))
 
-    async def _done(self, data: bytes) -> CaseReply:
-        request = self._parse(CaseDoneRequest, data)
+    async def done(self, request: CaseDoneRequest) -> CaseReply:
         self._check_staff(request.by)
         await self._record(request.case_id)
         by = self._ctx.staff_party(request.by)
@@ -187,8 +179,7 @@ class Commands:
 
         return self._case_reply(await self._apply(request.case_id, decide))
 
-    async def _classify(self, data: bytes) -> CaseReply:
-        request = self._parse(CaseClassifyRequest, data)
+    async def classify(self, request: CaseClassifyRequest) -> CaseReply:
         self._check_staff(request.by)
         record = await self._record(request.case_id)
         if record.mail_class is None:

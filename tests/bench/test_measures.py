@@ -3,11 +3,16 @@ copies and the seeded schedule."""
 
 from __future__ import annotations
 
+import pytest
+
 from devtools.bench.graphlog import MESSAGE_READ, MIME_READ, WRITE_BACK, graph_figures
 from devtools.bench.stats import percentile, summary
 from devtools.bench.timeline import Timeline
 from devtools.chaos.schedule import FaultKind, plan
 from devtools.harness.mail import with_message_id
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 
 def test_percentiles_are_nearest_rank() -> None:

@@ -11,6 +11,9 @@ from devtools.chaos.invariants import violation_kinds
 from devtools.chaos.run import run_chaos
 from tests.conftest import scenario_scale
 
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
+
 MINUTES = 3.0 if scenario_scale() < 1 else 30.0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
@@ -21,6 +22,9 @@ from services.common.received import official_recipient
 from tests.conftest import SAMPLES, scaled
 from tests.support.events import event_log
 from tests.support.stack import running_stack
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 
 def _labelled_shared_mail(org: Organisation, count: int) -> list[tuple[Path, str, dict[str, Any]]]:

@@ -14,12 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from nats.js import JetStreamContext
 
 from schemas.events import MailReceived, Party
 from services.common.jetstream import EVENTS_STREAM
 from services.common.natsserver import NatsServer, free_port
 from services.common.settings import REPO_ROOT
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 BACKLOG = 1000
 

@@ -19,6 +19,9 @@ from services.common.settings import REPO_ROOT
 from tests.conftest import SAMPLES
 from tests.support.events import event_log
 
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
+
 
 async def _sakspost(nats_server: NatsServer, *args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(

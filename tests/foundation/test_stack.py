@@ -8,9 +8,13 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from services.common.settings import REPO_ROOT
 from tests.support.stack import running_stack
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 
 async def test_up_status_and_clean_stop(tmp_path: Path) -> None:

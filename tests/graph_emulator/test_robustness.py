@@ -7,10 +7,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from msgraph.graph_service_client import GraphServiceClient
 
 from services.common.graph import get_mime
 from tests.graph_emulator.conftest import SHARED, deliver, free_socket
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from nats.js import JetStreamContext
 
 from devtools.graph_emulator import RunningEmulator
@@ -25,6 +26,9 @@ from tests.conftest import scaled
 from tests.ingest.conftest import send_many, spread_mails, wait_ready
 from tests.ingest.test_exactly_once import assert_exactly_once
 from tests.support.events import event_log
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 import yaml
 from nats.js import JetStreamContext
 
@@ -34,6 +35,9 @@ from tests.notifier.support import (
 )
 from tests.notifier.test_service import notifier_stack, publish
 from tests.support.events import event_log
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 
 def _start(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import nats
+import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
@@ -29,6 +30,9 @@ from services.ingest.personal.state import Decision, PersonalState, delta_key
 from tests.personal.conftest import sample
 from tests.support.events import event_log
 from tests.support.stack import RunningStack, running_stack
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 OPTED_IN = "elin.tjessem"
 NOT_OPTED_IN = "kristian.eik"

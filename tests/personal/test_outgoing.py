@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import nats
+import pytest
 from nats.js import JetStreamContext
 
 from services.common.jetstream import RECEIPTS_BUCKET
@@ -31,6 +32,9 @@ from tests.personal.test_misdirected import STACK_ENV, deliver, identity_number,
 from tests.support.events import event_log
 from tests.support.stack import RunningStack, running_stack
 from tests.websak_service.support import archive_state, labels
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 
 def department_cases(department: str) -> ReceptionCases:

@@ -12,6 +12,7 @@ from email import policy
 from email.parser import BytesParser
 
 import httpx
+import pytest
 from nats.js import JetStreamContext
 from rich.progress import Progress
 
@@ -25,6 +26,9 @@ from services.common.settings import REPO_ROOT, Settings
 from services.ingest.personal.state import PersonalState, sweep_key
 from tests.conftest import scaled
 from tests.personal.conftest import sample
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 OWNER = "kristian.eik"
 HR = "anne.grete.hobberstad"

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import httpx
+import pytest
 from nats.js import JetStreamContext
 
 from devtools.websak_standin import RunningStandIn
@@ -32,6 +33,9 @@ from tests.websak_service.support import (
     labels,
     publish,
 )
+
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
 
 
 def _by_case(log: EventLog, event_type: str) -> dict[str, list[dict[str, Any]]]:

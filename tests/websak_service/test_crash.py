@@ -31,6 +31,9 @@ from tests.websak_service.support import (
     publish,
 )
 
+# Starts processes (nats-server, the stack, services) of its own.
+pytestmark = pytest.mark.integration
+
 # 0020: bygg, two attachments, so every kind of step occurs.
 SAMPLE = "0020.eml"
 ACK_WAIT_SECONDS = 2.0
