@@ -24,7 +24,7 @@ from services.common.jetstream import EVENTS_STREAM, INGEST_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.common.settings import Settings
-from services.common.writeback import writeback_key
+from services.common.writeback import PENDING_PREFIX, writeback_key
 
 WAIT_SECONDS = 20.0
 
@@ -133,7 +133,8 @@ class Mailroom:
                 value: str | None = (
                     entry.value.decode() if entry is not None and entry.value else None
                 )
-                if value is not None and value != previous:
+                # `pending:` marks a write under way, not a change key: the write is not done yet.
+                if value is not None and value != previous and not value.startswith(PENDING_PREFIX):
                     return value
         finally:
             await watcher.stop()  # type: ignore[no-untyped-call]
