@@ -51,6 +51,7 @@ from services.router.sla import due_at as sla_due_at
 # also caught by the state checks (a Ferdig case is not completed twice).
 MAX_APPLIED_EVENT_IDS = 200
 # Our recent writes to Outlook; an echo of any of them, however late, is not a human's change.
+# The same number of versions heard from humans is kept.
 MAX_WRITTEN_CHANGE_KEYS = 20
 
 FlagStatus = Literal["notFlagged", "flagged", "complete"]
@@ -118,6 +119,10 @@ class CaseRecord(_Record):
     written_change_keys: list[str] = Field(
         default_factory=list, description="Change keys Graph gave our recent write-backs"
     )
+    heard_change_keys: list[str] = Field(
+        default_factory=list,
+        description="Change keys of versions of the message a `changed` event told the router of",
+    )
     alerts_sent: list[AlertKind] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     applied_event_ids: list[str] = Field(default_factory=list)
@@ -167,6 +172,18 @@ def remember_fact(record: CaseRecord, event_id: str) -> CaseRecord:
     """The record with a fact marked applied, for facts that change nothing else in it."""
     applied = [*record.applied_event_ids, event_id][-MAX_APPLIED_EVENT_IDS:]
     return record.model_copy(update={"applied_event_ids": applied})
+
+
+def remember_heard(record: CaseRecord, change_key: str | None) -> CaseRecord:
+    """The record knowing that the version `change_key` of its message was heard (and followed).
+
+    A write-back that finds the message changed may then plan on that version: it holds no human
+    intent the record does not already reflect.
+    """
+    if change_key is None or change_key in record.heard_change_keys:
+        return record
+    heard = [*record.heard_change_keys, change_key][-MAX_WRITTEN_CHANGE_KEYS:]
+    return record.model_copy(update={"heard_change_keys": heard})
 
 
 def _who(party: Party) -> str:

@@ -13,6 +13,7 @@ write to that message, so ingest can skip our own echoes without asking Graph.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -168,9 +169,21 @@ class CaseStore:
 
     # --- what ingest may read -------------------------------------------------------------
 
-    async def mark_writeback_pending(self, graph_message_id: str) -> None:
-        """Before a PATCH: ingest holds its echo back until the change key is known."""
-        await self._ingest.put(writeback_key(graph_message_id), pending_marker(time.time()))
+    async def mark_writeback_pending(self, graph_message_id: str) -> int:
+        """Before a PATCH: ingest holds its echo back until the change key is known. Returns the
+        mark's revision, for `withdraw_pending`."""
+        return await self._ingest.put(writeback_key(graph_message_id), pending_marker(time.time()))
+
+    async def withdraw_pending(
+        self, graph_message_id: str, revision: int, change_key: str | None
+    ) -> None:
+        """After a PATCH that changed nothing (412, 404): put back our latest change key, so ingest
+        reads the change that refused our write now instead of holding it back until the mark
+        expires. Only our own mark is replaced: a newer write's mark or key stays."""
+        # An empty value reads as "no write of ours known" (`read_writeback`).
+        value = change_key.encode("utf-8") if change_key is not None else b""
+        with contextlib.suppress(KeyWrongLastSequenceError):
+            await self._ingest.update(writeback_key(graph_message_id), value, last=revision)
 
     async def publish_change_key(self, graph_message_id: str, change_key: str) -> None:
         """Tell ingest the change key of our latest write, so it can skip its echo."""
