@@ -344,8 +344,7 @@ class CaseKeeper:
                     )
                 except (WriteConflict, MessageGone):
                     # Nothing was written: ingest must not hold the change that refused us back.
-                    last = record.writeback.change_key if record.writeback else None
-                    await self.store.withdraw_pending(graph_id, revision, last)
+                    await self.store.withdraw_pending(graph_id, revision, record.writeback)
                     raise
             except MessageGone:
                 log.warning("message gone; nothing to write back", case_id=record.case_id)
@@ -359,7 +358,9 @@ class CaseKeeper:
                 record, basis = loaded.record, None
                 continue
             if change_key is not None:
-                await self.store.publish_change_key(graph_id, change_key)
+                await self.store.publish_change_key(
+                    graph_id, change_key, plan.categories, plan.flag.status
+                )
             await self._note_written(record.case_id, plan, change_key)
             return
         raise TransientError(f"case {record.case_id}: the message keeps changing in Outlook")

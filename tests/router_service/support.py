@@ -24,7 +24,7 @@ from services.common.jetstream import EVENTS_STREAM, INGEST_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.common.settings import Settings
-from services.common.writeback import PENDING_PREFIX, writeback_key
+from services.common.writeback import read_writeback, writeback_key
 
 WAIT_SECONDS = 20.0
 
@@ -130,11 +130,9 @@ class Mailroom:
             while True:
                 # nats-py leaves its watcher untyped.
                 entry = await watcher.updates(timeout=WAIT_SECONDS)  # type: ignore[no-untyped-call]
-                value: str | None = (
-                    entry.value.decode() if entry is not None and entry.value else None
-                )
-                # `pending:` marks a write under way, not a change key: the write is not done yet.
-                if value is not None and value != previous and not value.startswith(PENDING_PREFIX):
+                # A `pending` mark (a write under way) has no change key: the write is not done.
+                value = read_writeback(entry.value if entry is not None else None, 0.0).change_key
+                if value is not None and value != previous:
                     return value
         finally:
             await watcher.stop()  # type: ignore[no-untyped-call]
