@@ -123,6 +123,10 @@ class CaseRecord(_Record):
         default_factory=list,
         description="Change keys of versions of the message a `changed` event told the router of",
     )
+    heard_read_at: UtcDateTime | None = Field(
+        default=None,
+        description="When ingest read the newest version of the message heard (its `changed`)",
+    )
     alerts_sent: list[AlertKind] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     applied_event_ids: list[str] = Field(default_factory=list)
@@ -174,16 +178,18 @@ def remember_fact(record: CaseRecord, event_id: str) -> CaseRecord:
     return record.model_copy(update={"applied_event_ids": applied})
 
 
-def remember_heard(record: CaseRecord, change_key: str | None) -> CaseRecord:
-    """The record knowing that the version `change_key` of its message was heard (and followed).
+def remember_heard(record: CaseRecord, change_key: str | None, read_at: datetime) -> CaseRecord:
+    """The record knowing that the version `change_key` of its message, read by ingest at
+    `read_at`, was heard (and followed).
 
     A write-back that finds the message changed may then plan on that version: it holds no human
     intent the record does not already reflect.
     """
-    if change_key is None or change_key in record.heard_change_keys:
-        return record
-    heard = [*record.heard_change_keys, change_key][-MAX_WRITTEN_CHANGE_KEYS:]
-    return record.model_copy(update={"heard_change_keys": heard})
+    heard = record.heard_change_keys
+    if change_key is not None and change_key not in heard:
+        heard = [*heard, change_key][-MAX_WRITTEN_CHANGE_KEYS:]
+    newest = read_at if record.heard_read_at is None else max(read_at, record.heard_read_at)
+    return record.model_copy(update={"heard_change_keys": heard, "heard_read_at": newest})
 
 
 def _who(party: Party) -> str:

@@ -264,6 +264,15 @@ def hear_outlook_change(
     """Apply what a human meant in Outlook: class first, then assignee, then Ferdig."""
     if changed.event_id in record.applied_event_ids:
         return Transition(record=record, notes=("already applied",))
+    if record.heard_read_at is not None and changed.occurred_at < record.heard_read_at:
+        # Overtaken (two replicas' events crossed): a newer read of the message was heard already,
+        # and each `changed` carries the whole message as read, so the newer one said all this one
+        # could. Following this one would bring back what a person has since changed.
+        return Transition(
+            record=remember_fact(record, changed.event_id),
+            changed=True,
+            notes=("older than a version of the message already heard",),
+        )
     reading = read_change(record, changed, ctx.org)
     # Graph does not say who changed a message: the mailbox stands for the person.
     by = Party(address=record.mailbox, name="Outlook")
@@ -299,7 +308,9 @@ def hear_outlook_change(
         current = step.record
         events.extend(step.events)
     return Transition(
-        record=remember_heard(remember_fact(current, changed.event_id), changed.change_key),
+        record=remember_heard(
+            remember_fact(current, changed.event_id), changed.change_key, changed.occurred_at
+        ),
         events=tuple(events),
         changed=True,
         replan_event_id=replan,

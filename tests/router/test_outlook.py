@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from schemas.events import MailChanged, MailCompleted, MailRouted
 from schemas.vocab import AssignmentPolicy, CompletedVia, MailClass, SensitiveKind, Status
 from services.common.orgconfig import Organisation
@@ -234,3 +236,22 @@ def test_a_version_with_a_change_not_heard_yet_must_not_be_written_over(
     assert heard.assignee == "gerd.skjaerpe"
     back = heard.model_copy(update={"assignee": record.assignee})
     assert not holds_unheard_intent(back, org, "human", moved, "flagged")
+
+
+def test_a_changed_event_overtaken_by_a_newer_one_changes_nothing(
+    ctx: RouterContext, org: Organisation
+) -> None:  # R11, R17
+    # A caseworker gave the case to Torbjørn, then to Gerd; two replicas' events crossed, so the
+    # read showing Gerd is heard first. The older read must not take the case back to Torbjørn.
+    record = _written(_case(ctx), org, [])
+    assert record.writeback is not None
+    kept = [c for c in record.writeback.categories if not c.startswith("Tildelt")]
+    older = _changed(record, [*kept, "Tildelt: Torbjørn Fotland"], "flagged", "h1")
+    newer = _changed(record, [*kept, "Tildelt: Gerd Skjærpe"], "flagged", "h2")
+    newer = newer.model_copy(update={"occurred_at": LATER + timedelta(minutes=1)})
+    first = hear_outlook_change(record, newer, ctx, LATER).record
+    assert first.assignee == "gerd.skjaerpe"
+    second = hear_outlook_change(first, older, ctx, LATER)
+    assert second.record.assignee == "gerd.skjaerpe"
+    assert second.events == ()
+    assert second.notes == ("older than a version of the message already heard",)
