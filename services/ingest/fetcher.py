@@ -140,6 +140,10 @@ class Fetcher:
             snapshot.id,
             snapshot.received_at or datetime.now(UTC),
             snapshot.conversation_id,
+            # The version read: the router's first write-back is conditional on it.
+            change_key=snapshot.change_key,
+            categories=snapshot.categories,
+            flag_status=snapshot.flag_status,
         )
         await self._mime.put(raw)
         if await self._state.was_received(event.case_id):

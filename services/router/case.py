@@ -83,6 +83,14 @@ class WriteBack(_Record):
     flag_due: UtcDateTime | None = None
 
 
+class OutlookVersion(_Record):
+    """A version of the message in Outlook as ingest read it."""
+
+    change_key: str
+    categories: list[str] = Field(default_factory=list)
+    flag_status: FlagStatus | None = None
+
+
 class CaseRecord(_Record):
     case_id: str
     mailbox: str
@@ -115,6 +123,9 @@ class CaseRecord(_Record):
     registry_number: str | None = None
     deleted: DeletionKind | None = Field(default=None, description="Left the mailbox (R13)")
 
+    received_version: OutlookVersion | None = Field(
+        default=None, description="The message as it arrived; the first write-back is planned on it"
+    )
     writeback: WriteBack | None = None
     written_change_keys: list[str] = Field(
         default_factory=list, description="Change keys Graph gave our recent write-backs"
@@ -260,6 +271,15 @@ def open_case(received: MailReceived, mailbox_department: str) -> CaseRecord:
         mime_sha256=received.mime_sha256,
         subject=received.subject,
         sender=received.sender,
+        received_version=(
+            OutlookVersion(
+                change_key=received.change_key,
+                categories=list(received.categories),
+                flag_status=received.flag_status,
+            )
+            if received.change_key is not None
+            else None
+        ),
         history=[
             HistoryEntry(
                 at=received.occurred_at,

@@ -101,12 +101,22 @@ def facts_of(record: CaseRecord, classified: MailClassified | None = None) -> Ma
 
 def _basis(record: CaseRecord, shown: Shown | None) -> Shown | None:
     """The version of the message to plan a write on: the one a `changed` event showed, else the
-    one we last wrote; None when neither has a change key (the message is read first)."""
+    one we last wrote, else the one ingest read on arrival; None when none has a change key (the
+    message is read first). A stale one costs a 412 and a read, never a person's change."""
     if shown is not None and shown.change_key is not None:
         return shown
+    if shown is not None:
+        return None
     last = record.writeback
-    if shown is None and last is not None and last.change_key is not None:
-        return Shown(list(last.categories), last.flag_status, last.change_key)
+    if last is not None:
+        return (
+            Shown(list(last.categories), last.flag_status, last.change_key)
+            if last.change_key
+            else None
+        )
+    arrived = record.received_version
+    if arrived is not None:
+        return Shown(list(arrived.categories), arrived.flag_status, arrived.change_key)
     return None
 
 

@@ -103,7 +103,9 @@ async def test_a_person_putting_back_what_our_write_replaced_is_heard(
         running_ingest(settings, org, emulator),
     ):
         message_id = await deliver(admin, POST, raw_mail("tilbake"))
-        await events.wait_for(lambda _s, p: p["type"] == "received")
+        ((_s, received),) = await events.wait_for(lambda _s, p: p["type"] == "received")
+        # The version read travels with `received`: the router's first write is conditional on it.
+        assert received["change_key"] and received["flag_status"] == "notFlagged"
         item = graph.users.by_user_id(POST).messages.by_message_id(message_id)
         # A caseworker takes the case: ingest reads "Tildelt: Elin Tjessem".
         await item.patch(Message(categories=["Tildelt: Elin Tjessem"]))

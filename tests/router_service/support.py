@@ -91,6 +91,9 @@ class Mailroom:
             graph_id,
             received_at or datetime.now(UTC),
             conversation_id=message.conversation_id if message else None,
+            change_key=message.change_key if message else None,
+            categories=list(message.categories or []) if message else [],
+            flag_status=message.flag.flag_status.value if message and message.flag else None,
         )
         await self.publish(event)
         return event
