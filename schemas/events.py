@@ -99,6 +99,17 @@ class MailReceived(MailEventBase):
     mime_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     mime_size: int = Field(ge=0)
     parse_defects: list[str] = Field(default_factory=list)
+    change_key: str | None = Field(
+        default=None,
+        description="The message's version (Graph changeKey) when ingest read it; the router's "
+        "first write-back to Outlook is conditional on it",
+    )
+    categories: list[str] = Field(
+        default_factory=list, description="Its Outlook categories when ingest read it"
+    )
+    flag_status: Literal["notFlagged", "flagged", "complete"] | None = Field(
+        default=None, description="Its Outlook flag when ingest read it"
+    )
 
     @classmethod
     def build(cls, **fields: Any) -> MailReceived:

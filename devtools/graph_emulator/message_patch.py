@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from devtools.graph_emulator.compose import apply_draft_fields
-from devtools.graph_emulator.errors import bad_request
+from devtools.graph_emulator.errors import GraphError, bad_request
 from devtools.graph_emulator.store import StoredMessage
 
 FLAG_STATUSES = ("notFlagged", "flagged", "complete")
@@ -44,6 +44,32 @@ def _flag(value: Any) -> dict[str, Any]:
         if value.get(name) is not None:
             flag[name] = _date_time_zone(value[name], name)
     return flag
+
+
+PRECONDITION_FAILED = 412
+
+
+def _opaque_tag(tag: str) -> str:
+    # Graph's message etags are weak (`W/"<changeKey>"`); the change key is what must match.
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def check_if_match(message: StoredMessage, if_match: str | None) -> None:
+    """Optimistic concurrency as Exchange does it: an update conditional on a version of the item
+    (`If-Match` with its `@odata.etag`) that is no longer current is refused with 412
+    `ErrorIrresolvableConflict`, and nothing is changed. Without the header the update applies."""
+    if if_match is None:
+        return
+    wanted = {_opaque_tag(tag) for tag in if_match.split(",") if tag.strip()}
+    if "*" in wanted or _opaque_tag(message.etag) in wanted:
+        return
+    raise GraphError(
+        PRECONDITION_FAILED,
+        "ErrorIrresolvableConflict",
+        "The send or update operation could not be performed because the change key passed in "
+        "the request does not match the current change key for the item.",
+    )
 
 
 def apply_patch(message: StoredMessage, body: Any) -> bool:

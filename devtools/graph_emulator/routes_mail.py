@@ -29,7 +29,7 @@ from devtools.graph_emulator.delta import (
 )
 from devtools.graph_emulator.errors import GraphError, bad_request, not_found
 from devtools.graph_emulator.message_filter import parse_filter
-from devtools.graph_emulator.message_patch import apply_patch
+from devtools.graph_emulator.message_patch import apply_patch, check_if_match
 from devtools.graph_emulator.mime_fields import Address, extract_fields
 from devtools.graph_emulator.requests_util import (
     action_body,
@@ -129,7 +129,9 @@ async def patch_message(request: Request) -> Response:
     emulator = emulator_of(request)
     mailbox = mailbox_of(request)
     message = message_of(request, mailbox)
-    if apply_patch(message, await json_body(request)):
+    body = await json_body(request)
+    check_if_match(message, request.headers.get("if-match"))
+    if apply_patch(message, body):
         emulator.store.replace_mime(mailbox, message, _rebuild_draft(mailbox, message))
     else:
         emulator.store.touch(mailbox, message)

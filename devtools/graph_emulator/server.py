@@ -55,7 +55,11 @@ async def run_emulator(
     await emulator.start()
     app = build_app(emulator)
     http_socket = bound_socket(host, http_port)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    # Graph keeps idle connections open for minutes; uvicorn's 5 s default closes one just as a
+    # client under load reuses it (an httpx ReadError that real Graph would not cause).
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=120
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[http_socket]))
     loop = asyncio.get_running_loop()

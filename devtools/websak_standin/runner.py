@@ -57,7 +57,14 @@ def create_standin(
 
 
 def make_server(standin: StandIn) -> uvicorn.Server:
-    config = uvicorn.Config(build_app(standin), log_config=None, access_log=False, lifespan="off")
+    # Long idle keep-alive, as a real API gateway has (uvicorn's 5 s races a client under load).
+    config = uvicorn.Config(
+        build_app(standin),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=120,
+    )
     return uvicorn.Server(config)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from schemas.events import MailReceived, Party
@@ -15,6 +16,8 @@ from services.common.publisher import Channel
 RECEIVED_CHANNEL = Channel(
     "sakspost.mail.received.{department}", MailReceived, "A mail reached Sakspost"
 )
+
+FLAG_STATUSES = ("notFlagged", "flagged", "complete")
 
 
 class NotAnOfficialMailbox(ValueError):
@@ -38,6 +41,10 @@ def build_received(
     received_at: datetime,
     conversation_id: str | None = None,
     parsed: ParsedMail | None = None,
+    *,
+    change_key: str | None = None,
+    categories: Sequence[str] = (),
+    flag_status: str | None = None,
 ) -> MailReceived:
     """The `received` event for `raw` delivered to the official `mailbox`.
 
@@ -68,6 +75,10 @@ def build_received(
         mime_sha256=mime_sha256(raw),
         mime_size=len(raw),
         parse_defects=list(mail.defects),
+        change_key=change_key,
+        categories=list(categories),
+        # Only Graph's three statuses: anything else is as good as unknown.
+        flag_status=flag_status if flag_status in FLAG_STATUSES else None,
     )
 
 

@@ -8,13 +8,20 @@ extra read). Both services name and read the key with these functions.
 Graph may notify before the PATCH's answer reaches the router, so the router first marks the
 message `pending` and ingest waits (a short transient retry) while the mark is fresh, instead of
 reading the message and publishing our own change as a human's. A mark left by a failed PATCH
-expires by itself.
+expires by itself; after a PATCH Graph refused (412, 404) the router puts its previous value back.
+
+With the change key the router stores what it wrote (categories and flag). Ingest skips our echo
+without reading the message, so what it last read may be older than our write; a person who then
+puts back exactly that older state changed the message all the same, and only a comparison with
+what we wrote shows it. A plain change key (values stored before this) still reads.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.common.jetstream import INGEST_BUCKET
@@ -50,6 +57,35 @@ class WrittenBack:
 
     change_key: str | None
     pending: bool
+    categories: tuple[str, ...] | None = None
+    """The categories our write left on the message; None when not known."""
+    flag_status: str | None = None
+
+
+def written_marker(change_key: str, categories: Sequence[str], flag_status: str) -> bytes:
+    """The value after a write: its change key and what it put on the message."""
+    data = {"changeKey": change_key, "categories": list(categories), "flagStatus": flag_status}
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def _read_written(text: str) -> WrittenBack:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return WrittenBack(None, pending=False)
+    if not isinstance(data, dict) or not isinstance(data.get("changeKey"), str):
+        return WrittenBack(None, pending=False)
+    listed = data.get("categories")
+    categories: tuple[str, ...] | None = None
+    if isinstance(listed, list) and all(isinstance(c, str) for c in listed):
+        categories = tuple(listed)
+    flag = data.get("flagStatus")
+    return WrittenBack(
+        data["changeKey"] or None,
+        pending=False,
+        categories=categories,
+        flag_status=flag if isinstance(flag, str) else None,
+    )
 
 
 def read_writeback(value: bytes | None, now: float) -> WrittenBack:
@@ -60,4 +96,6 @@ def read_writeback(value: bytes | None, now: float) -> WrittenBack:
         except ValueError:
             return WrittenBack(None, pending=False)
         return WrittenBack(None, pending=now - since < PENDING_SECONDS)
+    if text.startswith("{"):
+        return _read_written(text)
     return WrittenBack(text or None, pending=False)

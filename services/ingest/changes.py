@@ -10,6 +10,7 @@ compared with it:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
@@ -67,8 +68,15 @@ def seen_again(
     graph_id: str,
     our_change_key: str | None,
     now: datetime,
+    *,
+    our_categories: Sequence[str] | None = None,
+    our_flag: str | None = None,
 ) -> Transition:
-    """The events of a message that is still in the mailbox, and its new record."""
+    """The events of a message that is still in the mailbox, and its new record.
+
+    `our_categories` and `our_flag` are what the router's latest write put on the message, when
+    known: ingest skips that write's echo without reading it, so `record` may be older than it.
+    """
     events: list[MailEventBase] = []
     version = snapshot.change_key or ""
     if folder == DELETED_ITEMS and record.folder != DELETED_ITEMS:
@@ -88,6 +96,13 @@ def seen_again(
         _same_categories(record.categories, snapshot.categories)
         and record.flag_status == snapshot.flag_status
     )
+    # A person who puts back what ingest last read (say the `Tildelt:` our write replaced) leaves
+    # the record unchanged, but not what we wrote: that is a change too.
+    if our_categories is not None and not human_change:
+        human_change = not (
+            _same_categories(list(our_categories), snapshot.categories)
+            and our_flag == snapshot.flag_status
+        )
     if human_change and (snapshot.change_key is None or snapshot.change_key != our_change_key):
         events.append(
             MailChanged(

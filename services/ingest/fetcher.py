@@ -81,9 +81,16 @@ class Fetcher:
             record = await self._receive(work, department, snapshot)
             if record is None:
                 return
-        our_key = (await self._state.written_back(work.message_id)).change_key
+        ours = await self._state.written_back(work.message_id)
         transition = seen_again(
-            record, snapshot, folder, work.message_id, our_key, datetime.now(UTC)
+            record,
+            snapshot,
+            folder,
+            work.message_id,
+            ours.change_key,
+            datetime.now(UTC),
+            our_categories=ours.categories,
+            our_flag=ours.flag_status,
         )
         for event in transition.events:
             await self._publisher.publish(event)
@@ -133,6 +140,10 @@ class Fetcher:
             snapshot.id,
             snapshot.received_at or datetime.now(UTC),
             snapshot.conversation_id,
+            # The version read: the router's first write-back is conditional on it.
+            change_key=snapshot.change_key,
+            categories=snapshot.categories,
+            flag_status=snapshot.flag_status,
         )
         await self._mime.put(raw)
         if await self._state.was_received(event.case_id):

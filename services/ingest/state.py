@@ -13,8 +13,9 @@ Keys (ingest writes all of them except `writeback.*`):
   published, or it was Sakspost's own notice or forward): it is never read again (R14, R2, R3);
 - `writeback.<graph id>`: written by the router around each Outlook write-back
   (services/common/writeback.py): `pending:<time>` before the PATCH, then the change key it
-  answered with. A notification carrying that change key is our own write and is skipped without
-  reading Graph; while a fresh `pending` mark stands, the notification waits.
+  answered with and the categories and flag it wrote. A notification carrying that change key is
+  our own write and is skipped without reading Graph; while a fresh `pending` mark stands, the
+  notification waits. A message read later is a change when it differs from what we wrote, too.
 """
 
 from __future__ import annotations

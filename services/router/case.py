@@ -51,6 +51,7 @@ from services.router.sla import due_at as sla_due_at
 # also caught by the state checks (a Ferdig case is not completed twice).
 MAX_APPLIED_EVENT_IDS = 200
 # Our recent writes to Outlook; an echo of any of them, however late, is not a human's change.
+# The same number of versions heard from humans is kept.
 MAX_WRITTEN_CHANGE_KEYS = 20
 
 FlagStatus = Literal["notFlagged", "flagged", "complete"]
@@ -80,6 +81,14 @@ class WriteBack(_Record):
     categories: list[str]
     flag_status: FlagStatus
     flag_due: UtcDateTime | None = None
+
+
+class OutlookVersion(_Record):
+    """A version of the message in Outlook as ingest read it."""
+
+    change_key: str
+    categories: list[str] = Field(default_factory=list)
+    flag_status: FlagStatus | None = None
 
 
 class CaseRecord(_Record):
@@ -114,9 +123,20 @@ class CaseRecord(_Record):
     registry_number: str | None = None
     deleted: DeletionKind | None = Field(default=None, description="Left the mailbox (R13)")
 
+    received_version: OutlookVersion | None = Field(
+        default=None, description="The message as it arrived; the first write-back is planned on it"
+    )
     writeback: WriteBack | None = None
     written_change_keys: list[str] = Field(
         default_factory=list, description="Change keys Graph gave our recent write-backs"
+    )
+    heard_change_keys: list[str] = Field(
+        default_factory=list,
+        description="Change keys of versions of the message a `changed` event told the router of",
+    )
+    heard_read_at: UtcDateTime | None = Field(
+        default=None,
+        description="When ingest read the newest version of the message heard (its `changed`)",
     )
     alerts_sent: list[AlertKind] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
@@ -167,6 +187,20 @@ def remember_fact(record: CaseRecord, event_id: str) -> CaseRecord:
     """The record with a fact marked applied, for facts that change nothing else in it."""
     applied = [*record.applied_event_ids, event_id][-MAX_APPLIED_EVENT_IDS:]
     return record.model_copy(update={"applied_event_ids": applied})
+
+
+def remember_heard(record: CaseRecord, change_key: str | None, read_at: datetime) -> CaseRecord:
+    """The record knowing that the version `change_key` of its message, read by ingest at
+    `read_at`, was heard (and followed).
+
+    A write-back that finds the message changed may then plan on that version: it holds no human
+    intent the record does not already reflect.
+    """
+    heard = record.heard_change_keys
+    if change_key is not None and change_key not in heard:
+        heard = [*heard, change_key][-MAX_WRITTEN_CHANGE_KEYS:]
+    newest = read_at if record.heard_read_at is None else max(read_at, record.heard_read_at)
+    return record.model_copy(update={"heard_change_keys": heard, "heard_read_at": newest})
 
 
 def _who(party: Party) -> str:
@@ -237,6 +271,15 @@ def open_case(received: MailReceived, mailbox_department: str) -> CaseRecord:
         mime_sha256=received.mime_sha256,
         subject=received.subject,
         sender=received.sender,
+        received_version=(
+            OutlookVersion(
+                change_key=received.change_key,
+                categories=list(received.categories),
+                flag_status=received.flag_status,
+            )
+            if received.change_key is not None
+            else None
+        ),
         history=[
             HistoryEntry(
                 at=received.occurred_at,

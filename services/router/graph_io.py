@@ -1,5 +1,11 @@
-"""The router's two uses of Microsoft Graph (msgraph-sdk): writing a case back onto its message in
-Outlook (R11, R12) and reading who is away (Outlook automatic replies, cached).
+"""The router's uses of Microsoft Graph (msgraph-sdk): writing a case back onto its message in
+Outlook (R11, R12), reading the message when that write finds it changed, and reading who is away
+(Outlook automatic replies, cached).
+
+Every write is conditional: `If-Match` carries the etag of the version of the message the write was
+planned on, and Graph answers 412 (`ErrorIrresolvableConflict`) when someone changed the message
+since. Without it a PATCH is last-writer-wins, and a write planned before a caseworker's change in
+Outlook, arriving after it, silently undoes that change.
 
 Graph down or throttling is a `TransientError` (retried for as long as it takes); a message that is
 no longer there is not an error here (a deletion reaches the router as a `deleted` event, R13).
@@ -9,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.headers_collection import HeadersCollection
 from msgraph.generated.models.automatic_replies_status import AutomaticRepliesStatus
 from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
 from msgraph.generated.models.followup_flag import FollowupFlag
@@ -23,23 +31,47 @@ from msgraph.generated.models.message import Message
 from msgraph.generated.users.item.mailbox_settings.mailbox_settings_request_builder import (
     MailboxSettingsRequestBuilder,
 )
+from msgraph.generated.users.item.messages.item.message_item_request_builder import (
+    MessageItemRequestBuilder,
+)
 from msgraph.graph_service_client import GraphServiceClient
 
 from services.common.errors import TransientError
 from services.common.orgconfig import Organisation
+from services.router.case import FlagStatus
 from services.router.clock import Clock
 from services.router.outlook import FlagPlan, WriteBackPlan
 
 log = structlog.get_logger(__name__)
 
 NOT_FOUND = 404
+PRECONDITION_FAILED = 412
 THROTTLED = 429
+_FLAG_STATUSES: tuple[FlagStatus, ...] = ("notFlagged", "flagged", "complete")
 # Graph allows 4 concurrent requests per app and mailbox; automatic replies are read per person.
 MAX_CONCURRENT_LOOKUPS = 4
 
 
 class MessageGone(Exception):
     """The message is no longer in the mailbox (removed for good)."""
+
+
+class WriteConflict(Exception):
+    """The message is no longer the version the write was planned on: nothing was written."""
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """What Outlook shows on a message, and which version of it that is."""
+
+    change_key: str | None
+    categories: list[str]
+    flag: FlagStatus | None
+
+
+def etag_of(change_key: str) -> str:
+    """The `@odata.etag` Graph gives an Outlook item: its change key as a weak entity tag."""
+    return f'W/"{change_key}"'
 
 
 def graph_failure(error: APIError, what: str) -> Exception:
@@ -77,19 +109,50 @@ class OutlookWriter:
     def __init__(self, client: GraphServiceClient) -> None:
         self._client = client
 
-    async def write(self, mailbox: str, message_id: str, plan: WriteBackPlan) -> str | None:
-        """The change key Graph gave the written message; `MessageGone` when there is none."""
+    async def write(
+        self, mailbox: str, message_id: str, plan: WriteBackPlan, *, if_match: str | None
+    ) -> str | None:
+        """Write `plan` if the message is still at change key `if_match` (None: unconditionally).
+
+        Returns the change key Graph gave the written message; `WriteConflict` when the message
+        changed since `if_match`, `MessageGone` when there is none.
+        """
         # A fresh, minimal Message: a fetched one carries read-only fields Graph refuses.
         body = Message(categories=list(plan.categories), flag=_flag(plan.flag))
         item = self._client.users.by_user_id(mailbox).messages.by_message_id(message_id)
+        config: RequestConfiguration[None] = RequestConfiguration(headers=HeadersCollection())
+        if if_match is not None:
+            config.headers.add("If-Match", etag_of(if_match))
         try:
-            answer = await item.patch(body)
+            answer = await item.patch(body, config)
         except APIError as error:
             if error.response_status_code == NOT_FOUND:
                 raise MessageGone(message_id) from error
+            if error.response_status_code == PRECONDITION_FAILED:
+                raise WriteConflict(message_id) from error
             raise graph_failure(error, "write-back") from error
         change_key = getattr(answer, "change_key", None)
         return change_key if isinstance(change_key, str) else None
+
+    async def read(self, mailbox: str, message_id: str) -> MessageState:
+        """The message's categories, flag and change key now; `MessageGone` when there is none."""
+        item = self._client.users.by_user_id(mailbox).messages.by_message_id(message_id)
+        query = MessageItemRequestBuilder.MessageItemRequestBuilderGetQueryParameters(
+            select=["categories", "flag", "changeKey"]
+        )
+        try:
+            found = await item.get(RequestConfiguration(query_parameters=query))
+        except APIError as error:
+            if error.response_status_code == NOT_FOUND:
+                raise MessageGone(message_id) from error
+            raise graph_failure(error, "read of a message") from error
+        if found is None:
+            raise MessageGone(message_id)
+        status = found.flag.flag_status if found.flag is not None else None
+        value = status.value if status is not None else None
+        flag = next((known for known in _FLAG_STATUSES if known == value), None)
+        change_key = found.change_key if isinstance(found.change_key, str) else None
+        return MessageState(change_key, list(found.categories or []), flag)
 
 
 def _moment(value: DateTimeTimeZone | None, default_zone: ZoneInfo) -> datetime | None:

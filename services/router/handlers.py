@@ -74,7 +74,7 @@ class EventHandlers:
             return note_deleted(record, event, at)
 
         shown = (
-            Shown(list(event.categories), event.flag_status)
+            Shown(list(event.categories), event.flag_status, event.change_key)
             if isinstance(event, MailChanged)
             else None
         )

@@ -37,8 +37,8 @@ from services.router.case import (
 )
 from services.router.clock import Clock
 from services.router.context import RouterContext
-from services.router.graph_io import AutoReplies, MessageGone, OutlookWriter
-from services.router.outlook import plan_writeback
+from services.router.graph_io import AutoReplies, MessageGone, OutlookWriter, WriteConflict
+from services.router.outlook import WriteBackPlan, holds_unheard_intent, plan_writeback
 from services.router.plan import RoutingPlan, plan_case
 from services.router.routing import route_department
 from services.router.store import CaseStore, Conflict, Loaded
@@ -54,10 +54,12 @@ class CaseMissing(LookupError):
 
 @dataclass(frozen=True)
 class Shown:
-    """What Outlook shows on the message now, as the latest `changed` event said."""
+    """What Outlook shows on the message, as a `changed` event or a read of it said, and which
+    version of the message that is (its change key; None when unknown)."""
 
     categories: list[str]
     flag: FlagStatus | None
+    change_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,27 @@ def facts_of(record: CaseRecord, classified: MailClassified | None = None) -> Ma
         topics=tuple(classified.topics if classified else record.topics),
         conversation_id=record.conversation_id,
     )
+
+
+def _basis(record: CaseRecord, shown: Shown | None) -> Shown | None:
+    """The version of the message to plan a write on: the one a `changed` event showed, else the
+    one we last wrote, else the one ingest read on arrival; None when none has a change key (the
+    message is read first). A stale one costs a 412 and a read, never a person's change."""
+    if shown is not None and shown.change_key is not None:
+        return shown
+    if shown is not None:
+        return None
+    last = record.writeback
+    if last is not None:
+        return (
+            Shown(list(last.categories), last.flag_status, last.change_key)
+            if last.change_key
+            else None
+        )
+    arrived = record.received_version
+    if arrived is not None:
+        return Shown(list(arrived.categories), arrived.flag_status, arrived.change_key)
+    return None
 
 
 def _combined(first: Transition, then: Transition) -> Transition:
@@ -297,26 +320,79 @@ class CaseKeeper:
         raise TransientError("workboard busy")
 
     async def write_back(self, record: CaseRecord, shown: Shown | None = None) -> None:
-        """Show the case on its message in Outlook, unless Outlook shows it already."""
-        plan = plan_writeback(
-            record,
-            self.ctx.org,
-            shown_categories=shown.categories if shown else None,
-            shown_flag=shown.flag if shown else None,
-        )
-        if plan is None:
-            return
+        """Show the case on its message in Outlook, unless Outlook shows it already.
+
+        The write is planned on one version of the message (`shown`, else the one we last wrote,
+        else the one read now) and is conditional on it (`If-Match`). When a person changed the
+        message since, Graph refuses it (412) and nothing is overwritten: the record and the
+        message are read again and the write is planned afresh, unless the message now carries a
+        change the record does not reflect yet (a caseworker's new `Tildelt:`, class or completed
+        flag). Then nothing is written: that change's own `changed` event is on its way, and its
+        write-back follows once the record reflects it (R11, R17).
+        """
         mailbox = self.ctx.org.departments[record.mailbox_department].mailbox
-        await self.store.mark_writeback_pending(record.graph_message_id)
-        try:
-            change_key = await self._writer.write(mailbox, record.graph_message_id, plan)
-        except MessageGone:
-            log.warning("message gone; nothing to write back", case_id=record.case_id)
-            return
-        if change_key is not None:
-            await self.store.publish_change_key(record.graph_message_id, change_key)
+        graph_id = record.graph_message_id
+        basis = _basis(record, shown)
         for _ in range(self._max_attempts):
-            loaded = await self.store.load(record.case_id)
+            try:
+                if basis is None:
+                    basis = await self._read_unless_unheard(mailbox, record)
+                    if basis is None:
+                        return
+                plan = plan_writeback(
+                    record,
+                    self.ctx.org,
+                    shown_categories=basis.categories,
+                    shown_flag=basis.flag,
+                )
+                if plan is None:
+                    return
+                revision = await self.store.mark_writeback_pending(graph_id)
+                try:
+                    change_key = await self._writer.write(
+                        mailbox, graph_id, plan, if_match=basis.change_key
+                    )
+                except (WriteConflict, MessageGone):
+                    # Nothing was written: ingest must not hold the change that refused us back.
+                    await self.store.withdraw_pending(graph_id, revision, record.writeback)
+                    raise
+            except MessageGone:
+                log.warning("message gone; nothing to write back", case_id=record.case_id)
+                return
+            except WriteConflict:
+                self.conflicts += 1
+                log.info("message changed since the write was planned", case_id=record.case_id)
+                loaded = await self.store.load(record.case_id)
+                if loaded is None:
+                    return
+                record, basis = loaded.record, None
+                continue
+            if change_key is not None:
+                await self.store.publish_change_key(
+                    graph_id, change_key, plan.categories, plan.flag.status
+                )
+            await self._note_written(record.case_id, plan, change_key)
+            return
+        raise TransientError(f"case {record.case_id}: the message keeps changing in Outlook")
+
+    async def _read_unless_unheard(self, mailbox: str, record: CaseRecord) -> Shown | None:
+        """The message as it is now, to plan on; None when it holds a change not yet heard."""
+        state = await self._writer.read(mailbox, record.graph_message_id)
+        if holds_unheard_intent(
+            record, self.ctx.org, state.change_key, state.categories, state.flag
+        ):
+            log.info(
+                "a change in Outlook is not heard yet; the write-back waits for it",
+                case_id=record.case_id,
+            )
+            return None
+        return Shown(state.categories, state.flag, state.change_key)
+
+    async def _note_written(
+        self, case_id: str, plan: WriteBackPlan, change_key: str | None
+    ) -> None:
+        for _ in range(self._max_attempts):
+            loaded = await self.store.load(case_id)
             if loaded is None:
                 return
             noted = note_written_back(
@@ -332,7 +408,7 @@ class CaseKeeper:
                 return
             except Conflict:
                 self.conflicts += 1
-        raise TransientError(f"case {record.case_id}: too many concurrent writers")
+        raise TransientError(f"case {case_id}: too many concurrent writers")
 
     async def open_records(self) -> list[CaseRecord]:
         """Every open case, by the workboard; entries of cases closed meanwhile are healed."""

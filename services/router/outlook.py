@@ -29,6 +29,7 @@ from services.router.case import (
     complete,
     reclassify,
     remember_fact,
+    remember_heard,
 )
 from services.router.context import RouterContext
 
@@ -187,13 +188,26 @@ def resolve_staff(org: Organisation, text: str) -> str | None:
 
 
 def read_change(record: CaseRecord, changed: MailChanged, org: Organisation) -> Reading:
-    if changed.change_key is not None and changed.change_key in record.written_change_keys:
+    return read_version(
+        record, org, changed.change_key, list(changed.categories), changed.flag_status
+    )
+
+
+def read_version(
+    record: CaseRecord,
+    org: Organisation,
+    change_key: str | None,
+    categories: Sequence[str],
+    flag_status: FlagStatus | None,
+) -> Reading:
+    """What a human meant by a version of the message (its change key, categories and flag)."""
+    if change_key is not None and change_key in record.written_change_keys:
         # A version of the message we wrote, perhaps delivered late: never a human's intent.
         return Reading(intents=())
     last = record.writeback
     # Categories that were not on the message when we last wrote it are the human's doing.
     baseline = {c.casefold() for c in (last.categories if last else [])}
-    added = [c for c in changed.categories if c.casefold() not in baseline]
+    added = [c for c in categories if c.casefold() not in baseline]
     intents: list[Intent] = []
     ignored: list[str] = []
 
@@ -220,9 +234,28 @@ def read_change(record: CaseRecord, changed: MailChanged, org: Organisation) -> 
         elif staff_id != record.assignee:
             intents.append(Reassign(staff_id))
 
-    if changed.flag_status == "complete" and record.is_open:
+    if flag_status == "complete" and record.is_open:
         intents.append(Complete())
     return Reading(intents=tuple(intents), ignored=tuple(ignored))
+
+
+def holds_unheard_intent(
+    record: CaseRecord,
+    org: Organisation,
+    change_key: str | None,
+    categories: Sequence[str],
+    flag_status: FlagStatus | None,
+) -> bool:
+    """Whether a version of the message carries a human's change the record does not reflect yet.
+
+    Such a version must not be written over: a plan made from the record would undo the change
+    (R11, R17). Its own `changed` event is on its way; once heard, the record reflects it.
+    """
+    if change_key is not None and (
+        change_key in record.written_change_keys or change_key in record.heard_change_keys
+    ):
+        return False
+    return bool(read_version(record, org, change_key, categories, flag_status).intents)
 
 
 def hear_outlook_change(
@@ -231,6 +264,15 @@ def hear_outlook_change(
     """Apply what a human meant in Outlook: class first, then assignee, then Ferdig."""
     if changed.event_id in record.applied_event_ids:
         return Transition(record=record, notes=("already applied",))
+    if record.heard_read_at is not None and changed.occurred_at < record.heard_read_at:
+        # Overtaken (two replicas' events crossed): a newer read of the message was heard already,
+        # and each `changed` carries the whole message as read, so the newer one said all this one
+        # could. Following this one would bring back what a person has since changed.
+        return Transition(
+            record=remember_fact(record, changed.event_id),
+            changed=True,
+            notes=("older than a version of the message already heard",),
+        )
     reading = read_change(record, changed, ctx.org)
     # Graph does not say who changed a message: the mailbox stands for the person.
     by = Party(address=record.mailbox, name="Outlook")
@@ -266,7 +308,9 @@ def hear_outlook_change(
         current = step.record
         events.extend(step.events)
     return Transition(
-        record=remember_fact(current, changed.event_id),
+        record=remember_heard(
+            remember_fact(current, changed.event_id), changed.change_key, changed.occurred_at
+        ),
         events=tuple(events),
         changed=True,
         replan_event_id=replan,

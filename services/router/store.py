@@ -13,6 +13,7 @@ write to that message, so ingest can skip our own echoes without asking Graph.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -25,8 +26,8 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import ALL_MODELS, Event
-from services.common.writeback import pending_marker, writeback_key
-from services.router.case import CaseRecord
+from services.common.writeback import pending_marker, writeback_key, written_marker
+from services.router.case import CaseRecord, WriteBack
 from services.router.workboard import Workboard
 
 CASE_PREFIX = "case."
@@ -168,10 +169,29 @@ class CaseStore:
 
     # --- what ingest may read -------------------------------------------------------------
 
-    async def mark_writeback_pending(self, graph_message_id: str) -> None:
-        """Before a PATCH: ingest holds its echo back until the change key is known."""
-        await self._ingest.put(writeback_key(graph_message_id), pending_marker(time.time()))
+    async def mark_writeback_pending(self, graph_message_id: str) -> int:
+        """Before a PATCH: ingest holds its echo back until the change key is known. Returns the
+        mark's revision, for `withdraw_pending`."""
+        return await self._ingest.put(writeback_key(graph_message_id), pending_marker(time.time()))
 
-    async def publish_change_key(self, graph_message_id: str, change_key: str) -> None:
-        """Tell ingest the change key of our latest write, so it can skip its echo."""
-        await self._ingest.put(writeback_key(graph_message_id), change_key.encode("utf-8"))
+    async def withdraw_pending(
+        self, graph_message_id: str, revision: int, last: WriteBack | None
+    ) -> None:
+        """After a PATCH that changed nothing (412, 404): put back our latest write, so ingest
+        reads the change that refused our write now instead of holding it back until the mark
+        expires. Only our own mark is replaced: a newer write's mark or key stays."""
+        # An empty value reads as "no write of ours known" (`read_writeback`).
+        value = b""
+        if last is not None and last.change_key is not None:
+            value = written_marker(last.change_key, last.categories, last.flag_status)
+        with contextlib.suppress(KeyWrongLastSequenceError):
+            await self._ingest.update(writeback_key(graph_message_id), value, last=revision)
+
+    async def publish_change_key(
+        self, graph_message_id: str, change_key: str, categories: list[str], flag_status: str
+    ) -> None:
+        """Tell ingest the change key of our latest write and what it wrote, so it can skip its
+        echo and still see a person's change that puts back an older state."""
+        await self._ingest.put(
+            writeback_key(graph_message_id), written_marker(change_key, categories, flag_status)
+        )

@@ -3,13 +3,17 @@ delete (R13: mail kept byte for byte; deletions visible)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.headers_collection import HeadersCollection
 from msgraph.generated.models.followup_flag import FollowupFlag
 from msgraph.generated.models.followup_flag_status import FollowupFlagStatus
 from msgraph.generated.models.message import Message
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.users.item.messages.item.message_item_request_builder import (
     MessageItemRequestBuilder,
 )
@@ -84,6 +88,32 @@ async def test_patch_categories_flag_and_is_read_change_the_etag(
     done = await item.patch(Message(flag=FollowupFlag(flag_status=FollowupFlagStatus.Complete)))
     assert done.flag.flag_status == FollowupFlagStatus.Complete
     assert done.change_key != after.change_key
+
+
+async def test_patch_with_a_stale_if_match_is_refused_with_412_and_changes_nothing(
+    graph: GraphServiceClient, admin: httpx.AsyncClient
+) -> None:  # R11, R17: a write computed from an older version must not land
+    message_id = await deliver(admin, SHARED, raw_mail("samtidig"))
+    item = graph.users.by_user_id(SHARED).messages.by_message_id(message_id)
+    seen = (await item.get()).additional_data["@odata.etag"]
+    human = await item.patch(Message(categories=["Tildelt: Elin Tjessem"]))
+    stale: RequestConfiguration[Any] = RequestConfiguration(headers=HeadersCollection())
+    stale.headers.add("If-Match", seen)
+    with pytest.raises(APIError) as refused:
+        await item.patch(Message(categories=["Tildelt: Noen Andre"]), stale)
+    assert refused.value.response_status_code == 412
+    assert isinstance(refused.value, ODataError)
+    assert refused.value.error.code == "ErrorIrresolvableConflict"
+    after = await item.get()
+    assert after.categories == ["Tildelt: Elin Tjessem"]
+    assert after.change_key == human.change_key
+    # The current etag, or `*`, lets the update through.
+    for tag in (after.additional_data["@odata.etag"], "*"):
+        current: RequestConfiguration[Any] = RequestConfiguration(headers=HeadersCollection())
+        current.headers.add("If-Match", tag)
+        written = await item.patch(Message(categories=["Tildelt: Elin Tjessem", "x"]), current)
+        assert written.change_key != after.change_key
+        after = written
 
 
 async def test_patch_of_a_read_only_property_is_refused(

@@ -5,6 +5,8 @@ missed (catch up). Throttling of one mailbox delays only that mailbox."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from msgraph.generated.models.followup_flag import FollowupFlag
 from msgraph.generated.models.followup_flag_status import FollowupFlagStatus
@@ -19,7 +21,7 @@ from services.common.graph import make_graph_client
 from services.common.jetstream import INGEST_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
-from services.common.writeback import writeback_key
+from services.common.writeback import pending_marker, writeback_key, written_marker
 from tests.graph_emulator.conftest import deliver, raw_mail, wait_until
 from tests.ingest.conftest import running_ingest, send_many, work_drained
 from tests.ingest.test_webhook import subscription_of
@@ -86,6 +88,41 @@ async def test_human_changes_and_deletions_become_events_and_our_writes_do_not(
     # Reads after the write-back: none for ids[1]; one per move (the move's second notification
     # carries the change key already seen) and one when ids[2] is gone for good.
     assert await message_reads(admin) - reads_before == 3
+
+
+async def test_a_person_putting_back_what_our_write_replaced_is_heard(
+    js: JetStreamContext,
+    settings: Settings,
+    org: Organisation,
+    emulator: RunningEmulator,
+    admin: httpx.AsyncClient,
+) -> None:  # R11, R17
+    graph = make_graph_client(emulator.graph_url)
+    async with (
+        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        running_ingest(settings, org, emulator),
+    ):
+        message_id = await deliver(admin, POST, raw_mail("tilbake"))
+        ((_s, received),) = await events.wait_for(lambda _s, p: p["type"] == "received")
+        # The version read travels with `received`: the router's first write is conditional on it.
+        assert received["change_key"] and received["flag_status"] == "notFlagged"
+        item = graph.users.by_user_id(POST).messages.by_message_id(message_id)
+        # A caseworker takes the case: ingest reads "Tildelt: Elin Tjessem".
+        await item.patch(Message(categories=["Tildelt: Elin Tjessem"]))
+        await events.wait_for(lambda _s, p: p["type"] == "changed")
+        await wait_until(lambda: work_drained(js))
+        # The router gives it to someone else, as its write-back does: the pending mark, the
+        # PATCH, then the change key and what it wrote. Ingest skips that echo unread.
+        kv = await js.key_value(INGEST_BUCKET)
+        await kv.put(writeback_key(message_id), pending_marker(time.time()))
+        ours = await item.patch(Message(categories=["Tildelt: Gerd Skjærpe"]))
+        written = written_marker(ours.change_key, ["Tildelt: Gerd Skjærpe"], "notFlagged")
+        await kv.put(writeback_key(message_id), written)
+        await wait_until(lambda: work_drained(js))
+        # She takes it back: exactly what ingest last read, yet a change all the same.
+        await item.patch(Message(categories=["Tildelt: Elin Tjessem"]))
+        changed = await events.wait_for(lambda _s, p: p["type"] == "changed", 2)
+    assert changed[1][1]["categories"] == ["Tildelt: Elin Tjessem"]
 
 
 async def test_subscription_removed_is_recreated_and_missed_mail_caught_up(

@@ -10,9 +10,14 @@ from nats.js import JetStreamContext
 
 from schemas.vocab import DeletionKind
 from services.common.jetstream import INGEST_BUCKET
-from services.common.writeback import PENDING_SECONDS, pending_marker, read_writeback
+from services.common.writeback import (
+    PENDING_SECONDS,
+    pending_marker,
+    read_writeback,
+    written_marker,
+)
 from services.common.writeback import graph_id_token as id_token
-from services.ingest.changes import gone, is_received_mail, seen_again
+from services.ingest.changes import Transition, gone, is_received_mail, seen_again
 from services.ingest.gateway import MessageSnapshot
 from services.ingest.notifications import KnownSubscription, Refused, judge, parse_batch
 from services.ingest.state import MessageRecord
@@ -113,6 +118,27 @@ def test_human_changes_are_events_and_our_own_write_back_is_not() -> None:
     )
 
 
+def test_a_person_putting_back_what_our_write_replaced_is_a_change() -> None:  # R11, R17
+    # Ingest read "Tildelt: A" (CK1); the router wrote "Tildelt: B" (CK2), whose echo ingest skips
+    # unread; a caseworker puts "Tildelt: A" back (CK3). The record alone sees no difference.
+    record = RECORD.model_copy(update={"categories": ["Tildelt: A"], "flag_status": "flagged"})
+
+    def seen(record: MessageRecord, categories: list[str], change_key: str) -> Transition:
+        shown = snapshot(categories=categories, flag="flagged", change_key=change_key)
+        return seen_again(
+            record, shown, "other", "m1", "CK2", NOW,
+            our_categories=("Tildelt: B",), our_flag="flagged",
+        )  # fmt: skip
+
+    changed = seen(record, ["Tildelt: A"], "CK3")
+    assert [e.event.value for e in changed.events] == ["changed"]
+    assert changed.events[0].categories == ["Tildelt: A"]  # type: ignore[attr-defined]
+    # Our write itself, or the message just as we left it (read, say), is no change.
+    assert seen(record, ["Tildelt: B"], "CK2").events == ()
+    as_we_left_it = record.model_copy(update={"categories": ["Tildelt: B"], "change_key": "CK2"})
+    assert seen(as_we_left_it, ["Tildelt: B"], "CK4").events == ()
+
+
 def test_gone_is_one_deletion() -> None:  # R13
     first = gone(RECORD, "m1", NOW)
     assert [e.how for e in first.events] == [DeletionKind.REMOVED]  # type: ignore[attr-defined]
@@ -156,3 +182,11 @@ def test_a_pending_write_back_holds_its_echo_back_until_it_expires() -> None:
     assert written.change_key == "CQAAABYAAAB"
     assert not written.pending
     assert read_writeback(None, 0.0) == read_writeback(b"", 0.0)
+    # After a write the router stores what it wrote too; a bare change key still reads.
+    full = read_writeback(written_marker("CK2", ["Tildelt: Åse"], "flagged"), 1001.0)
+    assert (full.change_key, full.categories, full.flag_status) == (
+        "CK2",
+        ("Tildelt: Åse",),
+        "flagged",
+    )
+    assert read_writeback(b"{not json", 1001.0) == read_writeback(b"", 1001.0)

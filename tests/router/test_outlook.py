@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from schemas.events import MailChanged, MailCompleted, MailRouted
 from schemas.vocab import AssignmentPolicy, CompletedVia, MailClass, SensitiveKind, Status
 from services.common.orgconfig import Organisation
@@ -12,6 +14,7 @@ from services.router.outlook import (
     Reassign,
     Reclassify,
     hear_outlook_change,
+    holds_unheard_intent,
     is_ours,
     plan_writeback,
     read_change,
@@ -208,3 +211,47 @@ def test_a_late_echo_of_an_earlier_write_means_nothing(
     late_echo = _changed(second, v1_categories, "flagged", "ck-1")
     assert read_change(second, late_echo, org).intents == ()
     assert second.written_change_keys == ["ck-1", "ck-2"]
+
+
+def test_a_version_with_a_change_not_heard_yet_must_not_be_written_over(
+    ctx: RouterContext, org: Organisation
+) -> None:  # R11, R17
+    # A write-back refused with 412 reads the message again. A caseworker's new `Tildelt:` there
+    # is a change the record does not reflect yet: planning on it would undo it.
+    record = _written(_case(ctx), org, [])
+    assert record.writeback is not None
+    ours = record.writeback.categories
+    moved = [c for c in ours if not c.startswith("Tildelt")] + ["Tildelt: Gerd Skjærpe"]
+    assert holds_unheard_intent(record, org, "human", moved, "flagged")
+    assert holds_unheard_intent(record, org, "human", ours, "complete")
+    # Our own version, a category a person added, or a change that means nothing: plan on it.
+    assert not holds_unheard_intent(record, org, "ck-1", ours, "flagged")
+    assert not holds_unheard_intent(record, org, "human", [*ours, "Viktig"], "flagged")
+    assert not holds_unheard_intent(record, org, "human", ours, "notFlagged")
+    # Once heard, the version is known, even if a later command gave the case back to someone.
+    heard = hear_outlook_change(
+        record, _changed(record, moved, "flagged", "human"), ctx, LATER
+    ).record
+    assert heard.heard_change_keys == ["human"]
+    assert heard.assignee == "gerd.skjaerpe"
+    back = heard.model_copy(update={"assignee": record.assignee})
+    assert not holds_unheard_intent(back, org, "human", moved, "flagged")
+
+
+def test_a_changed_event_overtaken_by_a_newer_one_changes_nothing(
+    ctx: RouterContext, org: Organisation
+) -> None:  # R11, R17
+    # A caseworker gave the case to Torbjørn, then to Gerd; two replicas' events crossed, so the
+    # read showing Gerd is heard first. The older read must not take the case back to Torbjørn.
+    record = _written(_case(ctx), org, [])
+    assert record.writeback is not None
+    kept = [c for c in record.writeback.categories if not c.startswith("Tildelt")]
+    older = _changed(record, [*kept, "Tildelt: Torbjørn Fotland"], "flagged", "h1")
+    newer = _changed(record, [*kept, "Tildelt: Gerd Skjærpe"], "flagged", "h2")
+    newer = newer.model_copy(update={"occurred_at": LATER + timedelta(minutes=1)})
+    first = hear_outlook_change(record, newer, ctx, LATER).record
+    assert first.assignee == "gerd.skjaerpe"
+    second = hear_outlook_change(first, older, ctx, LATER)
+    assert second.record.assignee == "gerd.skjaerpe"
+    assert second.events == ()
+    assert second.notes == ("older than a version of the message already heard",)

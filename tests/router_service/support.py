@@ -24,7 +24,7 @@ from services.common.jetstream import EVENTS_STREAM, INGEST_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.common.settings import Settings
-from services.common.writeback import writeback_key
+from services.common.writeback import read_writeback, writeback_key
 
 WAIT_SECONDS = 20.0
 
@@ -91,6 +91,9 @@ class Mailroom:
             graph_id,
             received_at or datetime.now(UTC),
             conversation_id=message.conversation_id if message else None,
+            change_key=message.change_key if message else None,
+            categories=list(message.categories or []) if message else [],
+            flag_status=message.flag.flag_status.value if message and message.flag else None,
         )
         await self.publish(event)
         return event
@@ -130,9 +133,8 @@ class Mailroom:
             while True:
                 # nats-py leaves its watcher untyped.
                 entry = await watcher.updates(timeout=WAIT_SECONDS)  # type: ignore[no-untyped-call]
-                value: str | None = (
-                    entry.value.decode() if entry is not None and entry.value else None
-                )
+                # A `pending` mark (a write under way) has no change key: the write is not done.
+                value = read_writeback(entry.value if entry is not None else None, 0.0).change_key
                 if value is not None and value != previous:
                     return value
         finally:
