@@ -33,6 +33,7 @@ DEAD_LETTER_PREFIX = "sakspost.deadletter"
 CASES_BUCKET = "sakspost_cases"
 RECEIPTS_BUCKET = "sakspost_receipts"
 INGEST_BUCKET = "sakspost_ingest"
+WRITEBACKS_BUCKET = "sakspost_writebacks"
 NOTICES_BUCKET = "sakspost_notices"
 FAILURES_BUCKET = "sakspost_failures"
 MIME_BUCKET = "sakspost_mime"
@@ -131,6 +132,11 @@ def base_layout(settings: Settings) -> Layout:
             BucketSpec(CASES_BUCKET, history=16, description="Case records; router is the writer"),
             BucketSpec(RECEIPTS_BUCKET, history=8, description="Archive receipts; websak writes"),
             BucketSpec(INGEST_BUCKET, history=4, description="Subscriptions, delta links, lease"),
+            BucketSpec(
+                WRITEBACKS_BUCKET,
+                history=4,
+                description="The router's Outlook write-backs; router writes, ingest reads",
+            ),
             BucketSpec(NOTICES_BUCKET, description="Notices sent; notifier writes"),
             BucketSpec(
                 FAILURES_BUCKET,

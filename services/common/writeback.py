@@ -1,7 +1,8 @@
 """The record of the router's own Outlook write-backs, which ingest reads.
 
 When the router PATCHes a message it stores the change key Graph answered under
-`writeback.<graph id>` in the ingest bucket; when Graph's `updated` notification for that change
+`writeback.<graph id>` in its own bucket `sakspost_writebacks` (one writer per bucket: ingest only
+reads it); when Graph's `updated` notification for that change
 comes back, ingest finds the same change key there and skips it without a Graph read (no loop, no
 extra read). Both services name and read the key with these functions.
 
@@ -21,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.common.jetstream import INGEST_BUCKET
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
 
-WRITEBACK_BUCKET = INGEST_BUCKET
 # Graph ids are URL-safe base64 and usable as KV key tokens as they are; any other id is digested.
 _KV_SAFE = re.compile(r"^[A-Za-z0-9_=-]{1,900}$")
 
@@ -99,3 +101,18 @@ def read_writeback(value: bytes | None, now: float) -> WrittenBack:
     if text.startswith("{"):
         return _read_written(text)
     return WrittenBack(text or None, pending=False)
+
+
+class WritebackLog:
+    """The router's record of its write-backs, as ingest reads it (the router is its writer)."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self._kv = kv
+
+    async def written_back(self, graph_id: str) -> WrittenBack:
+        """The router's last write-back to this message: its change key, or one under way."""
+        try:
+            entry = await self._kv.get(writeback_key(graph_id))
+        except KeyNotFoundError:
+            return read_writeback(None, time.time())
+        return read_writeback(entry.value, time.time())

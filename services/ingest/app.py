@@ -29,11 +29,12 @@ from schemas.events import (
 from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
 from services.common.graph import graph_client_for
-from services.common.jetstream import INGEST_BUCKET
+from services.common.jetstream import INGEST_BUCKET, WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.received import RECEIVED_CHANNEL
 from services.common.settings import Settings
+from services.common.writeback import WritebackLog
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.fetcher import Fetcher
@@ -121,7 +122,14 @@ def build(
         lease = Lease(state.kv, f"{socket.gethostname()}:{os.getpid()}", config.lease_seconds)
         upkeep = Upkeep(org, config, lease, keeper, catch_up)
         fetcher = Fetcher(
-            org, state, gateway, service.publisher, service.jetstream(), keeper, catch_up
+            org,
+            state,
+            gateway,
+            service.publisher,
+            service.jetstream(),
+            keeper,
+            catch_up,
+            WritebackLog(await service.key_value(WRITEBACKS_BUCKET)),
         )
         personal = PersonalWatcher(
             org,

@@ -20,6 +20,7 @@ from services.common.mimestore import MimeStore
 from services.common.orgconfig import Department, Organisation
 from services.common.publisher import EventPublisher
 from services.common.received import build_received
+from services.common.writeback import WritebackLog
 from services.ingest.changes import first_record, gone, is_received_mail, seen_again
 from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
 from services.ingest.sent import build_sent, is_sent_mail
@@ -42,9 +43,11 @@ class Fetcher:
         js: JetStreamContext,
         keeper: SubscriptionKeeper,
         catch_up: DeltaCatchUp,
+        writebacks: WritebackLog,
     ) -> None:
         self._org = org
         self._state = state
+        self._writebacks = writebacks
         self._gateway = gateway
         self._publisher = publisher
         self._mime = MimeStore(js)
@@ -81,7 +84,7 @@ class Fetcher:
             record = await self._receive(work, department, snapshot)
             if record is None:
                 return
-        ours = await self._state.written_back(work.message_id)
+        ours = await self._writebacks.written_back(work.message_id)
         transition = seen_again(
             record,
             snapshot,
@@ -107,7 +110,7 @@ class Fetcher:
             return False
         if work.change_key == record.change_key:
             return True
-        written = await self._state.written_back(work.message_id)
+        written = await self._writebacks.written_back(work.message_id)
         if written.pending:
             # The router is writing this message now: its echo must not be read as a human's.
             raise TransientError("our own write-back is under way", retry_after=PENDING_RECHECK)

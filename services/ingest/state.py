@@ -1,6 +1,6 @@
 """Ingest's state in the `sakspost_ingest` KV bucket, so a restart or another replica resumes.
 
-Keys (ingest writes all of them except `writeback.*`):
+Keys (ingest is the bucket's only writer):
 - `subscriptions`: every watched mailbox's subscription (id, clientState secret, expiry), one JSON
   map updated with compare-and-set;
 - `delta.<department>.<folder>`: the folder's last deltaLink and when the round ran;
@@ -11,16 +11,17 @@ Keys (ingest writes all of them except `writeback.*`):
   duplicate window);
 - `sent.<graph id>`: a Sent Items mail of a shared mailbox was handled (its `sent` event
   published, or it was Sakspost's own notice or forward): it is never read again (R14, R2, R3);
-- `writeback.<graph id>`: written by the router around each Outlook write-back
-  (services/common/writeback.py): `pending:<time>` before the PATCH, then the change key it
-  answered with and the categories and flag it wrote. A notification carrying that change key is
-  our own write and is skipped without reading Graph; while a fresh `pending` mark stands, the
-  notification waits. A message read later is a change when it differs from what we wrote, too.
+
+Ingest also reads the router's bucket `sakspost_writebacks` (`WritebackLog`): `writeback.<graph
+id>` is written by the router around each Outlook write-back (services/common/writeback.py):
+`pending:<time>` before the PATCH, then the change key it answered with and the categories and
+flag it wrote. A notification carrying that change key is our own write and is skipped without
+reading Graph; while a fresh `pending` mark stands, the notification waits. A message read later
+is a change when it differs from what we wrote, too.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,7 +29,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
-from services.common.writeback import WrittenBack, graph_id_token, read_writeback, writeback_key
+from services.common.writeback import graph_id_token
 from services.ingest.notifications import KnownSubscription
 
 SUBSCRIPTIONS_KEY = "subscriptions"
@@ -170,8 +171,3 @@ class IngestState:
 
     async def mark_sent(self, graph_id: str) -> None:
         await self.kv.put(sent_key(graph_id), b"1")
-
-    async def written_back(self, graph_id: str) -> WrittenBack:
-        """The router's last write-back to this message: its change key, or one under way."""
-        value, _ = await self._get(writeback_key(graph_id))
-        return read_writeback(value, time.time())

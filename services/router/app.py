@@ -44,7 +44,7 @@ from schemas.subjects import mail_event_filter
 from services.common.app import ServiceApp
 from services.common.errors import TransientError
 from services.common.graph import graph_client_for
-from services.common.jetstream import CASES_BUCKET, INGEST_BUCKET, ConsumerSpec
+from services.common.jetstream import CASES_BUCKET, WRITEBACKS_BUCKET, ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
@@ -135,7 +135,7 @@ def build(
     async def start() -> None:
         graph = graph_client_for(settings)
         store = CaseStore(
-            await service.key_value(CASES_BUCKET), await service.key_value(INGEST_BUCKET)
+            await service.key_value(CASES_BUCKET), await service.key_value(WRITEBACKS_BUCKET)
         )
         keeper = CaseKeeper(
             ctx,

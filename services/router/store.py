@@ -7,8 +7,9 @@ Keys:
 - `thread.<digest of conversation id>`: the first case of a conversation (the `thread` policy);
 - `workboard`: every open case's assignee and the rotation (see `workboard.py`).
 
-And in the ingest bucket, `writeback.<graph_message_id>`: the change key of the router's latest
-write to that message, so ingest can skip our own echoes without asking Graph.
+And in the router's own bucket `sakspost_writebacks`, `writeback.<graph_message_id>`: the change
+key of the router's latest write to that message, so ingest (which only reads that bucket) can
+skip our own echoes without asking Graph.
 """
 
 from __future__ import annotations
@@ -82,9 +83,9 @@ def _thread_key(conversation_id: str) -> str:
 
 
 class CaseStore:
-    def __init__(self, cases: KeyValue, ingest: KeyValue) -> None:
+    def __init__(self, cases: KeyValue, writebacks: KeyValue) -> None:
         self._cases = cases
-        self._ingest = ingest
+        self._writebacks = writebacks
 
     # --- case records ---------------------------------------------------------------------
 
@@ -172,7 +173,9 @@ class CaseStore:
     async def mark_writeback_pending(self, graph_message_id: str) -> int:
         """Before a PATCH: ingest holds its echo back until the change key is known. Returns the
         mark's revision, for `withdraw_pending`."""
-        return await self._ingest.put(writeback_key(graph_message_id), pending_marker(time.time()))
+        return await self._writebacks.put(
+            writeback_key(graph_message_id), pending_marker(time.time())
+        )
 
     async def withdraw_pending(
         self, graph_message_id: str, revision: int, last: WriteBack | None
@@ -185,13 +188,13 @@ class CaseStore:
         if last is not None and last.change_key is not None:
             value = written_marker(last.change_key, last.categories, last.flag_status)
         with contextlib.suppress(KeyWrongLastSequenceError):
-            await self._ingest.update(writeback_key(graph_message_id), value, last=revision)
+            await self._writebacks.update(writeback_key(graph_message_id), value, last=revision)
 
     async def publish_change_key(
         self, graph_message_id: str, change_key: str, categories: list[str], flag_status: str
     ) -> None:
         """Tell ingest the change key of our latest write and what it wrote, so it can skip its
         echo and still see a person's change that puts back an older state."""
-        await self._ingest.put(
+        await self._writebacks.put(
             writeback_key(graph_message_id), written_marker(change_key, categories, flag_status)
         )

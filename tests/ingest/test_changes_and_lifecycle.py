@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 
 from devtools.graph_emulator import RunningEmulator
 from services.common.graph import make_graph_client
-from services.common.jetstream import INGEST_BUCKET
+from services.common.jetstream import WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.common.writeback import pending_marker, writeback_key, written_marker
@@ -68,7 +68,7 @@ async def test_human_changes_and_deletions_become_events_and_our_writes_do_not(
         written = await messages.by_message_id(ids[1]).patch(
             Message(categories=["Tildelt: Elin Tjessem"])
         )
-        kv = await js.key_value(INGEST_BUCKET)
+        kv = await js.key_value(WRITEBACKS_BUCKET)
         await kv.put(writeback_key(ids[1]), written.change_key.encode())
         # Into Deleted Items (Graph's DELETE), then gone for good, and a move between other
         # folders, which is no deletion.
@@ -113,7 +113,7 @@ async def test_a_person_putting_back_what_our_write_replaced_is_heard(
         await wait_until(lambda: work_drained(js))
         # The router gives it to someone else, as its write-back does: the pending mark, the
         # PATCH, then the change key and what it wrote. Ingest skips that echo unread.
-        kv = await js.key_value(INGEST_BUCKET)
+        kv = await js.key_value(WRITEBACKS_BUCKET)
         await kv.put(writeback_key(message_id), pending_marker(time.time()))
         ours = await item.patch(Message(categories=["Tildelt: Gerd Skjærpe"]))
         written = written_marker(ours.change_key, ["Tildelt: Gerd Skjærpe"], "notFlagged")

@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from schemas.events import Event, MailClassified, MailReceived
 from schemas.identity import make_event_id
 from schemas.vocab import MailClass, SensitiveKind
-from services.common.jetstream import EVENTS_STREAM, INGEST_BUCKET
+from services.common.jetstream import EVENTS_STREAM, WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.common.settings import Settings
@@ -127,7 +127,7 @@ class Mailroom:
 
         The router publishes each write's change key for ingest in KV: watching it is the event.
         """
-        kv = await self.js.key_value(INGEST_BUCKET)
+        kv = await self.js.key_value(WRITEBACKS_BUCKET)
         watcher = await kv.watch(writeback_key(received.graph_message_id))
         try:
             while True:

@@ -10,7 +10,7 @@ from nats.js import JetStreamContext
 from schemas.events import MailArchived, MailDeleted
 from schemas.identity import make_event_id
 from schemas.vocab import DeletionKind, MailClass
-from services.common.jetstream import CASES_BUCKET, INGEST_BUCKET
+from services.common.jetstream import CASES_BUCKET, WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.router.app import build
@@ -70,7 +70,7 @@ async def test_two_replicas_never_assign_a_case_twice_nor_lose_an_update(
             )
         await log.wait_for(lambda _s, p: p["type"] == "completed", count=count, timeout=60)
         await log.wait_for(lambda _s, p: p.get("kind") == "deleted", count=count, timeout=60)
-        store = CaseStore(await js.key_value(CASES_BUCKET), await js.key_value(INGEST_BUCKET))
+        store = CaseStore(await js.key_value(CASES_BUCKET), await js.key_value(WRITEBACKS_BUCKET))
         records = {r.case_id: r for r in await store.records()}
         board, _ = await store.load_workboard()
 
