@@ -18,7 +18,8 @@ RECEIVED_CHANNEL = Channel(
 
 
 class NotAnOfficialMailbox(ValueError):
-    """Only the official (shared) mailboxes' mail enters the stream (DESIGN.md, R9c privacy)."""
+    """Only the official (shared) mailboxes' mail enters the stream (R9c; docs/rules.md, privacy
+    note for personal mailboxes)."""
 
 
 def _party(address: Address, org: Organisation) -> Party:
