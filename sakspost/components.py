@@ -1,8 +1,8 @@
 """The processes of a local Sakspost stack: the five services and the development tools.
 
 `sakspost up` runs every one that exists in this checkout, each as its own process; `sakspost
-status` asks each for its readiness. Ports have defaults (DESIGN.md) that flags and the
-environment override.
+status` asks each for its readiness. Ports have defaults (docs/design.md, "Running it
+locally and on Kubernetes") that flags and the environment override.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The WebSak stand-in: the subset of ACOS's WebSak+ Integration API that Sakspost uses.
 
-Routes under `/api/integration/` follow `contracts/websak-integration-api.openapi.json` (tests
+Routes under `/api/integration/` follow `contract/websak-integration-api.openapi.json` here (tests
 validate requests and responses against it). Routes the contract lacks are stand-in extensions:
 
 - `GET  /_standin/state`            everything stored (cases, journalposts, contacts, documents)

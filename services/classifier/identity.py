@@ -4,7 +4,8 @@ An identity number is 11 digits, DDMMYY + three individual digits + two mod-11 c
 A d-nummer adds 4 to the first digit (day 41-71), an h-nummer adds 4 to the third (month 41-52).
 From 2032 the first control digit may leave a remainder of 0, 1, 2 or 3 instead of only 0 (the
 second is unchanged); the permissive check below accepts both the old and the new rule, so
-numbers issued before and after 2032 are found alike (notes/noark.md section 4).
+numbers issued before and after 2032 are found alike (docs/design.md, "Norwegian identity
+numbers").
 
 A bank account number is also 11 digits, and its control digit uses the same weights as the
 second identity control digit, so some account numbers pass every identity check. They are told

@@ -1,6 +1,6 @@
 """The JetStream layout of Sakspost and its idempotent provisioning.
 
-Everything Sakspost keeps lives here (DESIGN.md, "State on NATS JetStream"):
+Everything Sakspost keeps lives here (docs/design.md, "State on NATS JetStream"):
 - the event stream (`sakspost.mail.>`, `sakspost.alert.>`, `sakspost.notice.>`): file storage, no
   limits, `deny_delete` and `deny_purge` (R13), a duplicate window wider than the delta interval;
 - the dead-letter stream, equally undeletable;

@@ -21,7 +21,8 @@ FLAG_STATUSES = ("notFlagged", "flagged", "complete")
 
 
 class NotAnOfficialMailbox(ValueError):
-    """Only the official (shared) mailboxes' mail enters the stream (DESIGN.md, R9c privacy)."""
+    """Only the official (shared) mailboxes' mail enters the stream (R9c; docs/rules.md, privacy
+    note for personal mailboxes)."""
 
 
 def _party(address: Address, org: Organisation) -> Party:

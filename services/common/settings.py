@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     duplicate_window_seconds: float = Field(default=2 * 3600, gt=0)
     delta_interval_seconds: float = Field(default=15 * 60, gt=0)
 
-    # Retry discipline (DESIGN.md): transient failures are retried for as long as it takes with a
-    # growing delay; a deterministic failure is retried a bounded number of times, then alerted.
+    # The retry discipline (docs/design.md): transient failures are retried for as long as it
+    # takes, with a growing delay; a deterministic failure is retried a bounded number of times,
+    # then alerted.
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     max_deterministic_failures: int = Field(default=5, ge=1)

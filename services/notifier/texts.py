@@ -199,7 +199,7 @@ def sensitive_warning(kinds: Sequence[SensitiveKind], language: Language) -> str
 
 
 def class_name(mail_class: MailClass) -> str:
-    # The class names are the routine's own Norwegian terms in every language (REQUIREMENTS.md).
+    # The class names are the routine's own Norwegian terms in every language (docs/rules.md).
     return mail_class.value
 
 

@@ -1,6 +1,7 @@
 """The `Archive` port on ACOS WebSak+'s Integration API.
 
-Contract: `contracts/websak-integration-api.openapi.json` (ACOS, `info.version` v1).
+Contract: `devtools/websak_standin/contract/websak-integration-api.openapi.json` (ACOS,
+`info.version` v1).
 
 A journalpost is made from a template (`journalpost/ny` takes only `sakId`, `malJpId`, `tittel`), so
 the filing marker travels in the title and is found again in `sak/{id}/journalposter`. The sender

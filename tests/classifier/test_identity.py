@@ -1,5 +1,6 @@
 """Identity-number detectors (R2): mod-11 control digits by the old rule and the 2032 rule,
-every written form, and bank account numbers told apart (notes/noark.md section 4)."""
+every written form, and bank account numbers told apart (docs/design.md, "Norwegian identity
+numbers")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The public event contract (DESIGN.md): pinned fields, subjects, ids and generated documents."""
+"""The event contract (docs/design.md): pinned fields, subjects, ids and generated documents."""
 
 from __future__ import annotations
 

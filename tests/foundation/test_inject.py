@@ -78,7 +78,7 @@ async def test_inject_publishes_received_stores_mime_and_dedupes(
 async def test_inject_refuses_an_address_that_is_not_official(
     nats_server: NatsServer, js: JetStreamContext
 ) -> None:
-    # Personal mail never enters the stream (DESIGN.md; R9c privacy note).
+    # Personal mail never enters the stream (docs/rules.md, privacy note; R9c).
     code, output = await _sakspost(
         nats_server, "inject", str(SAMPLES / "0007.eml"), "--to", "kristian.eik@ha.kommune.no"
     )

@@ -1,6 +1,6 @@
-"""The retry discipline (DESIGN.md) on a real nats-server: transient failures are retried until
-they pass, deterministic ones are bounded and then dead-lettered with an alert, poison at once —
-never silence (R10)."""
+"""The retry discipline (docs/design.md) on a real nats-server: transient failures are retried
+until they pass, deterministic ones are bounded and then dead-lettered with an alert, poison at
+once — never silence (R10)."""
 
 from __future__ import annotations
 

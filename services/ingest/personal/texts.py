@@ -1,6 +1,6 @@
 """What the owner of a personal mailbox is told, in nynorsk, bokmål or English (their language).
 
-These texts go to the owner alone (the privacy note in REQUIREMENTS.md). A sensitive mail's subject
+These texts go to the owner alone (the privacy note in docs/rules.md). A sensitive mail's subject
 is never repeated (R2, R3).
 """
 
