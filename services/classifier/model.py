@@ -137,5 +137,5 @@ def load_model(path: Path) -> TextModel:
                 heads=heads,
                 meta=json.loads(str(data["meta"])),
             )
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, EOFError, KeyError, ValueError) as error:
         raise ModelError(f"{path}: not a usable model file ({error})") from None
