@@ -96,6 +96,20 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Current model and candidate",
     },
     "figure": {"nn": "Mål", "nb": "Mål", "en": "Figure"},
+    "fig_accuracy": {"nn": "treffsikkerheit", "nb": "treffsikkerhet", "en": "accuracy"},
+    "fig_recall": {
+        "nn": "arkivverdig treffprosent",
+        "nb": "arkivverdig treffprosent",
+        "en": "arkivverdig recall",
+    },
+    "fig_precision": {
+        "nn": "arkivverdig presisjon",
+        "nb": "arkivverdig presisjon",
+        "en": "arkivverdig precision",
+    },
+    "fig_privat": {"nn": "privat presisjon", "nb": "privat presisjon", "en": "privat precision"},
+    "fig_department": {"nn": "rett avdeling", "nb": "riktig avdeling", "en": "department"},
+    "fig_ms": {"nn": "ms per e-post", "nb": "ms per e-post", "en": "ms per mail"},
     "current": {
         "nn": "Gjeldande ({version})",
         "nb": "Gjeldende ({version})",

@@ -119,17 +119,16 @@ def print_titles(assessment: Assessment, out: Console) -> None:
 def _figures(assessment: Assessment) -> dict[str, str]:
     rows: dict[str, str] = {}
     for name, e in assessment.written.items():
-        rows[f"{name}: accuracy"] = _percent(e.accuracy)
-        rows[f"{name}: arkivverdig recall"] = _percent(e.per_class[MailClass.ARKIVVERDIG].recall)
-        rows[f"{name}: arkivverdig precision"] = _percent(
-            e.per_class[MailClass.ARKIVVERDIG].precision
-        )
-        rows[f"{name}: privat precision"] = _percent(e.per_class[MailClass.PRIVAT].precision)
-        rows[f"{name}: department"] = _percent(e.shared_department_accuracy)
+        rows[f"{name}: {text('fig_accuracy')}"] = _percent(e.accuracy)
+        archival = e.per_class[MailClass.ARKIVVERDIG]
+        rows[f"{name}: {text('fig_recall')}"] = _percent(archival.recall)
+        rows[f"{name}: {text('fig_precision')}"] = _percent(archival.precision)
+        rows[f"{name}: {text('fig_privat')}"] = _percent(e.per_class[MailClass.PRIVAT].precision)
+        rows[f"{name}: {text('fig_department')}"] = _percent(e.shared_department_accuracy)
     for t in assessment.titles:
-        rows[f"{t.name}: arkivverdig recall"] = _percent(t.recall)
-        rows[f"{t.name}: department"] = _percent(t.department_accuracy)
-    rows["ms/mail"] = f"{assessment.ms_per_mail:.2f}"
+        rows[f"{t.name}: {text('fig_recall')}"] = _percent(t.recall)
+        rows[f"{t.name}: {text('fig_department')}"] = _percent(t.department_accuracy)
+    rows[text("fig_ms")] = f"{assessment.ms_per_mail:.2f}"
     return rows
 
 
