@@ -197,8 +197,15 @@ def _evaluate(
     except OSError as error:
         raise _fail(f"kan ikkje lese {error.filename} ({error.strerror})") from None
     # The real titles: their eval split and the held-out municipality, which no training read.
+    # The calibration table reads the labelled mail of DIR (the only negatives) and the titles.
     real = (
-        assess(classifier, org, {}, title_sets(list(read_titles(titles))), timing=directory)
+        assess(
+            classifier,
+            org,
+            {str(directory): directory},
+            title_sets(list(read_titles(titles))),
+            timing=directory,
+        )
         if titles.is_file()
         else None
     )
