@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal
@@ -201,9 +201,3 @@ class CorrectionStore:
                 if entry.value:
                     lines.append(entry.value.decode())
         return parse_corrections(lines, CORRECTIONS_BUCKET)
-
-
-def export_lines(corrections: Iterable[Correction]) -> Iterator[str]:
-    """The JSONL export `sakspost classify --learn --corrections FILE` reads."""
-    for correction in corrections:
-        yield correction.to_json()

@@ -1,9 +1,8 @@
 """Where models live: `models/<version>.npz` with its training report `<version>.md`, and
 `models/current.json`, which names the model in use and keeps who promoted which model when.
 
-A model becomes current only by `sakspost classify --promote VERSION --by ID` (or by the first
-`--train` of a repository without one): learning from corrections never changes the classifier
-silently.
+A model becomes current only by `sakspost classify --promote VERSION --by ID`: neither training
+nor learning from corrections changes the classifier silently.
 """
 
 from __future__ import annotations
