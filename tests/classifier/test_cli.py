@@ -21,6 +21,8 @@ KEYS = {
     "topics",
     "suggested_department",
     "reasons",
+    "rules_version",
+    "model_version",
 }
 
 
