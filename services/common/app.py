@@ -108,6 +108,8 @@ class ServiceApp:
             on_startup=[self._connect],
             after_startup=[self._started],
             on_shutdown=[self._stopping],
+            # ServiceApp logs its own start and stop, in the service's structured log.
+            logger=None,
         )
         self.put(DEAD_LETTERS_KEY, DeadLetters(self.publisher, org.common_department))
         if failures is not None:
