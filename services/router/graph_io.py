@@ -27,16 +27,15 @@ from msgraph.generated.users.item.messages.item.message_item_request_builder imp
 )
 from msgraph.graph_service_client import GraphServiceClient
 
+from services.common.flags import FlagStatus, parse_flag_status
 from services.common.graph import graph_failure
 from services.common.graphtime import graph_time
-from services.router.case import FlagStatus
 from services.router.outlook import FlagPlan, WriteBackPlan
 
 log = structlog.get_logger(__name__)
 
 NOT_FOUND = 404
 PRECONDITION_FAILED = 412
-_FLAG_STATUSES: tuple[FlagStatus, ...] = ("notFlagged", "flagged", "complete")
 
 
 class MessageGone(Exception):
@@ -117,8 +116,6 @@ class OutlookWriter:
             raise graph_failure(error, "read of a message") from error
         if found is None:
             raise MessageGone(message_id)
-        status = found.flag.flag_status if found.flag is not None else None
-        value = status.value if status is not None else None
-        flag = next((known for known in _FLAG_STATUSES if known == value), None)
+        flag = parse_flag_status(found.flag.flag_status) if found.flag is not None else None
         change_key = found.change_key if isinstance(found.change_key, str) else None
         return MessageState(change_key, list(found.categories or []), flag)
