@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from schemas.events import Party
 from schemas.identity import make_event_id
 from schemas.vocab import NoticeKind
-from services.common.orgconfig import Language, StaffMember
+from services.common.language import Language
+from services.common.orgconfig import StaffMember
 from services.notifier.config import Route
 
 
