@@ -19,8 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from schemas.subjects import check_token
 from schemas.vocab import MailClass
 from services.common.configfile import read_yaml, validate_mapping
-
-Language = Literal["nn", "nb", "en"]
+from services.common.language import Language
 
 
 class OrgConfigError(ValueError):

@@ -42,16 +42,17 @@ from schemas.events import (
 )
 from schemas.subjects import mail_event_filter
 from services.common.app import ServiceApp
+from services.common.away import AwayCheck
+from services.common.clock import Clock, system_clock
 from services.common.errors import TransientError
 from services.common.graph import graph_client_for
 from services.common.jetstream import CASES_BUCKET, WRITEBACKS_BUCKET, ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
-from services.router.clock import Clock, system_clock
 from services.router.commands import Commands, invalid_request
 from services.router.context import RouterContext
-from services.router.graph_io import AutoReplies, OutlookWriter
+from services.router.graph_io import OutlookWriter
 from services.router.handlers import EventHandlers
 from services.router.keeper import CaseKeeper
 from services.router.settings import RouterSettings
@@ -142,7 +143,7 @@ def build(
             store,
             service.publisher,
             OutlookWriter(graph),
-            AutoReplies(graph, org, clock, config.away_cache_seconds),
+            AwayCheck(graph, org, clock, config.away_cache_seconds),
             clock,
             config.max_write_attempts,
         )

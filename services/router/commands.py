@@ -25,9 +25,9 @@ from schemas.commands import (
 )
 from schemas.identity import make_event_id
 from schemas.vocab import AssignmentPolicy, CompletedVia, Status
+from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.router.case import CaseError, CaseRecord, Transition, assign, complete, reclassify
-from services.router.clock import Clock
 from services.router.keeper import Applied, CaseKeeper
 from services.router.views import detail, summary
 from services.router.watch import select_cases

@@ -23,10 +23,10 @@ from schemas.events import (
 )
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind
+from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.publisher import EventPublisher
 from services.router.case import CaseRecord, Transition, apply_archived, note_deleted
-from services.router.clock import Clock
 from services.router.keeper import Applied, CaseKeeper, CaseMissing, Shown
 from services.router.outlook import hear_outlook_change
 

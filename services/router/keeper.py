@@ -22,6 +22,8 @@ from datetime import datetime
 import structlog
 
 from schemas.events import MailClassified, MailReceived, MailRouted
+from services.common.away import AwayCheck
+from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
@@ -35,9 +37,8 @@ from services.router.case import (
     note_written_back,
     open_case,
 )
-from services.router.clock import Clock
 from services.router.context import RouterContext
-from services.router.graph_io import AutoReplies, MessageGone, OutlookWriter, WriteConflict
+from services.router.graph_io import MessageGone, OutlookWriter, WriteConflict
 from services.router.outlook import WriteBackPlan, holds_unheard_intent, plan_writeback
 from services.router.plan import RoutingPlan, plan_case
 from services.router.routing import route_department
@@ -136,7 +137,7 @@ class CaseKeeper:
         store: CaseStore,
         publisher: EventPublisher,
         writer: OutlookWriter,
-        replies: AutoReplies,
+        replies: AwayCheck,
         clock: Clock,
         max_attempts: int,
     ) -> None:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.vocab import Status
+from services.common.standin import supervisors_on_duty
 from services.router.assignment import (
     AssignmentDecision,
     MailFacts,
     Rotation,
     Workload,
     choose_assignee,
-    supervisors_on_duty,
 )
 from services.router.context import RouterContext
 from services.router.routing import DepartmentDecision, route_department

@@ -14,10 +14,10 @@ from datetime import datetime
 import structlog
 
 from schemas.events import Alert
+from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.publisher import EventPublisher
 from services.router.case import CaseRecord, Transition, mark_alerted
-from services.router.clock import Clock
 from services.router.keeper import CaseKeeper, Decide
 from services.router.watch import due_alerts
 
