@@ -5,9 +5,7 @@ The language comes from `SAKSPOST_LANGUAGE` (nn, nb, en) or the `--lang` option.
 
 from __future__ import annotations
 
-import os
-
-from services.common.language import Language, in_language, language_named
+from services.common.language import Language, in_language, language_of_the_command_line
 
 _TEXTS: dict[str, dict[Language, str]] = {
     "nats_running": {
@@ -92,9 +90,5 @@ _TEXTS: dict[str, dict[Language, str]] = {
 }
 
 
-def language() -> Language:
-    return language_named(os.environ.get("SAKSPOST_LANGUAGE"))
-
-
 def text(key: str, **values: object) -> str:
-    return in_language(_TEXTS[key], language()).format(**values)
+    return in_language(_TEXTS[key], language_of_the_command_line()).format(**values)

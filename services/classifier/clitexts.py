@@ -3,10 +3,7 @@ language of `SAKSPOST_LANGUAGE`, which `sakspost --lang` sets."""
 
 from __future__ import annotations
 
-import os
-from typing import Literal
-
-Language = Literal["nn", "nb", "en"]
+from services.common.language import Language, in_language, language_of_the_command_line
 
 _TEXTS: dict[str, dict[Language, str]] = {
     "no_titles": {
@@ -143,10 +140,5 @@ _TEXTS: dict[str, dict[Language, str]] = {
 }
 
 
-def language() -> Language:
-    value = os.environ.get("SAKSPOST_LANGUAGE", "nn")
-    return value if value in ("nn", "nb", "en") else "nn"  # type: ignore[return-value]
-
-
 def text(key: str, **values: object) -> str:
-    return _TEXTS[key][language()].format(**values)
+    return in_language(_TEXTS[key], language_of_the_command_line()).format(**values)

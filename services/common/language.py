@@ -6,6 +6,7 @@ unknown or a text has no translation. The texts themselves stay with the service
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Literal, TypeVar, get_args
 
@@ -24,3 +25,8 @@ def language_named(code: str | None) -> Language:
 def in_language(by_language: Mapping[Language, T], language: Language) -> T:
     """What `by_language` holds for `language`, or for nynorsk when it holds nothing for it."""
     return by_language.get(language, by_language[DEFAULT_LANGUAGE])
+
+
+def language_of_the_command_line() -> Language:
+    """The language of command-line output: `SAKSPOST_LANGUAGE`, which `--lang` sets."""
+    return language_named(os.environ.get("SAKSPOST_LANGUAGE"))

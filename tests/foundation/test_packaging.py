@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -28,12 +29,24 @@ DEVELOPMENT_ONLY = {
 }
 
 
+# What a build sees of the repository; devtools is there, so that leaving it out is proven.
+SOURCES = ("pyproject.toml", "README.md", "services", "schemas", "sakspost", "devtools")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a copy: setuptools leaves a build/ folder behind in the tree it builds.
+    source = tmp_path_factory.mktemp("source")
+    for name in SOURCES:
+        path = REPO_ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(path, source / name)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), "."],
-        cwd=REPO_ROOT,
+        cwd=source,
         check=True,
     )
     (built,) = out.glob("sakspost-*.whl")
