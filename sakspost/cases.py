@@ -12,7 +12,6 @@ import json
 import uuid
 from typing import Annotated, Any
 
-import nats
 import typer
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -21,6 +20,7 @@ from rich.table import Table
 
 from schemas.commands import Verb
 from schemas.vocab import MailClass, Status
+from services.common.connect import UNREACHABLE, connect_once
 from services.common.language import Language, in_language, language_of_the_command_line
 from services.common.settings import Settings, SettingsError, load_settings
 
@@ -89,18 +89,9 @@ def _settings() -> Settings:
 
 
 async def _request(settings: Settings, verb: Verb, payload: dict[str, Any]) -> dict[str, Any]:
-    password = settings.nats_password.get_secret_value() if settings.nats_password else None
     try:
-        connection = await nats.connect(
-            settings.nats_servers,
-            user=settings.nats_user,
-            password=password,
-            user_credentials=str(settings.nats_creds_file) if settings.nats_creds_file else None,
-            name="sakspost-cases",
-            allow_reconnect=False,
-            max_reconnect_attempts=0,
-        )
-    except (OSError, NatsTimeoutError, nats.errors.NoServersError):
+        connection = await connect_once(settings, "sakspost-cases")
+    except UNREACHABLE:
         errors.print(_say("no_nats", url=settings.nats_url))
         raise typer.Exit(1) from None
     try:

@@ -12,6 +12,7 @@ Human output is nynorsk (the model commands also bokmål and English: `sakspost 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -26,15 +27,19 @@ from services.classifier import modelcli
 from services.classifier.assessment import assess
 from services.classifier.clitexts import text
 from services.classifier.corpus import LABELS_FILE, classify_file, eml_files, evaluate_corpus
+from services.classifier.corrections import parse_corrections
 from services.classifier.engine import Classification, Classifier
 from services.classifier.evaluation import Evaluation, LabelError
+from services.classifier.learning import mail_folder
+from services.classifier.learnsource import read_stored_corrections
 from services.classifier.model import ModelError
 from services.classifier.modelstore import DEFAULT_MODEL_DIR, load_current
 from services.classifier.realtitles import DEFAULT_TITLES, read_titles
 from services.classifier.ruleset import DEFAULT_RULES_PATH, RulesError, load_rules
 from services.classifier.train import Corpora, TrainingError, load_corpora, title_sets
+from services.common.connect import UNREACHABLE
 from services.common.orgconfig import Organisation, OrgConfigError, load_organisation
-from services.common.settings import DEFAULT_ORG_CONFIG
+from services.common.settings import DEFAULT_ORG_CONFIG, Settings, SettingsError, load_settings
 
 ORG_ENV = "SAKSPOST_ORG_CONFIG"
 
@@ -224,6 +229,38 @@ def _evaluate(
         modelcli.print_titles(real, console)
 
 
+def _learn(
+    corpora: Corpora,
+    corrections_file: Path | None,
+    mail_dir: Path | None,
+    version: str | None,
+    models: Path,
+    console: Console,
+) -> None:
+    """From an export (`--corrections` with `--mail`), else from where the service keeps them."""
+    if (corrections_file is None) != (mail_dir is None):
+        raise _fail(text("learn_needs"))
+    if corrections_file is not None and mail_dir is not None:
+        lines = corrections_file.read_text(encoding="utf-8").splitlines()
+        corrections = parse_corrections(lines, str(corrections_file))
+        read, source = mail_folder(mail_dir), str(mail_dir)
+    else:
+        settings = _nats_settings()
+        try:
+            stored = asyncio.run(read_stored_corrections(settings))
+        except UNREACHABLE:
+            raise _fail(text("no_nats", url=settings.nats_url)) from None
+        corrections, read, source = stored.corrections, stored.reader(), text("mime_store")
+    modelcli.learn(corpora, corrections, read, source, version, models, console)
+
+
+def _nats_settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise _fail(str(error)) from None
+
+
 def _corpora(org_path: Path | None, titles: Path) -> Corpora:
     try:
         return load_corpora(_org_path(org_path), titles)
@@ -250,11 +287,7 @@ def _model_commands(
                 raise _fail(text("by_required"))
             modelcli.promote_model(promote, by, models, console)
         elif learn:
-            if corrections is None or mail_dir is None:
-                raise _fail(text("learn_needs"))
-            modelcli.learn(
-                _corpora(org_path, titles), corrections, mail_dir, version, models, console
-            )
+            _learn(_corpora(org_path, titles), corrections, mail_dir, version, models, console)
         elif train:
             modelcli.train(_corpora(org_path, titles), version, models, console)
     except (ModelError, ValueError) as error:

@@ -133,9 +133,25 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "--promote needs --by ID (who decides)",
     },
     "learn_needs": {
-        "nn": "--learn treng --corrections FIL.jsonl og --mail MAPPE (med <saks-id>.eml)",
-        "nb": "--learn trenger --corrections FIL.jsonl og --mail MAPPE (med <saks-id>.eml)",
-        "en": "--learn needs --corrections FILE.jsonl and --mail DIR (holding <case-id>.eml)",
+        "nn": "--corrections FIL.jsonl og --mail MAPPE (med <saks-id>.eml) høyrer saman; "
+        "utan dei les --learn rettingane frå NATS",
+        "nb": "--corrections FIL.jsonl og --mail MAPPE (med <saks-id>.eml) hører sammen; "
+        "uten dem leser --learn rettelsene fra NATS",
+        "en": "--corrections FILE.jsonl and --mail DIR (holding <case-id>.eml) go together; "
+        "without them --learn reads the corrections from NATS",
+    },
+    "no_nats": {
+        "nn": "får ikkje kontakt med NATS på {url} (køyrer Sakspost? stemmer "
+        "SAKSPOST_NATS_URL og innloggingsopplysningane?)",
+        "nb": "får ikke kontakt med NATS på {url} (kjører Sakspost? stemmer "
+        "SAKSPOST_NATS_URL og innloggingsopplysningene?)",
+        "en": "cannot reach NATS at {url} (is Sakspost running? are SAKSPOST_NATS_URL and the "
+        "credentials right?)",
+    },
+    "mime_store": {
+        "nn": "MIME-lageret",
+        "nb": "MIME-lageret",
+        "en": "the MIME store",
     },
 }
 

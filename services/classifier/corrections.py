@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -45,6 +45,9 @@ class Judgement:
     mail_class: MailClass
     suggested_department: str | None
     model_version: str | None
+    # The mail's MIME in the Object Store, learnt from the case's `routed` event: where `--learn`
+    # reads the text of a corrected mail (the text itself is never copied here).
+    mime_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class Correction:
     at: datetime
     event_id: str
     model_version: str | None = None  # the model whose judgement was corrected
+    mime_sha256: str | None = None  # the mail, in the MIME store
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -106,6 +110,7 @@ def correction_from_classified(
         at=event.occurred_at,
         event_id=event.event_id,
         model_version=judged.model_version if judged else None,
+        mime_sha256=judged.mime_sha256 if judged else None,
     )
 
 
@@ -127,6 +132,7 @@ def correction_from_routed(event: MailRouted, judged: Judgement | None) -> Corre
         at=event.occurred_at,
         event_id=event.event_id,
         model_version=judged.model_version,
+        mime_sha256=event.mime_sha256 or judged.mime_sha256,
     )
 
 
@@ -171,19 +177,27 @@ class CorrectionStore:
             MailClass(data["mail_class"]),
             data["suggested_department"],
             data["model_version"],
+            data.get("mime_sha256"),
         )
+
+    async def _remember(self, judged: Judgement) -> None:
+        value = {**asdict(judged), "mail_class": judged.mail_class.value}
+        await self._kv.put(_case_key("j", judged.case_id), json.dumps(value).encode())
 
     async def observe(self, event: MailClassified | MailRouted) -> Correction | None:
         """Remember the classifier's judgement, or record a person's correction (returned)."""
         if isinstance(event, MailClassified):
             judged = judgement_of(event)
             if judged is not None:
-                value = {**asdict(judged), "mail_class": judged.mail_class.value}
-                await self._kv.put(_case_key("j", event.case_id), json.dumps(value).encode())
+                await self._remember(judged)
                 return None
             correction = correction_from_classified(event, await self.judgement(event.case_id))
         else:
-            correction = correction_from_routed(event, await self.judgement(event.case_id))
+            judged = await self.judgement(event.case_id)
+            if judged is not None and judged.mime_sha256 is None and event.mime_sha256:
+                judged = replace(judged, mime_sha256=event.mime_sha256)
+                await self._remember(judged)
+            correction = correction_from_routed(event, judged)
         if correction is not None:
             key = f"{_case_key('c', correction.case_id)}.{correction.field}"
             await self._kv.put(key, correction.to_json().encode())

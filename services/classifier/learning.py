@@ -1,15 +1,15 @@
 """From people's corrections to training examples for a candidate model (`--learn`).
 
-A correction names a case; its mail is read from a folder of `<case id>.eml` (exported from the
-MIME store). A fixed fifth of the corrections (by a hash of the case id) is held back: the
-candidate never learns from it, and both models are measured on whether they now agree with the
-person.
+A correction names a case; its mail is read where it is kept, the MIME store (by the SHA-256 the
+correction carries, `learnsource.py`), or from a folder of `<case id>.eml` exported from it. A
+fixed fifth of the corrections (by a hash of the case id) is held back: the candidate never learns
+from it, and both models are measured on whether they now agree with the person.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,14 +34,28 @@ def held_back(case_id: str) -> bool:
     return hashlib.sha256(case_id.encode()).digest()[0] % HELD_BACK_EVERY == 0
 
 
-def corrected_mail(corrections: Sequence[Correction], mail_dir: Path) -> list[CorrectedMail]:
-    """The corrections whose mail is in `mail_dir`; the others cannot teach anything."""
+# The raw MIME of a corrected mail, or None where it cannot be had.
+MailReader = Callable[[Correction], bytes | None]
+
+
+def corrected_mail(corrections: Sequence[Correction], read: MailReader) -> list[CorrectedMail]:
+    """The corrections whose mail can be read; the others cannot teach anything."""
     found = []
     for correction in corrections:
-        path = mail_dir / f"{correction.case_id}.eml"
-        if path.is_file():
-            found.append(CorrectedMail(correction, parse_mail(path.read_bytes())))
+        raw = read(correction)
+        if raw is not None:
+            found.append(CorrectedMail(correction, parse_mail(raw)))
     return found
+
+
+def mail_folder(mail_dir: Path) -> MailReader:
+    """Mail exported as `<case id>.eml` files."""
+
+    def read(correction: Correction) -> bytes | None:
+        path = mail_dir / f"{correction.case_id}.eml"
+        return path.read_bytes() if path.is_file() else None
+
+    return read
 
 
 def correction_examples(

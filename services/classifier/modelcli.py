@@ -15,9 +15,14 @@ from schemas.vocab import MailClass
 from services.classifier.assessment import Assessment
 from services.classifier.clitexts import text
 from services.classifier.corpus import eml_files
-from services.classifier.corrections import parse_corrections
+from services.classifier.corrections import Correction
 from services.classifier.engine import Classifier
-from services.classifier.learning import agreement, corrected_mail, correction_examples
+from services.classifier.learning import (
+    MailReader,
+    agreement,
+    corrected_mail,
+    correction_examples,
+)
 from services.classifier.mailbox import delivered_mailbox
 from services.classifier.model import CLASS_HEAD, DEPARTMENT_HEAD
 from services.classifier.modelstore import (
@@ -178,16 +183,16 @@ def train(corpora: Corpora, version: str | None, directory: Path, out: Console) 
 
 def learn(
     corpora: Corpora,
-    corrections_file: Path,
-    mail_dir: Path,
+    corrections: Sequence[Correction],
+    read: MailReader,
+    source: str,
     version: str | None,
     directory: Path,
     out: Console,
 ) -> None:
-    corrections = parse_corrections(
-        corrections_file.read_text(encoding="utf-8").splitlines(), str(corrections_file)
-    )
-    corrected = corrected_mail(corrections, mail_dir)
+    """A candidate from the base data plus `corrections` (their mail read by `read`), printed
+    beside the current model; `source` says where the mail came from."""
+    corrected = corrected_mail(corrections, read)
     settings = Settings()
     rules_only = Classifier(default_rules())
     extra = correction_examples(corrected, rules_only, corpora.org, settings)
@@ -196,7 +201,7 @@ def learn(
             "corrections_read",
             count=len(corrections),
             used=len(corrected),
-            mail=mail_dir,
+            mail=source,
             held=len(corrected) - len(extra),
         ),
         highlight=False,

@@ -20,11 +20,13 @@ from services.classifier.learning import (
     corrected_mail,
     correction_examples,
     held_back,
+    mail_folder,
 )
 from services.classifier.modelstore import DEFAULT_MODEL_DIR, current_version, history
 from services.classifier.received import default_classifier
 from services.classifier.ruleset import default_rules
 from services.classifier.training import Settings
+from services.common.natsserver import free_port
 from services.common.orgconfig import Organisation
 from tests.conftest import SAMPLES
 
@@ -103,9 +105,16 @@ def test_eval_adds_real_titles_and_calibration(tmp_path: Path) -> None:
     assert "Kalibrering" in text.output and "ms per e-post" in text.output
 
 
-def test_learn_needs_corrections_and_mail() -> None:
-    result = RUNNER.invoke(classify_app, ["--learn"])
-    assert result.exit_code == 2 and "--corrections" in result.output
+def test_an_export_needs_both_corrections_and_mail(tmp_path: Path) -> None:
+    result = RUNNER.invoke(classify_app, ["--learn", "--corrections", str(tmp_path / "c.jsonl")])
+    assert result.exit_code == 2 and "--mail" in result.output
+
+
+def test_without_an_export_learn_says_when_nats_cannot_be_reached() -> None:
+    closed = f"nats://127.0.0.1:{free_port()}"
+    result = RUNNER.invoke(classify_app, ["--learn"], env={"SAKSPOST_NATS_URL": closed})
+    assert result.exit_code == 2
+    assert closed in result.output and "NATS" in result.output
 
 
 def test_corrections_become_examples_and_a_fifth_is_held_back(
@@ -118,7 +127,7 @@ def test_corrections_become_examples_and_a_fifth_is_held_back(
         shutil.copy(sample, tmp_path / f"{case_id}.eml")
         corrections.append(Correction(case_id, "class", None, "privat", "gro.nesvik", at, "e"))
     corrections.append(Correction("nomail", "department", "bygg", "kultur", None, at, "e"))
-    corrected = corrected_mail(corrections, tmp_path)
+    corrected = corrected_mail(corrections, mail_folder(tmp_path))
     assert len(corrected) == 20  # the case without mail teaches nothing
     examples = correction_examples(corrected, Classifier(default_rules()), org, Settings())
     kept = [c for c in corrected if held_back(c.correction.case_id)]

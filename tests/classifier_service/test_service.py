@@ -10,11 +10,12 @@ from pathlib import Path
 from nats.js import JetStreamContext
 
 from sakspost.inject import inject_files
-from schemas.events import MailClassified, MailReceived, Party
+from schemas.events import MailClassified, MailReceived, MailRouted, Party
 from schemas.identity import make_case_id
-from schemas.vocab import MailClass
+from schemas.vocab import AssignmentPolicy, MailClass
 from services.classifier.app import build
 from services.classifier.corrections import CORRECTIONS_BUCKET, CorrectionStore
+from services.classifier.learnsource import read_stored_corrections
 from services.classifier.received import classify_received
 from services.common.jetstream import EVENTS_STREAM
 from services.common.mail import parse_mail
@@ -150,3 +151,47 @@ async def test_a_persons_class_change_is_recorded_as_a_correction(
     (correction,) = await CorrectionStore(kv).corrections()
     assert (correction.old, correction.new) == ("offisiell", "arkivverdig")
     assert correction.by == "siv.lerbrekk"
+
+
+async def test_learn_reads_each_correction_with_its_mail_from_the_mime_store(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:  # the text stays in the MIME store; the correction names it by its SHA-256
+    (path, mailbox), *_ = _shared_samples(org, 1)
+    service = build(settings, org)
+    async with event_log(settings.nats_url, "sakspost.mail.>") as log, service.running():
+        (injected,) = await inject_files(settings, org, [(path, mailbox)])
+        case_id = injected.event.case_id
+        ((_s, verdict),) = await log.wait_for_case(case_id, "classified")
+        routed = MailRouted(
+            event_id="routed-by-the-router",
+            case_id=case_id,
+            occurred_at=datetime(2026, 12, 1, 9, 1, tzinfo=UTC),
+            department=injected.event.department,
+            mail_class=MailClass(verdict["mail_class"]),
+            assignee=None,
+            policy=AssignmentPolicy.UNASSIGNED,
+            mime_sha256=injected.event.mime_sha256,
+        )
+        other = next(c for c in MailClass if c.value != verdict["mail_class"])
+        by = Party(address="siv.lerbrekk@ha.kommune.no", id="siv.lerbrekk")
+        person = MailClassified.model_validate(verdict).model_copy(
+            update={"event_id": "a-persons-change", "mail_class": other, "by": by}
+        )
+        kv = await js.key_value(CORRECTIONS_BUCKET)
+        watcher = await kv.watch("c.>")
+        for event in (routed, person):
+            await js.publish(
+                event.nats_subject(),
+                event.to_json(),
+                stream=EVENTS_STREAM,
+                headers={"Nats-Msg-Id": event.event_id},
+            )
+        stored = None
+        while stored is None:
+            # nats-py leaves its watcher untyped.
+            stored = await watcher.updates(timeout=20)  # type: ignore[no-untyped-call]
+        await watcher.stop()  # type: ignore[no-untyped-call]
+    learnt = await read_stored_corrections(settings)
+    (correction,) = learnt.corrections
+    assert correction.new == other.value and correction.mime_sha256 == injected.event.mime_sha256
+    assert learnt.reader()(correction) == path.read_bytes()
