@@ -38,9 +38,9 @@ from msgraph.graph_service_client import GraphServiceClient
 
 from services.common.errors import TransientError
 from services.common.orgconfig import Organisation
-from services.router.case import FlagStatus
 from services.router.clock import Clock
 from services.router.outlook import FlagPlan, WriteBackPlan
+from services.router.record import FlagStatus
 
 log = structlog.get_logger(__name__)
 
