@@ -25,6 +25,9 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# Development code (devtools: emulator, stand-in, bench, chaos) is not in the package; the
+	@# development environment imports it from the repository root.
+	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'sakspost-development.pth').write_text('$(CURDIR)\n')"
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

@@ -19,9 +19,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from rich.console import Console
 from rich.table import Table
 
-from sakspost.texts import Language, language
 from schemas.commands import Verb
 from schemas.vocab import MailClass, Status
+from services.common.language import Language, in_language, language_of_the_command_line
 from services.common.settings import Settings, SettingsError, load_settings
 
 cases_app = typer.Typer(help="Sakene: liste, vis, tildel, ferdigmeld, klassifiser.")
@@ -77,7 +77,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
 
 
 def _say(key: str, **values: object) -> str:
-    return _TEXTS[key][language()].format(**values)
+    return in_language(_TEXTS[key], language_of_the_command_line()).format(**values)
 
 
 def _settings() -> Settings:

@@ -21,9 +21,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sakspost.texts import Language, language
 from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
+from services.common.language import Language, in_language, language_of_the_command_line
 from services.common.orgconfig import Organisation, OrgConfigError, StaffMember, load_organisation
 from services.common.settings import Settings, SettingsError, load_settings
 from services.ingest.config import IngestSettings
@@ -76,7 +76,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
 
 
 def _say(key: str, **values: object) -> str:
-    return _TEXTS[key][language()].format(**values)
+    return in_language(_TEXTS[key], language_of_the_command_line()).format(**values)
 
 
 def _load() -> tuple[Settings, Organisation]:

@@ -5,10 +5,7 @@ The language comes from `SAKSPOST_LANGUAGE` (nn, nb, en) or the `--lang` option.
 
 from __future__ import annotations
 
-import os
-from typing import Literal
-
-Language = Literal["nn", "nb", "en"]
+from services.common.language import Language, in_language, language_of_the_command_line
 
 _TEXTS: dict[str, dict[Language, str]] = {
     "nats_running": {
@@ -93,10 +90,5 @@ _TEXTS: dict[str, dict[Language, str]] = {
 }
 
 
-def language() -> Language:
-    value = os.environ.get("SAKSPOST_LANGUAGE", "nn")
-    return value if value in ("nn", "nb", "en") else "nn"  # type: ignore[return-value]
-
-
 def text(key: str, **values: object) -> str:
-    return _TEXTS[key][language()].format(**values)
+    return in_language(_TEXTS[key], language_of_the_command_line()).format(**values)

@@ -131,6 +131,10 @@ class MailClassified(MailEventBase):
     reasons: list[str] = Field(default_factory=list, description="Rule ids a supervisor can read")
     suggested_department: str | None = None
     rules_version: str | None = Field(default=None, description="Version of the rule file used")
+    model_version: str | None = Field(
+        default=None,
+        description="Version of the classifier's statistical model used (null: rules alone)",
+    )
     by: Party | None = Field(default=None, description="The human who corrected the class, if any")
 
 

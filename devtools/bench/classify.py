@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from services.classifier.corpus import classify_mime, eml_files
-from services.classifier.engine import Classifier
+from services.classifier.received import default_classifier
 from services.common.orgconfig import Organisation, load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG
 
@@ -23,7 +23,7 @@ def bench_classifier(
     mails = [path.read_bytes() for path in eml_files([samples])]
     if not mails:
         raise ValueError(f"no .eml files under {samples}")
-    classifier = Classifier()
+    classifier = default_classifier()  # rules and the current model, as the service runs
     for raw in mails:
         classify_mime(raw, classifier, organisation)
     classified = 0

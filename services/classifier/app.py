@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from faststream import Context
+from pydantic import Field
 
-from schemas.events import Alert, MailClassified, MailReceived, MailSent, utc_now
+from schemas.events import Alert, MailClassified, MailReceived, MailRouted, MailSent, utc_now
 from schemas.subjects import mail_event_filter
+from services.classifier.corrections import CORRECTIONS, CORRECTIONS_BUCKET, CorrectionStore
 from services.classifier.outgoing import check_sent
 from services.classifier.received import classify_received, default_classifier
 from services.classifier.threads import THREADS, THREADS_BUCKET, ThreadMemory
@@ -32,6 +35,13 @@ SENT = ConsumerSpec(
     (mail_event_filter("sent"),),
     description="Check every mail a shared mailbox sent (R14, R2, R3)",
 )
+CORRECTED = ConsumerSpec(
+    "classifier-corrections",
+    (mail_event_filter("classified"), mail_event_filter("routed")),
+    description="Record the classes and departments people correct, for --learn (R17)",
+)
+# The classifier's own verdicts (the old value) and the router's, whose human corrections count.
+Judged = Annotated[MailClassified | MailRouted, Field(discriminator="type")]
 PUBLISHES = (
     Channel("sakspost.mail.classified.{department}", MailClassified, "One per received mail"),
     Channel(
@@ -46,8 +56,11 @@ PUBLISHES = (
     ),
 )
 
+log = structlog.get_logger(__name__)
+
 Mime = Annotated[MimeStore, Context("mime")]
 Threads = Annotated[ThreadMemory, Context("threads")]
+Corrections = Annotated[CorrectionStore, Context("corrections")]
 
 
 def build(settings: Settings, org: Organisation) -> ServiceApp:
@@ -58,7 +71,7 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         settings,
         org,
         publishes=PUBLISHES,
-        buckets=(THREADS,),
+        buckets=(THREADS, CORRECTIONS),
     )
     engine = default_classifier()
 
@@ -66,6 +79,7 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
     async def open_stores() -> None:
         service.put("mime", MimeStore(service.jetstream()))
         service.put("threads", ThreadMemory(await service.key_value(THREADS_BUCKET)))
+        service.put("corrections", CorrectionStore(await service.key_value(CORRECTIONS_BUCKET)))
 
     @service.consumer(RECEIVED)
     async def on_received(
@@ -83,5 +97,12 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         thread_class = await threads.class_of(event.conversation_id)
         for alert in check_sent(event, raw, org, thread_class, engine, utc_now()):
             await publisher.publish(alert)
+
+    @service.consumer(CORRECTED)
+    async def on_judged(event: Judged, corrections: Corrections) -> None:
+        correction = await corrections.observe(event)
+        if correction is not None:
+            # The case and the field only: a correction never carries the mail's content.
+            log.info("correction recorded", case_id=correction.case_id, field=correction.field)
 
     return service

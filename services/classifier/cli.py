@@ -1,9 +1,13 @@
-"""`sakspost classify`: classify .eml files without a server, or evaluate a labelled corpus.
+"""`sakspost classify`: classify .eml files without a server, evaluate, and manage the model.
 
-    sakspost classify PATH... [--json]
-    sakspost classify --eval DIR [--json]
+    sakspost classify PATH... [--json | --explain]
+    sakspost classify --eval DIR [--json] [--titles FILE]
+    sakspost classify --train [--version V]
+    sakspost classify --learn --corrections FILE.jsonl --mail DIR [--version V]
+    sakspost classify --promote VERSION --by STAFF-ID
 
-Human output is nynorsk; `--json` prints one JSON object per line (per mail, or the evaluation).
+Human output is nynorsk (the model commands also bokmål and English: `sakspost --lang`);
+`--json` prints one JSON object per line (per mail, or the evaluation).
 """
 
 from __future__ import annotations
@@ -18,10 +22,17 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.vocab import MailClass
+from services.classifier import modelcli
+from services.classifier.assessment import assess
+from services.classifier.clitexts import text
 from services.classifier.corpus import LABELS_FILE, classify_file, eml_files, evaluate_corpus
 from services.classifier.engine import Classification, Classifier
 from services.classifier.evaluation import Evaluation, LabelError
+from services.classifier.model import ModelError
+from services.classifier.modelstore import DEFAULT_MODEL_DIR, load_current
+from services.classifier.realtitles import DEFAULT_TITLES, read_titles
 from services.classifier.ruleset import DEFAULT_RULES_PATH, RulesError, load_rules
+from services.classifier.train import Corpora, TrainingError, load_corpora, title_sets
 from services.common.orgconfig import Organisation, OrgConfigError, load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG
 
@@ -50,13 +61,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _load(
-    org_path: Path | None, rules_path: Path, console: Console
-) -> tuple[Organisation, Classifier]:
-    path = org_path or Path(os.environ.get(ORG_ENV, str(DEFAULT_ORG_CONFIG)))
+def _org_path(org_path: Path | None) -> Path:
+    return org_path or Path(os.environ.get(ORG_ENV, str(DEFAULT_ORG_CONFIG)))
+
+
+def _load(org_path: Path | None, rules_path: Path, models: Path) -> tuple[Organisation, Classifier]:
+    """The organisation and the classifier as the service runs it: rules and the current model."""
     try:
-        return load_organisation(path), Classifier(load_rules(rules_path))
-    except (OrgConfigError, RulesError) as error:
+        return load_organisation(_org_path(org_path)), Classifier(
+            load_rules(rules_path), load_current(models)
+        )
+    except (OrgConfigError, RulesError, ModelError) as error:
         raise _fail(str(error)) from None
 
 
@@ -70,6 +85,8 @@ def _result_json(file: str, result: Classification) -> str:
             "topics": list(result.topics),
             "suggested_department": result.suggested_department,
             "reasons": list(result.reasons),
+            "rules_version": result.rules_version,
+            "model_version": result.model_version,
         },
         ensure_ascii=False,
     )
@@ -164,7 +181,12 @@ def _print_evaluation(evaluation: Evaluation, console: Console) -> None:
 
 
 def _evaluate(
-    directory: Path, as_json: bool, classifier: Classifier, org: Organisation, console: Console
+    directory: Path,
+    as_json: bool,
+    classifier: Classifier,
+    org: Organisation,
+    titles: Path,
+    console: Console,
 ) -> None:
     if not (directory / LABELS_FILE).is_file():
         raise _fail(f"finn ikkje {directory / LABELS_FILE}")
@@ -174,10 +196,71 @@ def _evaluate(
         raise _fail(str(error)) from None
     except OSError as error:
         raise _fail(f"kan ikkje lese {error.filename} ({error.strerror})") from None
+    # The real titles: their eval split and the held-out municipality, which no training read.
+    # The calibration table reads the labelled mail of DIR (the only negatives) and the titles.
+    real = (
+        assess(
+            classifier,
+            org,
+            {str(directory): directory},
+            title_sets(list(read_titles(titles))),
+            timing=directory,
+        )
+        if titles.is_file()
+        else None
+    )
     if as_json:
-        typer.echo(json.dumps(evaluation.as_dict(), ensure_ascii=False))
+        data = evaluation.as_dict()
+        if real is not None:
+            data |= {k: v for k, v in real.as_dict().items() if k != "written"}
+        data["model_version"] = classifier.model_version
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    _print_evaluation(evaluation, console)
+    console.print(modelcli.model_line(), highlight=False)
+    if real is None:
+        console.print(text("no_titles", path=titles), highlight=False)
     else:
-        _print_evaluation(evaluation, console)
+        modelcli.print_titles(real, console)
+
+
+def _corpora(org_path: Path | None, titles: Path) -> Corpora:
+    try:
+        return load_corpora(_org_path(org_path), titles)
+    except (TrainingError, OrgConfigError) as error:
+        raise _fail(str(error)) from None
+
+
+def _model_commands(
+    console: Console,
+    org_path: Path | None,
+    titles: Path,
+    models: Path,
+    train: bool,
+    learn: bool,
+    promote: str | None,
+    by: str | None,
+    version: str | None,
+    corrections: Path | None,
+    mail_dir: Path | None,
+) -> None:
+    try:
+        if promote is not None:
+            if not by:
+                raise _fail(text("by_required"))
+            modelcli.promote_model(promote, by, models, console)
+        elif learn:
+            if corrections is None or mail_dir is None:
+                raise _fail(text("learn_needs"))
+            modelcli.learn(
+                _corpora(org_path, titles), corrections, mail_dir, version, models, console
+            )
+        elif train:
+            modelcli.train(_corpora(org_path, titles), version, models, console)
+    except (ModelError, ValueError) as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"kan ikkje lese {error.filename} ({error.strerror})") from None
 
 
 @classify_app.callback()
@@ -200,15 +283,68 @@ def classify(
     rules_path: Annotated[
         Path, typer.Option("--rules", help="Regelfila (for å prøve ut endringar)")
     ] = DEFAULT_RULES_PATH,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Vis grunnane og modellen sine sterkaste ord")
+    ] = False,
+    train: Annotated[
+        bool, typer.Option("--train", help="Bygg ein ny modell frå grunndata (tek ikkje i bruk)")
+    ] = False,
+    learn: Annotated[
+        bool,
+        typer.Option(
+            "--learn", help="Bygg ein kandidat med rettingane, vist ved sida av gjeldande"
+        ),
+    ] = False,
+    promote: Annotated[
+        str | None, typer.Option("--promote", help="Ta modellen VERSJON i bruk (med --by)")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Tilsett-ID til den som avgjer")] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Versjon for den nye modellen")
+    ] = None,
+    corrections: Annotated[
+        Path | None, typer.Option("--corrections", help="Rettingar (JSONL-eksport) for --learn")
+    ] = None,
+    mail_dir: Annotated[
+        Path | None, typer.Option("--mail", help="Mappe med <saks-id>.eml for --learn")
+    ] = None,
+    titles: Annotated[
+        Path, typer.Option("--titles", help="Verkelege journaltitlar (incoming.tsv)")
+    ] = DEFAULT_TITLES,
+    models: Annotated[
+        Path, typer.Option("--models", help="Mappa med modellane og current.json")
+    ] = DEFAULT_MODEL_DIR,
 ) -> None:
-    """Klassifiser e-post, eller mål klassifiseringa mot ein merka korpus (--eval)."""
+    """Klassifiser e-post, mål klassifiseringa (--eval), eller bygg og vel modell."""
     console = Console()
+    if train or learn or promote is not None:
+        if paths or eval_dir is not None:
+            raise _fail("--train, --learn og --promote tek ingen filer eller --eval")
+        _model_commands(
+            console,
+            org_path,
+            titles,
+            models,
+            train,
+            learn,
+            promote,
+            by,
+            version,
+            corrections,
+            mail_dir,
+        )
+        return
     if eval_dir is not None and paths:
         raise _fail("bruk anten filer eller --eval, ikkje begge")
     if eval_dir is None and not paths:
         raise _fail("gje minst éi .eml-fil eller mappe, eller --eval MAPPE")
-    org, classifier = _load(org_path, rules_path, console)
+    org, classifier = _load(org_path, rules_path, models)
     if eval_dir is not None:
-        _evaluate(eval_dir, as_json, classifier, org, console)
+        _evaluate(eval_dir, as_json, classifier, org, titles, console)
+    elif explain:
+        missing = [str(p) for p in paths or [] if not p.exists()]
+        if missing:
+            raise _fail(f"finn ikkje {', '.join(missing)}")
+        modelcli.explain(paths or [], classifier, org, console)
     else:
         _classify_paths(paths or [], as_json, classifier, org, console)

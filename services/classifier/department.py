@@ -1,15 +1,20 @@
 """Which department a mail belongs to (R5, R8).
 
 Mail to a department's own address belongs to that department, private mail too. Mail to the
-common mailbox goes to the department whose vocabulary it uses clearly most, else it stays in the
-common mailbox. Mail to a personal mailbox belongs to the owner's department (the one whose
-vocabulary it uses, when the owner works in several); truly private mail goes to the common one.
+common mailbox goes to the department that is clearly most likely, else it stays in the common
+mailbox. Likely is the sum of three kinds of evidence: the rule file's vocabulary and topics, the
+`words` the organisation file gives each department, and the model's department probability
+(learnt from real journal titles, labelled mail and the departments' `tasks`). Mail to a personal
+mailbox belongs to the owner's department (the one the evidence favours, when the owner works in
+several); truly private mail goes to the common one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from schemas.vocab import MailClass
 from services.classifier.features import MailView
@@ -49,6 +54,16 @@ def _staff_departments(org: Organisation, mailbox: str) -> list[str]:
     ]
 
 
+@lru_cache(maxsize=256)
+def _org_words(words: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    # One pattern per word, whole words only: an organisation file's words are plain text.
+    return tuple(re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE) for word in words)
+
+
+def org_word_hits(text: str, words: Iterable[str]) -> int:
+    return sum(1 for pattern in _org_words(tuple(words)) if pattern.search(text))
+
+
 class DepartmentRouter:
     def __init__(self, config: Departments) -> None:
         self._config = config
@@ -71,12 +86,20 @@ class DepartmentRouter:
         )
 
     def scores(
-        self, view: MailView, topics: Collection[str], candidates: Iterable[str]
+        self,
+        view: MailView,
+        topics: Collection[str],
+        candidates: Iterable[str],
+        org: Organisation,
+        model: Mapping[str, float],
     ) -> dict[str, float]:
         scores: dict[str, float] = {}
         for key in candidates:
             vocabulary = self._vocabulary.get(key)
             scores[key] = vocabulary.score(view.own_text, view.own_needles) if vocabulary else 0.0
+            words = org.departments[key].words if key in org.departments else []
+            scores[key] += self._config.org_word_weight * org_word_hits(view.own_text, words)
+            scores[key] += self._config.model_weight * model.get(key, 0.0)
         for topic in topics:
             department = self._config.topics.get(topic)
             if department in scores:
@@ -91,8 +114,14 @@ class DepartmentRouter:
         return ranked[0][0] if ranked[0][1] - runner_up >= self._config.margin else None
 
     def choose(
-        self, view: MailView, topics: Collection[str], mail_class: MailClass, org: Organisation
+        self,
+        view: MailView,
+        topics: Collection[str],
+        mail_class: MailClass,
+        org: Organisation,
+        model: Mapping[str, float],
     ) -> DepartmentChoice:
+        """`model` is the model's department probabilities (empty without a model)."""
         common = org.common_department
         if view.mailbox_kind == "department" and view.mailbox_department is not None:
             return DepartmentChoice(view.mailbox_department, "department.mailbox")
@@ -103,10 +132,14 @@ class DepartmentRouter:
             if len(owned) == 1:
                 return DepartmentChoice(owned[0], "department.mailbox_owner")
             if owned:
-                scores = self.scores(view, topics, owned)
+                scores = self.scores(view, topics, owned, org, model)
                 best = max(owned, key=lambda key: scores[key])
                 return DepartmentChoice(best, "department.mailbox_owner_vocabulary")
-        leader = self._clear_leader(self.scores(view, topics, org.departments))
+        leader = self._clear_leader(self.scores(view, topics, org.departments, org, model))
         if leader is None or leader == common:
             return DepartmentChoice(common, "department.common")
-        return DepartmentChoice(leader, "department.vocabulary")
+        # The reason names the model only where the words alone would not have chosen it.
+        by_words = self._clear_leader(self.scores(view, topics, org.departments, org, {}))
+        return DepartmentChoice(
+            leader, "department.vocabulary" if by_words == leader else "department.model"
+        )

@@ -11,10 +11,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from schemas.vocab import MailClass
-from services.classifier.identity import IdentityHit, IdentityNumberFinder
+from services.classifier.identity import IdentityNumberFinder
 from services.classifier.prefilter import NeedleIndex, Needles, fold
 from services.classifier.ruleset import MailboxKind, SenderKind, SenderKinds
 from services.classifier.text import is_forward_subject, is_reply_subject, own_words, word_count
+from services.common.idnumbers import IdentityHit
 from services.common.mail import ParsedMail
 from services.common.orgconfig import Organisation
 

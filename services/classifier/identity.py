@@ -1,87 +1,18 @@
-"""Norwegian identity numbers in free text: fødselsnummer, d-nummer and h-nummer (R2).
+"""Which identity numbers in free text the classifier reports as sensitive (R2).
 
-An identity number is 11 digits, DDMMYY + three individual digits + two mod-11 control digits.
-A d-nummer adds 4 to the first digit (day 41-71), an h-nummer adds 4 to the third (month 41-52).
-From 2032 the first control digit may leave a remainder of 0, 1, 2 or 3 instead of only 0 (the
-second is unchanged); the permissive check below accepts both the old and the new rule, so
-numbers issued before and after 2032 are found alike (docs/design.md, "Norwegian identity
-numbers").
-
-A bank account number is also 11 digits, and its control digit uses the same weights as the
-second identity control digit, so some account numbers pass every identity check. They are told
-apart by how they are written: the 4-2-5 grouping ("3207 44 18290", "3207.44.18290") is never
-matched, and a plain number whose nearest label is an account, KID, order or invoice word is not
-an identity number.
+The numbers themselves are recognised by `services.common.idnumbers`. A bank account number is also
+11 digits, and its control digit uses the same weights as the second identity control digit, so
+some account numbers pass every identity check. They are told apart by how they are written: the
+4-2-5 grouping ("3207 44 18290", "3207.44.18290") is never matched, and a plain number whose
+nearest label is an account, KID, order or invoice word is not an identity number.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from schemas.vocab import SensitiveKind
-
-K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
-K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
-# Remainders of the first control sum that the 2032 rule accepts (only 0 before 2032).
-K1_REMAINDERS_2032 = frozenset({0, 1, 2, 3})
-
-_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-# The written forms of an identity number: 11 digits, or 6 + 5 split by a space, a no-break space
-# or a hyphen. The look-arounds refuse digits that run on into a longer number or digit group.
-_CANDIDATE = re.compile(r"(?<!\d)(?<!\d[ .\-\u00a0])(\d{6})[ \u00a0\-]?(\d{5})(?![ .\-\u00a0]?\d)")
-
-IDENTITY_FORMS: dict[str, Callable[[str], str]] = {
-    "plain": lambda n: n,
-    "spaced": lambda n: f"{n[:6]} {n[6:]}",
-    "no-break-spaced": lambda n: f"{n[:6]}\u00a0{n[6:]}",
-    "hyphenated": lambda n: f"{n[:6]}-{n[6:]}",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class IdentityHit:
-    kind: SensitiveKind
-    start: int
-    end: int
-
-
-def _weighted_remainder(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
-
-
-def control_digits_valid(number: str) -> bool:
-    """Both mod-11 control digits hold, by the old rule or by the 2032 rule."""
-    if len(number) != 11 or not number.isdigit():
-        return False
-    return (
-        _weighted_remainder(number[:10], K1_WEIGHTS) in K1_REMAINDERS_2032
-        and _weighted_remainder(number, K2_WEIGHTS) == 0
-    )
-
-
-def identity_kind(number: str) -> SensitiveKind | None:
-    """The kind of a valid identity number (date part and control digits), or None."""
-    if not control_digits_valid(number):
-        return None
-    day, month, year = int(number[0:2]), int(number[2:4]), int(number[4:6])
-    kind = SensitiveKind.FODSELSNUMMER
-    if day > 40:
-        day -= 40
-        kind = SensitiveKind.DNUMMER
-    if month > 40:
-        if kind is SensitiveKind.DNUMMER:
-            return None
-        month -= 40
-        kind = SensitiveKind.HNUMMER
-    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:
-        return None
-    # The century is unknown (and, from 2032, not encoded): 29 February needs a leap year.
-    if month == 2 and day == 29 and year % 4 != 0:
-        return None
-    return kind
+from services.common.idnumbers import IdentityHit, identity_numbers
 
 
 class IdentityNumberFinder:
@@ -106,10 +37,8 @@ class IdentityNumberFinder:
         return nearest is not None and nearest.group("other") is not None
 
     def find(self, text: str) -> list[IdentityHit]:
-        hits: list[IdentityHit] = []
-        for match in _CANDIDATE.finditer(text):
-            kind = identity_kind(match.group(1) + match.group(2))
-            if kind is None or self._labelled_as_other_number(text, match.start()):
-                continue
-            hits.append(IdentityHit(kind=kind, start=match.start(), end=match.end()))
-        return hits
+        return [
+            hit
+            for hit in identity_numbers(text)
+            if not self._labelled_as_other_number(text, hit.start)
+        ]

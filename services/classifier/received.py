@@ -8,6 +8,8 @@ from schemas.events import MailClassified, MailReceived, utc_now
 from schemas.identity import make_event_id
 from schemas.vocab import MailClass
 from services.classifier.engine import Classification, Classifier
+from services.classifier.modelstore import load_current
+from services.classifier.ruleset import default_rules
 from services.common.mail import ParsedMail, parse_mail
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
@@ -17,8 +19,9 @@ UNPARSEABLE_REASON = "unparseable"
 
 @cache
 def default_classifier() -> Classifier:
-    """One classifier per process: compiling the rule file is the expensive part."""
-    return Classifier()
+    """One classifier per process: compiling the rule file and loading the current model
+    (`models/current.json`) are the expensive part."""
+    return Classifier(default_rules(), load_current())
 
 
 def is_unparseable(mail: ParsedMail) -> bool:
@@ -52,7 +55,7 @@ def classify_received(
     engine = classifier or default_classifier()
     mail = parse_mail(original_of(mime, org))
     result = (
-        _needs_a_human(org, engine.version)
+        _needs_a_human(org, engine.rules.version)
         if is_unparseable(mail)
         else engine.classify(mail, event.mailbox, org, thread_class)
     )
@@ -61,7 +64,8 @@ def classify_received(
         case_id=event.case_id,
         occurred_at=utc_now(),
         department=event.department,
-        rules_version=engine.version,
+        rules_version=engine.rules.version,
+        model_version=engine.model_version,
         mail_class=result.mail_class,
         confidence=result.confidence,
         sensitive=list(result.sensitive),

@@ -145,6 +145,12 @@ class Departments(_Strict):
     topic_weight: float = Field(ge=0)
     vocabulary: dict[str, DepartmentVocabulary]
     topics: dict[str, str] = Field(default_factory=dict, description="topic -> department")
+    model_weight: float = Field(
+        default=0.0, ge=0, description="votes the model's department probability is worth"
+    )
+    org_word_weight: float = Field(
+        default=2.0, ge=0, description="score of each of a department's `words` (org file) found"
+    )
 
 
 class IdentityNumbers(_Strict):
@@ -164,6 +170,11 @@ class Decision(_Strict):
         ge=0, description="privat must beat the next class by this much (closing work is worst)"
     )
     temperature: float = Field(gt=0, description="softness of the confidence (softmax of scores)")
+    model_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="votes the model's class probability is worth (0: rules only)",
+    )
 
 
 class RuleFile(_Strict):

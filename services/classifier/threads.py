@@ -7,12 +7,11 @@ classifier's own; nobody else writes it.
 
 from __future__ import annotations
 
-import hashlib
-
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from schemas.vocab import MailClass
+from services.common.conversation import conversation_key
 from services.common.jetstream import BucketSpec
 
 THREADS_BUCKET = "sakspost_threads"
@@ -20,8 +19,7 @@ THREADS = BucketSpec(THREADS_BUCKET, description="Conversation → class; the cl
 
 
 def thread_key(conversation_id: str) -> str:
-    # Graph conversation ids hold characters KV keys do not allow; a digest is always valid.
-    return "c." + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:40]
+    return "c." + conversation_key(conversation_id)
 
 
 class ThreadMemory:

@@ -18,6 +18,7 @@ import contextlib
 import json
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -62,6 +63,8 @@ Hook = Callable[[], Awaitable[None]]
 
 
 class ServiceApp:
+    """One Sakspost service: declare in `build`, then `serve()` (or `running()` in tests)."""
+
     def __init__(
         self,
         name: str,
@@ -108,6 +111,8 @@ class ServiceApp:
             on_startup=[self._connect],
             after_startup=[self._started],
             on_shutdown=[self._stopping],
+            # ServiceApp logs its own start and stop, in the service's structured log.
+            logger=None,
         )
         self.put(DEAD_LETTERS_KEY, DeadLetters(self.publisher, org.common_department))
         if failures is not None:
@@ -119,14 +124,7 @@ class ServiceApp:
     def consumer(self, spec: ConsumerSpec) -> Callable[[Any], Any]:
         """Decorate a handler as this durable consumer's; its first parameter's type decides how
         the payload is decoded (a contract model, or a union discriminated on `type`)."""
-        spec = ConsumerSpec(
-            durable=spec.durable,
-            filter_subjects=spec.filter_subjects,
-            ack_wait_seconds=self.settings.ack_wait_seconds,
-            max_ack_pending=spec.max_ack_pending,
-            stream=spec.stream,
-            description=spec.description,
-        )
+        spec = replace(spec, ack_wait_seconds=self.settings.ack_wait_seconds)
         self.consumers.append(spec)
         return self.events.subscriber(
             config=spec.config(),

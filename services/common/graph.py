@@ -18,6 +18,7 @@ import threading
 
 import httpx
 from azure.identity.aio import ClientSecretCredential
+from kiota_abstractions.api_error import APIError
 from kiota_abstractions.authentication import AnonymousAuthenticationProvider
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
@@ -31,6 +32,7 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]  # ships no py.typed
 
+from services.common.errors import TransientError
 from services.common.settings import Settings
 
 GRAPH_ROOT = "https://graph.microsoft.com/v1.0"
@@ -39,8 +41,27 @@ IMMUTABLE_IDS = 'IdType="ImmutableId"'
 # kiota's default: 100 s to answer, 30 s to connect.
 TIMEOUT = httpx.Timeout(100.0, connect=30.0)
 
+THROTTLED = 429
+
 _credentials: dict[tuple[str, str], ClientSecretCredential] = {}
 _credentials_lock = threading.Lock()
+
+
+class GraphRefused(RuntimeError):
+    """Graph answered with an error that asking again will not change (a 4xx other than 429)."""
+
+
+def graph_failure(error: APIError, what: str) -> Exception:
+    """A Graph error as the retry discipline wants it: transient when Graph is busy or down."""
+    status = error.response_status_code or 0
+    if status == THROTTLED or status >= 500:
+        headers = {k.lower(): v for k, v in (error.response_headers or {}).items()}
+        retry_after = headers.get("retry-after", "")
+        return TransientError(
+            f"Graph {what}: HTTP {status}",
+            retry_after=float(retry_after) if retry_after.isdigit() else None,
+        )
+    return GraphRefused(f"Graph {what}: HTTP {status}")
 
 
 class GraphConfigError(ValueError):

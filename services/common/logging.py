@@ -16,14 +16,16 @@ from typing import Any
 
 import structlog
 
+from services.common.idnumbers import mask_identity_numbers
+
 REDACTED = "[redacted]"
 # Keys whose values are mail content by nature: never logged, whatever they hold.
 BODY_KEYS = frozenset(
     {"body", "text", "html", "content", "mime", "raw", "payload", "preview", "body_preview"}
 )
-# Eleven digits, plain or grouped 6+5 (fødselsnummer, d-nummer, h-nummer) or 4-2-5 (accounts, which
-# are masked too: they identify a person just as well).
-_IDENTITY_NUMBER = re.compile(r"(?<!\d)(?:\d{6}[ .-]?\d{5}|\d{4}[ .]\d{2}[ .]\d{5})(?!\d)")
+ID_NUMBER_MASK = "[id-number]"
+# Account numbers grouped 4-2-5 are masked too: they identify a person just as well.
+_ACCOUNT_NUMBER = re.compile(r"(?<!\d)\d{4}[ .\u00a0\u202f]\d{2}[ .\u00a0\u202f]\d{5}(?!\d)")
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
@@ -41,7 +43,10 @@ class Redactor:
 
     def redact(self, value: Any) -> Any:
         if isinstance(value, str):
-            return _ADDRESS.sub(self._mask_address, _IDENTITY_NUMBER.sub("[id-number]", value))
+            numbers = _ACCOUNT_NUMBER.sub(
+                ID_NUMBER_MASK, mask_identity_numbers(value, ID_NUMBER_MASK)
+            )
+            return _ADDRESS.sub(self._mask_address, numbers)
         if isinstance(value, dict):
             return {
                 key: REDACTED if str(key).lower() in BODY_KEYS else self.redact(item)

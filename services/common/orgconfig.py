@@ -19,8 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from schemas.subjects import check_token
 from schemas.vocab import MailClass
 from services.common.configfile import read_yaml, validate_mapping
-
-Language = Literal["nn", "nb", "en"]
+from services.common.language import Language
 
 
 class OrgConfigError(ValueError):
@@ -225,6 +224,23 @@ class Department(_Strict):
     caseworkers: list[str] = Field(min_length=1, description="Staff ids who may be assigned (R8)")
     assignment: Assignment = Field(default_factory=Assignment)
     sla: Sla | None = Field(default=None, description="Replaces the organisation's SLA when given")
+    # How any municipality teaches the classifier its own organisation (issue 18): `tasks` are
+    # examples of the department's mail that the model learns from (`sakspost classify --train`),
+    # `words` count for the department at once, without retraining.
+    tasks: list[str] = Field(
+        default_factory=list, description="Kinds of mail it handles, as a sender would word them"
+    )
+    words: list[str] = Field(
+        default_factory=list, description="Whole words or phrases that point mail to it (any case)"
+    )
+
+    @field_validator("tasks", "words")
+    @classmethod
+    def _texts(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.strip():
+                raise ValueError("an empty entry (fix: remove it or write the text)")
+        return [value.strip() for value in values]
 
     @field_validator("addresses")
     @classmethod

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from schemas.events import MailReceived, Party
 from schemas.identity import make_case_id
+from services.common.flags import parse_flag_status
 from services.common.mail import Address, ParsedMail, parse_mail
 from services.common.mimestore import mime_sha256
 from services.common.orgconfig import Organisation
@@ -16,8 +17,6 @@ from services.common.publisher import Channel
 RECEIVED_CHANNEL = Channel(
     "sakspost.mail.received.{department}", MailReceived, "A mail reached Sakspost"
 )
-
-FLAG_STATUSES = ("notFlagged", "flagged", "complete")
 
 
 class NotAnOfficialMailbox(ValueError):
@@ -79,7 +78,7 @@ def build_received(
         change_key=change_key,
         categories=list(categories),
         # Only Graph's three statuses: anything else is as good as unknown.
-        flag_status=flag_status if flag_status in FLAG_STATUSES else None,
+        flag_status=parse_flag_status(flag_status),
     )
 
 

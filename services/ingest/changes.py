@@ -13,19 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
 
 from schemas.events import MailChanged, MailDeleted, MailEventBase, MailReceived
 from schemas.identity import make_event_id
 from schemas.vocab import DeletionKind
+from services.common.categories import same_categories
+from services.common.flags import parse_flag_status
 from services.ingest.gateway import MessageSnapshot
 from services.ingest.state import MessageRecord
 
 DELETED_ITEMS = "deleteditems"
 # Our own outgoing mail and drafts are not received mail.
 NOT_RECEIVED_FOLDERS = frozenset({"sentitems", "drafts"})
-FlagStatus = Literal["notFlagged", "flagged", "complete"]
-_FLAG_STATUSES = ("notFlagged", "flagged", "complete")
 
 
 @dataclass(frozen=True)
@@ -50,15 +49,6 @@ def first_record(event: MailReceived, snapshot: MessageSnapshot) -> MessageRecor
         flag_status=snapshot.flag_status,
         change_key=snapshot.change_key,
     )
-
-
-def _flag(value: str | None) -> FlagStatus | None:
-    return cast("FlagStatus", value) if value in _FLAG_STATUSES else None
-
-
-def _same_categories(left: list[str], right: list[str]) -> bool:
-    # Outlook matches category names ignoring case.
-    return sorted(c.casefold() for c in left) == sorted(c.casefold() for c in right)
 
 
 def seen_again(
@@ -93,14 +83,14 @@ def seen_again(
             )
         )
     human_change = not (
-        _same_categories(record.categories, snapshot.categories)
+        same_categories(record.categories, snapshot.categories)
         and record.flag_status == snapshot.flag_status
     )
     # A person who puts back what ingest last read (say the `Tildelt:` our write replaced) leaves
     # the record unchanged, but not what we wrote: that is a change too.
     if our_categories is not None and not human_change:
         human_change = not (
-            _same_categories(list(our_categories), snapshot.categories)
+            same_categories(list(our_categories), snapshot.categories)
             and our_flag == snapshot.flag_status
         )
     if human_change and (snapshot.change_key is None or snapshot.change_key != our_change_key):
@@ -114,7 +104,7 @@ def seen_again(
                 graph_message_id=graph_id,
                 change_key=snapshot.change_key,
                 categories=snapshot.categories,
-                flag_status=_flag(snapshot.flag_status),
+                flag_status=parse_flag_status(snapshot.flag_status),
             )
         )
     updated = record.model_copy(

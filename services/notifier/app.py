@@ -7,12 +7,12 @@ from __future__ import annotations
 from schemas.events import Alert, MailArchived, MailCompleted, MailRouted, NoticeSent, utc_now
 from schemas.subjects import ALERT_ALL, mail_event_filter
 from services.common.app import ServiceApp
+from services.common.clock import Clock
 from services.common.jetstream import NOTICES_BUCKET, ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
 from services.notifier.config import NotifierConfig, NotifierSecrets, load_notifier_config
-from services.notifier.notice import Clock
 from services.notifier.runtime import Notifier
 
 ROUTED = ConsumerSpec(

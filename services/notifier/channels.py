@@ -20,11 +20,12 @@ from msgraph.generated.users.item.mail_folders.item.messages.messages_request_bu
 from msgraph.graph_service_client import GraphServiceClient
 
 from schemas.vocab import Channel
+from services.common.clock import Clock
 from services.common.graph import send_mime
 from services.common.orgconfig import Organisation
 from services.notifier.cards import teams_message
 from services.notifier.mime import notice_message_id, notice_mime
-from services.notifier.notice import Clock, Notice
+from services.notifier.notice import Notice
 from services.notifier.signing import NOTICE_ID_HEADER, SIGNATURE_HEADER, sign, webhook_body
 
 HTTP_TIMEOUT = httpx.Timeout(15.0, connect=5.0)

@@ -20,13 +20,14 @@ import structlog
 from schemas.events import Alert, NoticeSent
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind, Channel, NoticeKind, Severity
+from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.publisher import EventPublisher
 from services.common.retry import retry_delay
 from services.notifier.channels import ChannelFailed, Sender
 from services.notifier.config import NotifierConfig
 from services.notifier.ledger import AlreadySent, Claimed, NoticeLedger
-from services.notifier.notice import Clock, Notice
+from services.notifier.notice import Notice
 
 log = structlog.get_logger(__name__)
 Sleep = Callable[[float], Awaitable[None]]

@@ -21,8 +21,8 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from schemas.vocab import Channel
+from services.common.clock import Clock
 from services.common.errors import TransientError
-from services.notifier.notice import Clock
 
 SENDING = "sending"
 SENT = "sent"

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from schemas.events import Alert, MailRouted
 from schemas.vocab import AlertKind
-from services.common.orgconfig import Language, Organisation
+from services.common.language import Language
+from services.common.orgconfig import Organisation
 from services.notifier.digest import Digest
 from services.notifier.notice import Message
 from services.notifier.texts import (

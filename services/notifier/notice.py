@@ -6,18 +6,14 @@ so that a redelivered or replayed event yields the same id and the ledger can re
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from schemas.events import Party
 from schemas.identity import make_event_id
 from schemas.vocab import NoticeKind
-from services.common.orgconfig import Language, StaffMember
+from services.common.language import Language
+from services.common.orgconfig import StaffMember
 from services.notifier.config import Route
-
-# The notifier's notion of now (UTC); tests inject their own to reach the digest hour or a window.
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)

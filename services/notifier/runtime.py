@@ -19,12 +19,13 @@ from nats.js.kv import KeyValue
 
 from schemas.events import Alert, MailArchived, MailCompleted, MailRouted
 from schemas.vocab import Channel
-from services.common.errors import TransientError
-from services.common.graph import graph_client_for
-from services.common.orgconfig import Organisation
+from services.common.away import AwayCheck
+from services.common.clock import Clock
+from services.common.errors import TRANSIENT_ERRORS, TransientError
+from services.common.graph import GraphRefused, graph_client_for
+from services.common.orgconfig import Organisation, StaffMember
 from services.common.publisher import EventPublisher
 from services.common.settings import Settings
-from services.notifier.away import AwayCheck
 from services.notifier.channels import (
     HTTP_TIMEOUT,
     EmailSender,
@@ -51,9 +52,24 @@ from services.notifier.digest import (
 )
 from services.notifier.kvstore import CaseViews, PendingAlerts, due_groups
 from services.notifier.ledger import NoticeLedger, process_owner
-from services.notifier.notice import Clock
 
 log = structlog.get_logger(__name__)
+
+# What reading automatic replies may raise when Graph does not tell.
+AWAY_UNKNOWN: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, GraphRefused)
+
+
+async def supervisors_to_tell(
+    away: AwayCheck, org: Organisation, department: str
+) -> list[StaffMember]:
+    """Who hears about `department` now: its supervisors, or the deputies standing in (R10)."""
+    try:
+        on_duty = await away.supervisors_on_duty(department)
+    except AWAY_UNKNOWN as error:
+        # Not knowing who is away is no reason to withhold an alert: tell the supervisors.
+        log.warning("automatic replies unknown", department=department, error=repr(error))
+        on_duty = list(org.departments[department].supervisors)
+    return [org.staff_member(staff_id) for staff_id in on_duty]
 
 
 @dataclass
@@ -102,7 +118,7 @@ class Notifier:
         ledger = NoticeLedger(kv, process_owner(), self.config.claim_lease_seconds, self.clock)
         self._parts = Parts(
             deliverer=Deliverer(ledger, senders, publisher, self.config, self.clock),
-            away=AwayCheck(reader, self.config.away_cache_seconds, self.clock),
+            away=AwayCheck(reader, self.org, self.clock, self.config.away_cache_seconds),
             pending=PendingAlerts(kv),
             views=CaseViews(kv),
             http=http,
@@ -165,7 +181,7 @@ class Notifier:
         groups = due_groups(await parts.pending.all(), self.clock(), window)
         for group in groups:
             department = alert_department(group.department, self.org)
-            recipients = await parts.away.recipients(self.org, department)
+            recipients = await supervisors_to_tell(parts.away, self.org, department)
             for notice in alert_notices(group, recipients, self.org, self.config):
                 await parts.deliverer.deliver(notice)
             await parts.pending.remove(group)
@@ -185,7 +201,7 @@ class Notifier:
         parts = self.parts
         views = await parts.views.of_department(department)
         digest = summarise(department, day, list(views.values()), now)
-        recipients = await parts.away.recipients(self.org, department)
+        recipients = await supervisors_to_tell(parts.away, self.org, department)
         for notice in digest_notices(digest, recipients, self.org, self.config):
             await parts.deliverer.deliver(notice)
         for case_id, view in views.items():

@@ -12,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from schemas.vocab import AlertKind, MailClass, SensitiveKind
-from services.common.orgconfig import Language
+from services.common.language import Language, in_language
 
 Phrases = Mapping[str, str]
 
@@ -177,7 +177,7 @@ SENSITIVE_NAMES: Mapping[Language, Mapping[SensitiveKind, str]] = {
 
 
 def phrase(language: Language, key: str, **values: object) -> str:
-    return PHRASES[language][key].format(**values)
+    return in_language(PHRASES, language)[key].format(**values)
 
 
 def local_time(moment: datetime, timezone: str, language: Language) -> str:
@@ -194,7 +194,7 @@ def sender_kind(address: str | None, domain: str, language: Language) -> str:
 
 
 def sensitive_warning(kinds: Sequence[SensitiveKind], language: Language) -> str:
-    names = ", ".join(SENSITIVE_NAMES[language][kind] for kind in kinds)
+    names = ", ".join(in_language(SENSITIVE_NAMES, language)[kind] for kind in kinds)
     return phrase(language, "sensitive_warning", kinds=names)
 
 
@@ -204,4 +204,4 @@ def class_name(mail_class: MailClass) -> str:
 
 
 def alert_kind_name(kind: AlertKind, language: Language) -> str:
-    return ALERT_KIND_NAMES[language][kind]
+    return in_language(ALERT_KIND_NAMES, language)[kind]

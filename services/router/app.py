@@ -42,17 +42,18 @@ from schemas.events import (
 )
 from schemas.subjects import mail_event_filter
 from services.common.app import ServiceApp
+from services.common.away import AwayCheck
+from services.common.clock import Clock, system_clock
 from services.common.errors import TransientError
 from services.common.graph import graph_client_for
 from services.common.jetstream import CASES_BUCKET, WRITEBACKS_BUCKET, ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
-from services.router.clock import Clock, system_clock
 from services.router.commands import Commands, invalid_request
 from services.router.context import RouterContext
 from services.router.flow import CaseFlow
-from services.router.graph_io import AutoReplies, OutlookWriter
+from services.router.graph_io import OutlookWriter
 from services.router.outlook_sync import OutlookSync
 from services.router.planner import Planner
 from services.router.settings import RouterSettings
@@ -140,7 +141,7 @@ def build(
         flow = CaseFlow(
             ctx,
             store,
-            Planner(ctx, store, AutoReplies(graph, org, clock, config.away_cache_seconds)),
+            Planner(ctx, store, AwayCheck(graph, org, clock, config.away_cache_seconds)),
             OutlookSync(ctx, store, OutlookWriter(graph), clock, config.max_write_attempts),
             service.publisher,
             clock,

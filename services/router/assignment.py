@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.events import MailClassified, MailReceived
 from schemas.vocab import AlertKind, AssignmentPolicy, MailClass, Status
 from services.common.orgconfig import AssignmentRule, Organisation
+from services.common.standin import stand_in, supervisors_on_duty
 
 
 @dataclass(frozen=True)
@@ -77,27 +78,6 @@ class AssignmentDecision:
     rotation: Rotation
     why: str
     alert: AlertKind | None = None
-
-
-def stand_in(org: Organisation, staff_id: str, away: Collection[str]) -> str | None:
-    """The person who acts for `staff_id` now: themselves, their deputy when away, or nobody."""
-    if staff_id not in away:
-        return staff_id
-    deputy = org.staff_member(staff_id).deputy
-    if deputy is not None and deputy not in away:
-        return deputy
-    return None
-
-
-def supervisors_on_duty(org: Organisation, department: str, away: Collection[str]) -> list[str]:
-    """The supervisors who hear about a department's cases now, deputies standing in (R10).
-
-    When every supervisor and deputy is away the configured supervisors are returned anyway: an
-    alert must reach someone, even if only when they are back.
-    """
-    configured = org.departments[department].supervisors
-    present = [s for s in (stand_in(org, sup, away) for sup in configured) if s is not None]
-    return list(dict.fromkeys(present)) or list(configured)
 
 
 def rule_matches(rule: AssignmentRule, facts: MailFacts) -> bool:

@@ -25,8 +25,8 @@ from schemas.commands import (
 )
 from schemas.identity import make_event_id
 from schemas.vocab import AssignmentPolicy, CompletedVia, Status
+from services.common.clock import Clock
 from services.common.errors import TransientError
-from services.router.clock import Clock
 from services.router.facts import AssignFact, ClassifyFact, DoneFact, Fact
 from services.router.flow import Applied, CaseFlow
 from services.router.record import CaseRecord

@@ -34,10 +34,10 @@ import structlog
 from schemas.events import Alert, MailChanged, MailDeleted, MailEventBase, MailReceived, MailRouted
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind
+from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.publisher import EventPublisher
 from services.router.cas import Conflict, retrying
-from services.router.clock import Clock
 from services.router.context import RouterContext
 from services.router.facts import Fact, MailFact
 from services.router.outlook_sync import OutlookSync, Shown

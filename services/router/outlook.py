@@ -13,15 +13,17 @@ in `transitions.py`; the I/O of a write-back is in `outlook_sync.py`. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas.events import MailChanged
 from schemas.vocab import MailClass
+from services.common.categories import category_key, same_categories
+from services.common.flags import FlagStatus
 from services.common.orgconfig import Organisation
-from services.router.record import MAX_WRITTEN_CHANGE_KEYS, CaseRecord, FlagStatus, WriteBack
+from services.router.record import MAX_WRITTEN_CHANGE_KEYS, CaseRecord, WriteBack
 
 ASSIGNED_PREFIX = "Tildelt: "
 REGISTRY_PREFIX = "WebSak: "
@@ -31,26 +33,24 @@ CLASS_CATEGORIES: dict[MailClass, str] = {
     MailClass.OFFISIELL: "Offisiell",
     MailClass.PRIVAT: "Privat",
 }
-_CLASS_BY_CATEGORY = {name.casefold(): mail_class for mail_class, name in CLASS_CATEGORIES.items()}
+_CLASS_BY_CATEGORY = {
+    category_key(name): mail_class for mail_class, name in CLASS_CATEGORIES.items()
+}
 
 
 def _is_assigned_category(category: str) -> bool:
-    return category.casefold().startswith(ASSIGNED_PREFIX.strip().casefold())
+    return category_key(category).startswith(category_key(ASSIGNED_PREFIX.strip()))
 
 
 def is_ours(category: str) -> bool:
     """Whether the router owns a category (Outlook matches category names ignoring case)."""
-    folded = category.casefold()
+    folded = category_key(category)
     return (
         _is_assigned_category(category)
-        or folded.startswith(REGISTRY_PREFIX.strip().casefold())
-        or folded == SENSITIVE_CATEGORY.casefold()
+        or folded.startswith(category_key(REGISTRY_PREFIX.strip()))
+        or folded == category_key(SENSITIVE_CATEGORY)
         or folded in _CLASS_BY_CATEGORY
     )
-
-
-def _same_categories(left: Iterable[str], right: Iterable[str]) -> bool:
-    return {c.casefold() for c in left} == {c.casefold() for c in right}
 
 
 @dataclass(frozen=True)
@@ -128,11 +128,11 @@ def plan_writeback(
     plan = WriteBackPlan(categories=kept + our_categories(record, org), flag=_flag(record))
     written = (
         last is not None
-        and _same_categories(last.categories, plan.categories)
+        and same_categories(last.categories, plan.categories)
         and last.flag_status == plan.flag.status
         and last.flag_due == plan.flag.due
     )
-    shown = (shown_categories is None or _same_categories(shown_categories, plan.categories)) and (
+    shown = (shown_categories is None or same_categories(shown_categories, plan.categories)) and (
         shown_flag is None or shown_flag == plan.flag.status
     )
     return None if written and shown else plan
@@ -219,13 +219,13 @@ def read_version(
         return Reading(intents=())
     last = record.writeback
     # Categories that were not on the message when we last wrote it are the human's doing.
-    baseline = {c.casefold() for c in (last.categories if last else [])}
-    added = [c for c in categories if c.casefold() not in baseline]
+    baseline = {category_key(c) for c in (last.categories if last else [])}
+    added = [c for c in categories if category_key(c) not in baseline]
     intents: list[Intent] = []
     ignored: list[str] = []
 
     added_classes = {
-        _CLASS_BY_CATEGORY[c.casefold()] for c in added if c.casefold() in _CLASS_BY_CATEGORY
+        _CLASS_BY_CATEGORY[category_key(c)] for c in added if category_key(c) in _CLASS_BY_CATEGORY
     }
     if len(added_classes) > 1:
         ignored.append("several class categories added at once")

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import structlog
 
+from services.common.clock import Clock
 from services.common.errors import TransientError
+from services.common.flags import FlagStatus
 from services.router.cas import retrying
-from services.router.clock import Clock
 from services.router.context import RouterContext
 from services.router.graph_io import MessageGone, OutlookWriter, WriteConflict
 from services.router.outlook import (
@@ -24,7 +25,7 @@ from services.router.outlook import (
     note_written_back,
     plan_writeback,
 )
-from services.router.record import CaseRecord, FlagStatus
+from services.router.record import CaseRecord
 from services.router.store import CaseStore
 
 log = structlog.get_logger(__name__)

@@ -14,13 +14,13 @@ from datetime import datetime
 from schemas.events import MailChanged, MailClassified
 from schemas.vocab import CompletedVia, MailClass, Status
 from services.common.orgconfig import Organisation
+from services.common.standin import supervisors_on_duty
 from services.router.assignment import (
     AssignmentDecision,
     MailFacts,
     Rotation,
     Workload,
     choose_assignee,
-    supervisors_on_duty,
 )
 from services.router.context import RouterContext
 from services.router.facts import ClassifyFact, Fact

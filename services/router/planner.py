@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.common.away import AwayCheck
 from services.common.orgconfig import Organisation
 from services.router.assignment import Workload
 from services.router.context import RouterContext
 from services.router.facts import Fact
-from services.router.graph_io import AutoReplies
 from services.router.plan import RoutingPlan, plan_case, plan_request
 from services.router.record import CaseRecord
 from services.router.routing import route_department
@@ -45,7 +45,7 @@ def people_to_check(org: Organisation, department: str, thread_owner: str | None
 
 
 class Planner:
-    def __init__(self, ctx: RouterContext, store: CaseStore, replies: AutoReplies) -> None:
+    def __init__(self, ctx: RouterContext, store: CaseStore, replies: AwayCheck) -> None:
         self._ctx = ctx
         self._store = store
         self._replies = replies

@@ -6,8 +6,6 @@ The router is its only writer; `transitions.py` holds every change a fact makes 
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import Party, UtcDateTime
@@ -20,6 +18,7 @@ from schemas.vocab import (
     SensitiveKind,
     Status,
 )
+from services.common.flags import FlagStatus
 
 # Enough to recognise every redelivery JetStream can still make of a case's facts; older facts are
 # also caught by the state checks (a Ferdig case is not completed twice).
@@ -27,8 +26,6 @@ MAX_APPLIED_EVENT_IDS = 200
 # Our recent writes to Outlook; an echo of any of them, however late, is not a human's change.
 # The same number of versions heard from humans is kept.
 MAX_WRITTEN_CHANGE_KEYS = 20
-
-FlagStatus = Literal["notFlagged", "flagged", "complete"]
 
 
 class _Record(BaseModel):

@@ -16,7 +16,6 @@ skip our own echoes without asking Graph.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import ALL_MODELS, Event
+from services.common.conversation import conversation_key
 from services.common.writeback import pending_marker, writeback_key, written_marker
 from services.router.cas import Conflict
 from services.router.record import CaseRecord, WriteBack
@@ -76,8 +76,7 @@ def is_case_id(text: str) -> bool:
 
 
 def _thread_key(conversation_id: str) -> str:
-    # Graph's conversation ids may hold characters a KV key cannot.
-    return THREAD_PREFIX + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:40]
+    return THREAD_PREFIX + conversation_key(conversation_id)
 
 
 class CaseStore:

@@ -13,9 +13,9 @@ import asyncio
 import structlog
 
 from schemas.events import Alert
+from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.publisher import EventPublisher
-from services.router.clock import Clock
 from services.router.facts import AlertedFact
 from services.router.flow import CaseFlow
 from services.router.watch import due_alerts

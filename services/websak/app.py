@@ -24,13 +24,14 @@ from schemas.events import Alert, Event, MailArchived, MailRouted, MailSent, utc
 from schemas.subjects import PREFIX, mail_event_filter
 from schemas.vocab import AlertKind
 from services.common.app import ServiceApp
+from services.common.clock import Clock
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
 from services.websak.acos import AcosWebSakArchive
-from services.websak.archiving import Archiver, Clock
+from services.websak.archiving import Archiver
 from services.websak.config import (
     ArchivingOptions,
     WebSakConnection,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +33,7 @@ from nats.js.errors import NotFoundError, ObjectNotFoundError
 from schemas.events import ArchivedDocument, Event, MailArchived, MailRouted, utc_now
 from schemas.identity import make_event_id
 from schemas.vocab import DocumentRole, MailClass
+from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
@@ -63,7 +64,6 @@ from services.websak.submission import build_submission
 
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], datetime]
 MimeSource = Callable[[str], Awaitable[bytes]]
 Publish = Callable[[Event], Awaitable[Any]]
 

@@ -21,7 +21,6 @@ case when it is sensitive (R3). Its receipt is an ordinary one with `outgoing` s
 
 from __future__ import annotations
 
-import hashlib
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +34,7 @@ from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import ArchivedDocument, MailRouted, MailSent, UtcDateTime
+from services.common.conversation import conversation_key
 from services.common.errors import TransientError
 
 CASE_PREFIX = "case."
@@ -149,8 +149,7 @@ class ConversationCase(_Record):
 
 
 def _conversation_key(conversation_id: str) -> str:
-    # Graph conversation ids hold characters KV keys do not allow ('+'); a digest always fits.
-    return CONVERSATION_PREFIX + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:40]
+    return CONVERSATION_PREFIX + conversation_key(conversation_id)
 
 
 class ReceiptStore:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 
+from services.common.idnumbers import mask_identity_numbers
+
 MAX_TITLE_LENGTH = 200
 MASK = "******"
 UNTITLED = "E-post utan emne"
 SCREENED_SUFFIX = "skjerma e-post"
 
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|sv|vs|fw|fwd|aw|wg|tr)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
-# Eleven digits, optionally split 6+5 (fødselsnummer, d-nummer, h-nummer) — masked in any title.
-_IDENTITY_NUMBER = re.compile(r"(?<!\d)\d{6}[ .-]?\d{5}(?!\d)")
 _WHITESPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -54,7 +54,7 @@ def journalpost_title(subject: str, *, sensitive: bool) -> str:
     cleaned = clean_subject(subject)
     if sensitive:
         return f"{neutral_kind(cleaned)} – {SCREENED_SUFFIX}"
-    masked = _IDENTITY_NUMBER.sub(MASK, cleaned)
+    masked = mask_identity_numbers(cleaned, MASK)
     if not masked:
         return UNTITLED
     if len(masked) > MAX_TITLE_LENGTH:

@@ -6,8 +6,8 @@ import pytest
 
 from schemas.vocab import MailClass
 from services.classifier.corpus import evaluate_corpus
-from services.classifier.engine import Classifier
 from services.classifier.evaluation import Evaluation
+from services.classifier.received import default_classifier
 from services.common.orgconfig import load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG
 from tests.conftest import SAMPLES
@@ -15,7 +15,7 @@ from tests.conftest import SAMPLES
 
 @pytest.fixture(scope="module")
 def evaluation() -> Evaluation:
-    return evaluate_corpus(SAMPLES, Classifier(), load_organisation(DEFAULT_ORG_CONFIG))
+    return evaluate_corpus(SAMPLES, default_classifier(), load_organisation(DEFAULT_ORG_CONFIG))
 
 
 def test_class_accuracy(evaluation: Evaluation) -> None:  # R9

@@ -6,6 +6,11 @@ their figures here are no longer blind (h090-h092 were added afterwards to exemp
 `blind/` (22 mails) was written after that work and never used for tuning: the honest figure. The
 thresholds are what the rules reach minus a margin, never below 0.85 accuracy / 0.95 privat
 precision. Do not tune the rules to these files; write new mail instead.
+
+`blind2/` (36 mails, nb/nn/en, all to post@) was written for issue 18 after the model's settings
+were chosen and never used for tuning: the honest figure for rules + model. Rules alone scored
+0.83 accuracy and 0.67 department on it; rules + model 0.92 and 0.86 (privat recall 0.7: three
+private mails judged offisiell, the safe direction).
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import pytest
 
 from schemas.vocab import MailClass, SensitiveKind
 from services.classifier.corpus import evaluate_corpus
-from services.classifier.engine import Classifier
 from services.classifier.evaluation import Evaluation
+from services.classifier.received import default_classifier
 from services.common.orgconfig import load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG
 
 HERE = Path(__file__).parent
-CLASSIFIER = Classifier()
+# The classifier as the service runs it: rules and the current model (issue 18).
+CLASSIFIER = default_classifier()
 
 
 def _evaluate(folder: str) -> Evaluation:
@@ -37,6 +43,11 @@ def heldout() -> Evaluation:
 @pytest.fixture(scope="module")
 def blind() -> Evaluation:
     return _evaluate("blind")
+
+
+@pytest.fixture(scope="module")
+def blind2() -> Evaluation:
+    return _evaluate("blind2")
 
 
 def test_heldout_classes(heldout: Evaluation) -> None:  # R9
@@ -70,3 +81,13 @@ def test_blind_batch(blind: Evaluation) -> None:  # R9, R2
     assert blind.confusion.get((MailClass.ARKIVVERDIG, MailClass.PRIVAT), 0) == 0
     assert (blind.identity_numbers.recall, blind.identity_numbers.false_positives) == (1.0, 0)
     assert blind.shared_department_accuracy >= 0.85
+
+
+def test_blind_batch_of_issue_18(blind2: Evaluation) -> None:  # R9, R2, R5
+    assert blind2.total == 36
+    assert blind2.accuracy >= 0.88, blind2.misclassified
+    archival = blind2.per_class[MailClass.ARKIVVERDIG]
+    assert archival.recall == 1.0 and archival.precision >= 0.95, blind2.misclassified
+    assert blind2.per_class[MailClass.PRIVAT].precision >= 0.98, blind2.misclassified
+    assert (blind2.identity_numbers.recall, blind2.identity_numbers.false_positives) == (1.0, 0)
+    assert blind2.shared_department_accuracy >= 0.83

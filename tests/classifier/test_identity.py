@@ -1,6 +1,6 @@
 """Identity-number detectors (R2): mod-11 control digits by the old rule and the 2032 rule,
 every written form, and bank account numbers told apart (docs/design.md, "Norwegian identity
-numbers")."""
+numbers"); what the detector finds, the log redaction and the journal titles mask."""
 
 from __future__ import annotations
 
@@ -12,13 +12,16 @@ from hypothesis import strategies as st
 
 from schemas.vocab import SensitiveKind
 from services.classifier.engine import Classifier
-from services.classifier.identity import (
+from services.common.idnumbers import (
     IDENTITY_FORMS,
     K1_WEIGHTS,
     K2_WEIGHTS,
     control_digits_valid,
     identity_kind,
+    mask_identity_numbers,
 )
+from services.common.logging import ID_NUMBER_MASK, Redactor
+from services.websak.titles import MASK, journalpost_title
 
 FINDER = Classifier().identity_finder
 K1_BASE = K1_WEIGHTS[:9]
@@ -148,3 +151,42 @@ def test_nearest_label_decides() -> None:
 )
 def test_other_numbers_are_not_identity_numbers(text: str) -> None:
     assert FINDER.find(text) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.booleans().flatmap(lambda rule_2032: identity_numbers(rule_2032=rule_2032)),
+    st.sampled_from(sorted(IDENTITY_FORMS)),
+    st.sampled_from(["Søkjar {} bur på Nærbø", "fnr:{}", "({})", "Kontonummer: {}"]),
+)
+def test_logs_and_journal_titles_mask_every_number_in_every_form(
+    drawn: tuple[str, SensitiveKind], form: str, context: str
+) -> None:  # R2, R3
+    written = IDENTITY_FORMS[form](drawn[0])
+    text = context.format(written)
+    # Masking ignores labels: even a number the detector leaves as an account number is masked.
+    masked_text = context.format(ID_NUMBER_MASK)
+    assert Redactor().redact(text) == masked_text
+    title = journalpost_title(text, sensitive=False)
+    assert title == context.format(MASK)
+    assert not any(digit in title for digit in drawn[0][6:])
+
+
+NEAR_NUMBERS = st.text(alphabet="0123456789 .-\u00a0\u202fa:", max_size=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    NEAR_NUMBERS,
+    identity_numbers(rule_2032=False),
+    st.sampled_from(sorted(IDENTITY_FORMS)),
+    NEAR_NUMBERS,
+)
+def test_nothing_the_detector_finds_survives_masking(
+    before: str, drawn: tuple[str, SensitiveKind], form: str, after: str
+) -> None:  # R2
+    """A number among arbitrary digits and separators: after masking, the detector finds none."""
+    text = before + IDENTITY_FORMS[form](drawn[0]) + after
+    assert FINDER.find(mask_identity_numbers(text, "#")) == []
+    assert FINDER.find(Redactor().redact(text)) == []
+    assert FINDER.find(journalpost_title(text, sensitive=False)) == []

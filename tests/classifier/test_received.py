@@ -42,10 +42,13 @@ def test_classified_event_for_a_sample(org: Organisation) -> None:
     assert classified.department == event.department
     assert classified.case_id == event.case_id
     assert classified.suggested_department == "helse"
-    assert classified.rules_version == default_classifier().version
-    assert classified.event_id == make_event_id(
-        "classified", event.case_id, classified.rules_version
-    )
+    engine = default_classifier()
+    assert classified.rules_version == engine.rules.version
+    # Every classified event names the model that took part (issue 18), and so does its id.
+    assert engine.model is not None
+    assert classified.model_version == engine.model.version
+    assert f"model.{engine.model.version}" in classified.reasons
+    assert classified.event_id == make_event_id("classified", event.case_id, engine.version)
     assert classified.occurred_at >= before
     assert classified.nats_subject() == "sakspost.mail.classified.helse"
     # The same fact gives the same event id (JetStream dedupe).

@@ -10,9 +10,11 @@ from pathlib import Path
 from nats.js import JetStreamContext
 
 from sakspost.inject import inject_files
-from schemas.events import MailReceived
+from schemas.events import MailClassified, MailReceived, Party
 from schemas.identity import make_case_id
+from schemas.vocab import MailClass
 from services.classifier.app import build
+from services.classifier.corrections import CORRECTIONS_BUCKET, CorrectionStore
 from services.classifier.received import classify_received
 from services.common.jetstream import EVENTS_STREAM
 from services.common.mail import parse_mail
@@ -112,3 +114,39 @@ async def test_a_mail_without_headers_is_left_to_a_human(
     assert payload["mail_class"] == "offisiell"
     assert payload["confidence"] == 0
     assert payload["reasons"] == ["unparseable"]
+
+
+async def test_a_persons_class_change_is_recorded_as_a_correction(
+    js: JetStreamContext, settings: Settings, org: Organisation
+) -> None:  # R17: corrections become labelled examples, never silently
+    verdict = MailClassified(
+        event_id="classifier-verdict",
+        case_id="c0ffee",
+        occurred_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+        department="bygg",
+        mail_class=MailClass.OFFISIELL,
+        confidence=0.7,
+    )
+    by = Party(address="siv.lerbrekk@ha.kommune.no", id="siv.lerbrekk")
+    person = verdict.model_copy(
+        update={"event_id": "a-persons-change", "mail_class": MailClass.ARKIVVERDIG, "by": by}
+    )
+    service = build(settings, org)
+    async with service.running():
+        kv = await js.key_value(CORRECTIONS_BUCKET)
+        watcher = await kv.watch("c.>")
+        for event in (verdict, person):
+            await js.publish(
+                event.nats_subject(),
+                event.to_json(),
+                stream=EVENTS_STREAM,
+                headers={"Nats-Msg-Id": event.event_id},
+            )
+        stored = None
+        while stored is None:
+            # nats-py leaves its watcher untyped.
+            stored = await watcher.updates(timeout=20)  # type: ignore[no-untyped-call]
+        await watcher.stop()  # type: ignore[no-untyped-call]
+    (correction,) = await CorrectionStore(kv).corrections()
+    assert (correction.old, correction.new) == ("offisiell", "arkivverdig")
+    assert correction.by == "siv.lerbrekk"

@@ -95,6 +95,10 @@ def _default() -> dict[str, object]:
             lambda d: d.update({"no_reply_address": "post@ha.kommune.no"}),
             r"no_reply_address .* is a watched official address",
         ),
+        (
+            lambda d: d["departments"]["it"]["words"].append("  "),
+            r"departments\.it\.words: .*an empty entry \(fix:",
+        ),
     ],
 )
 def test_bad_files_get_an_error_naming_file_field_and_fix(

@@ -1,5 +1,6 @@
 """Pure parts of the notifier: texts per language, the Teams card, the webhook signature, storm
-grouping, the digest's counts, who receives alerts, and configuration errors (R2, R10, R11)."""
+grouping, the digest's counts and configuration errors (R2, R11); who receives alerts is in
+tests/foundation/test_away.py (R10)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from schemas.events import MailArchived, MailCompleted, Party
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind, CompletedVia, SensitiveKind
 from services.common.orgconfig import Organisation
-from services.notifier.away import choose_recipients
 from services.notifier.cards import CARD_CONTENT_TYPE, teams_message
 from services.notifier.compose import assigned_notice
 from services.notifier.config import NotifierConfigError, parse_notifier_config
@@ -113,13 +113,6 @@ def test_the_digest_counts_open_unassigned_overdue_archived_and_per_caseworker(
     assert [(c.name, c.open) for c in digest.caseworkers] == [("Kristin Hovland", 2)]
     today = summarise("bygg", "2026-11-25", list(views.values()), NOW + timedelta(hours=2))
     assert (today.overdue, today.archived) == (0, 1)
-
-
-def test_alerts_go_to_a_deputy_only_while_the_supervisor_is_away(org: Organisation) -> None:
-    assert [m.id for m in choose_recipients(org, "bygg", set())] == ["ingrid.grodem"]
-    assert [m.id for m in choose_recipients(org, "bygg", {"ingrid.grodem"})] == ["kristin.hovland"]
-    both_away = {"ingrid.grodem", "kristin.hovland"}
-    assert [m.id for m in choose_recipients(org, "bygg", both_away)] == ["ingrid.grodem"]
 
 
 def test_a_bad_configuration_names_file_field_and_fix(org: Organisation) -> None:

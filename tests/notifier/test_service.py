@@ -14,12 +14,12 @@ from nats.js import JetStreamContext
 from devtools.graph_emulator import RunningEmulator, run_emulator
 from schemas.events import Event
 from schemas.vocab import AlertKind, Channel, SensitiveKind
+from services.common.clock import Clock
 from services.common.jetstream import EVENTS_STREAM
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.notifier.app import build_notifier
 from services.notifier.config import NotifierConfig, NotifierSecrets
-from services.notifier.notice import Clock
 from services.notifier.runtime import Notifier
 from services.notifier.signing import SIGNATURE_HEADER, verify
 from tests.conftest import scaled

@@ -21,7 +21,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from schemas.events import utc_now
-from services.classifier.identity import identity_kind
+from services.common.idnumbers import identity_kind
 from services.common.jetstream import INGEST_BUCKET, MIME_BUCKET
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation

@@ -9,13 +9,13 @@ from hypothesis import strategies as st
 
 from schemas.vocab import AlertKind, AssignmentPolicy, MailClass, Status
 from services.common.orgconfig import Organisation, load_organisation
+from services.common.standin import supervisors_on_duty
 from services.router.assignment import (
     MailFacts,
     Rotation,
     Workload,
     choose_assignee,
     least_loaded,
-    supervisors_on_duty,
 )
 
 from .builders import CONFIG

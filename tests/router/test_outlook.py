@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from schemas.events import MailChanged, MailCompleted, MailRouted
 from schemas.vocab import AssignmentPolicy, CompletedVia, MailClass, SensitiveKind, Status
+from services.common.flags import FlagStatus
 from services.common.orgconfig import Organisation
 from services.router.context import RouterContext
 from services.router.outlook import (
@@ -18,7 +19,7 @@ from services.router.outlook import (
     plan_writeback,
     read_change,
 )
-from services.router.record import CaseRecord, FlagStatus
+from services.router.record import CaseRecord
 from services.router.transitions import Transition, transition
 
 from .builders import classified, oslo, received, route

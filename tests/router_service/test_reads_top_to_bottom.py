@@ -26,6 +26,7 @@ import services.router
 from schemas.events import MailClassified
 from schemas.identity import make_event_id
 from schemas.vocab import MailClass
+from services.common.away import AwayCheck
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
 from services.common.settings import Settings
@@ -50,13 +51,13 @@ LAYERS = (
     "sla",
     "calendar",
     "graph_io",
+    "away",
     "store",
     "workboard",
     "cas",
     "context",
     "facts",
     "record",
-    "clock",
     "publisher",
 )
 # What the flow itself calls for a `classified` event of a case opened a moment ago, in order.
@@ -147,7 +148,9 @@ def _instrument(walk: Walk, monkeypatch: pytest.MonkeyPatch) -> None:
         for name, value in list(vars(module).items()):
             if id(value) in wrapped:
                 monkeypatch.setattr(module, name, wrapped[id(value)])
+    # Two shared pieces the router calls, to see them in the walk too.
     monkeypatch.setattr(EventPublisher, "publish", walk.wrap("publisher", EventPublisher.publish))
+    monkeypatch.setattr(AwayCheck, "away", walk.wrap("away", AwayCheck.away))
 
 
 async def test_a_classified_event_passes_each_module_once_in_one_direction(

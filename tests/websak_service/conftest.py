@@ -13,10 +13,10 @@ from devtools.websak_standin import RunningStandIn, run_standin
 from devtools.websak_standin.runner import DEFAULT_TOKEN
 from schemas.events import utc_now
 from services.common.app import ServiceApp
+from services.common.clock import Clock
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.websak.app import Wiring, build
-from services.websak.archiving import Clock
 from services.websak.config import ArchivingOptions, WebSakConnection
 
 

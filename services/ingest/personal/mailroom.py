@@ -8,9 +8,8 @@ for the logs and counters, nothing but counts.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -18,6 +17,7 @@ from email.utils import format_datetime, formataddr
 from schemas.identity import make_case_id
 from services.classifier.engine import Classification, Classifier
 from services.classifier.received import default_classifier
+from services.common.clock import Clock, system_clock
 from services.common.mail import ParsedMail, parse_mail
 from services.common.orgconfig import Organisation, StaffMember
 from services.common.outgoing import NOTICE_HEADER, forward_mime, is_sakspost_mail
@@ -31,12 +31,6 @@ from services.ingest.personal.verdict import (
     judge_sent,
 )
 from services.ingest.state import IngestState
-
-Clock = Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,7 @@ class Mailroom:
         gateway: GraphGateway,
         ingest_state: IngestState,
         classifier: Classifier | None = None,
-        clock: Clock = _utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         self._org = org
         self._gateway = gateway

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from schemas.vocab import MailClass, SensitiveKind
-from services.common.orgconfig import Language
+from services.common.language import Language, in_language
 
 Phrases = Mapping[str, str]
 
@@ -83,7 +83,7 @@ PHRASES: Mapping[Language, Phrases] = {
 
 
 def _say(language: Language, key: str, **values: object) -> str:
-    return PHRASES[language][key].format(**values)
+    return in_language(PHRASES, language)[key].format(**values)
 
 
 def forward_note(language: Language, owner: str) -> str:

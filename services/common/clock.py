@@ -1,4 +1,4 @@
-"""The router's clock, injected so that deadlines and the watch can be tested across weekends."""
+"""The one notion of "now" every service uses, injected so tests can stand at any moment."""
 
 from __future__ import annotations
 

@@ -1,0 +1,42 @@
+"""Any municipality teaches Sakspost its organisation (issue 18): a department's `words` in the
+organisation file move post@ mail to it at once, without a new model."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from services.classifier.corpus import classify_mime
+from services.classifier.department import org_word_hits
+from services.classifier.engine import Classifier
+from services.classifier.ruleset import default_rules
+from services.common.orgconfig import Organisation
+
+RULES_ONLY = Classifier(default_rules())
+
+
+def _mail() -> bytes:
+    message = EmailMessage()
+    message["From"] = "Eirik <eirik@epost.example>"
+    message["To"] = "post@ha.kommune.no"
+    message["Subject"] = "Snøscooter på stien"
+    message.set_content("Hei, kven har ansvaret når det køyrer snøscooter på stien ved vatnet?")
+    return message.as_bytes()
+
+
+def _with_words(org: Organisation, department: str, words: list[str]) -> Organisation:
+    changed = org.departments[department].model_copy(update={"words": words})
+    return org.model_copy(update={"departments": {**org.departments, department: changed}})
+
+
+def test_whole_words_only_any_case() -> None:
+    assert org_word_hits("Om SNØSCOOTER i dag", ["snøscooter"]) == 1
+    assert org_word_hits("snøscooterløype", ["snøscooter"]) == 0
+    assert org_word_hits("gnr 4 bnr 7", ["gnr", "bnr", "tomt"]) == 2
+
+
+def test_a_departments_words_move_post_mail_to_it(org: Organisation) -> None:
+    assert classify_mime(_mail(), RULES_ONLY, org).suggested_department == "post"
+    taught = _with_words(org, "kultur", ["snøscooter"])
+    result = classify_mime(_mail(), RULES_ONLY, taught)
+    assert result.suggested_department == "kultur"
+    assert result.reasons[-1] == "department.vocabulary"
