@@ -52,9 +52,10 @@ from services.common.publisher import Channel
 from services.common.settings import Settings
 from services.router.commands import Commands, invalid_request
 from services.router.context import RouterContext
+from services.router.flow import CaseFlow
 from services.router.graph_io import OutlookWriter
-from services.router.handlers import EventHandlers
-from services.router.keeper import CaseKeeper
+from services.router.outlook_sync import OutlookSync
+from services.router.planner import Planner
 from services.router.settings import RouterSettings
 from services.router.store import CaseStore
 from services.router.watch_task import Watch
@@ -75,8 +76,7 @@ COMMAND_QUEUE = "router"
 class Router:
     """What the router builds once it is connected."""
 
-    keeper: CaseKeeper
-    handlers: EventHandlers
+    flow: CaseFlow
     commands: Commands
     watch: Watch
     watching: asyncio.Task[None] | None = field(default=None)
@@ -128,7 +128,7 @@ def build(
 
     @service.consumer(INPUTS)
     async def on_event(event: CaseEvent) -> None:
-        await parts.ready().handlers.handle(event)
+        await parts.ready().flow.handle(event)
 
     _answer_commands(service, parts, clock)
 
@@ -138,20 +138,20 @@ def build(
         store = CaseStore(
             await service.key_value(CASES_BUCKET), await service.key_value(WRITEBACKS_BUCKET)
         )
-        keeper = CaseKeeper(
+        flow = CaseFlow(
             ctx,
             store,
+            Planner(ctx, store, AwayCheck(graph, org, clock, config.away_cache_seconds)),
+            OutlookSync(ctx, store, OutlookWriter(graph), clock, config.max_write_attempts),
             service.publisher,
-            OutlookWriter(graph),
-            AwayCheck(graph, org, clock, config.away_cache_seconds),
             clock,
-            config.max_write_attempts,
+            max_attempts=config.max_write_attempts,
+            case_wait_seconds=config.case_wait_seconds,
         )
-        watch = Watch(keeper, service.publisher, clock)
+        watch = Watch(flow, service.publisher, clock)
         parts.router = Router(
-            keeper=keeper,
-            handlers=EventHandlers(keeper, service.publisher, clock, config.case_wait_seconds),
-            commands=Commands(keeper, clock),
+            flow=flow,
+            commands=Commands(flow, clock),
             watch=watch,
             watching=asyncio.create_task(watch.run(config.watch_interval_seconds)),
         )

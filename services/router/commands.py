@@ -4,7 +4,7 @@ only writer of case records. Every request gets a reply: the case, or an error n
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime
 
 import structlog
@@ -27,8 +27,10 @@ from schemas.identity import make_event_id
 from schemas.vocab import AssignmentPolicy, CompletedVia, Status
 from services.common.clock import Clock
 from services.common.errors import TransientError
-from services.router.case import CaseError, CaseRecord, Transition, assign, complete, reclassify
-from services.router.keeper import Applied, CaseKeeper
+from services.router.facts import AssignFact, ClassifyFact, DoneFact, Fact
+from services.router.flow import Applied, CaseFlow
+from services.router.record import CaseRecord
+from services.router.transitions import CaseError
 from services.router.views import detail, summary
 from services.router.watch import select_cases
 
@@ -62,9 +64,9 @@ def invalid_request(error: ValidationError, now: datetime) -> CommandReply:
 class Commands:
     """Each verb takes its validated request; `answer` turns any outcome into a reply."""
 
-    def __init__(self, keeper: CaseKeeper, clock: Clock) -> None:
-        self._keeper = keeper
-        self._ctx = keeper.ctx
+    def __init__(self, flow: CaseFlow, clock: Clock) -> None:
+        self._flow = flow
+        self._ctx = flow.ctx
         self._clock = clock
 
     async def answer(self, verb: Verb, work: Awaitable[CommandReply]) -> CommandReply:
@@ -97,7 +99,7 @@ class Commands:
             )
 
     async def _record(self, case_id: str) -> CaseRecord:
-        loaded = await self._keeper.store.load(case_id)
+        loaded = await self._flow.store.load(case_id)
         if loaded is None:
             raise Refused(ErrorCode.UNKNOWN_CASE, f"unknown case {case_id!r}", case_id=case_id)
         return loaded.record
@@ -121,9 +123,7 @@ class Commands:
         if request.assignee is not None:
             self._check_staff(request.assignee)
         only_open = request.overdue or request.status in (Status.NY, Status.TILDELT)
-        records = (
-            await self._keeper.open_records() if only_open else await self._keeper.store.records()
-        )
+        records = await self._flow.open_records() if only_open else await self._flow.store.records()
         now = self._clock()
         chosen = select_cases(
             records,
@@ -151,33 +151,23 @@ class Commands:
                 staff_id=request.to,
                 department=record.department,
             )
-        cause = make_event_id("cmd.assign", request.case_id, request.request_id)
-        at = self._clock()
-
-        async def decide(current: CaseRecord) -> Transition:
-            return assign(
-                current,
-                request.to,
-                by=request.by or UNNAMED_ACTOR,
-                policy=AssignmentPolicy.MANUAL,
-                cause_event_id=cause,
-                ctx=self._ctx,
-                at=at,
-            )
-
-        return self._case_reply(await self._apply(request.case_id, decide))
+        fact = AssignFact(
+            fact_id=make_event_id("cmd.assign", request.case_id, request.request_id),
+            staff_id=request.to,
+            by=request.by or UNNAMED_ACTOR,
+            policy=AssignmentPolicy.MANUAL,
+        )
+        return self._case_reply(await self._apply(request.case_id, fact))
 
     async def done(self, request: CaseDoneRequest) -> CaseReply:
         self._check_staff(request.by)
         await self._record(request.case_id)
-        by = self._ctx.staff_party(request.by)
-        cause = make_event_id("cmd.done", request.case_id, request.request_id)
-        at = self._clock()
-
-        async def decide(current: CaseRecord) -> Transition:
-            return complete(current, by=by, via=CompletedVia.COMMAND, cause_event_id=cause, at=at)
-
-        return self._case_reply(await self._apply(request.case_id, decide))
+        fact = DoneFact(
+            fact_id=make_event_id("cmd.done", request.case_id, request.request_id),
+            by=self._ctx.staff_party(request.by),
+            via=CompletedVia.COMMAND,
+        )
+        return self._case_reply(await self._apply(request.case_id, fact))
 
     async def classify(self, request: CaseClassifyRequest) -> CaseReply:
         self._check_staff(request.by)
@@ -188,28 +178,17 @@ class Commands:
                 f"case {request.case_id} has no class yet; wait for the classifier",
                 case_id=request.case_id,
             )
-        by = self._ctx.staff_party(request.by)
-        cause = make_event_id("cmd.classify", request.case_id, request.request_id)
-        at = self._clock()
+        fact = ClassifyFact(
+            fact_id=make_event_id("cmd.classify", request.case_id, request.request_id),
+            mail_class=request.mail_class,
+            by=self._ctx.staff_party(request.by),
+            via=CompletedVia.COMMAND,
+        )
+        return self._case_reply(await self._apply(request.case_id, fact))
 
-        async def decide(current: CaseRecord) -> Transition:
-            step = reclassify(
-                current,
-                request.mail_class,
-                by=by,
-                via=CompletedVia.COMMAND,
-                cause_event_id=cause,
-                ctx=self._ctx,
-                at=at,
-            )
-            return await self._keeper.replan(step, at)
-
-        return self._case_reply(await self._apply(request.case_id, decide))
-
-    async def _apply(
-        self, case_id: str, decide: Callable[[CaseRecord], Awaitable[Transition]]
-    ) -> Applied:
+    async def _apply(self, case_id: str, fact: Fact) -> Applied:
+        """The fact applied now, through the same flow as every mail event."""
         try:
-            return await self._keeper.apply(case_id, decide)
+            return await self._flow.apply(case_id, fact, self._clock())
         except CaseError as error:
             raise Refused(ErrorCode.INVALID_REQUEST, str(error), case_id=case_id) from None

@@ -7,7 +7,8 @@ ours are kept.
 
 Reading: a `MailChanged` (categories and flag as Outlook shows them now) is compared with what the
 router last wrote and with the case itself. Our own write coming back (same change key, or nothing
-new) means nothing, so it causes no loop and no extra read.
+new) means nothing, so it causes no loop and no extra read. What a reading changes in the case is
+in `transitions.py`; the I/O of a write-back is in `outlook_sync.py`. Pure.
 """
 
 from __future__ import annotations
@@ -17,22 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.events import Event, MailChanged, Party
-from schemas.identity import make_event_id
-from schemas.vocab import AssignmentPolicy, CompletedVia, MailClass
+from schemas.events import MailChanged
+from schemas.vocab import MailClass
 from services.common.categories import category_key, same_categories
+from services.common.flags import FlagStatus
 from services.common.orgconfig import Organisation
-from services.router.case import (
-    CaseRecord,
-    FlagStatus,
-    Transition,
-    assign,
-    complete,
-    reclassify,
-    remember_fact,
-    remember_heard,
-)
-from services.router.context import RouterContext
+from services.router.record import MAX_WRITTEN_CHANGE_KEYS, CaseRecord, WriteBack
 
 ASSIGNED_PREFIX = "Tildelt: "
 REGISTRY_PREFIX = "WebSak: "
@@ -147,6 +138,29 @@ def plan_writeback(
     return None if written and shown else plan
 
 
+def note_written_back(
+    record: CaseRecord,
+    *,
+    categories: list[str],
+    flag_status: FlagStatus,
+    flag_due: datetime | None,
+    change_key: str | None,
+    at: datetime,
+) -> CaseRecord:
+    """Remember what the router wrote to Outlook (and the change key Graph answered with)."""
+    written = WriteBack(
+        at=at,
+        change_key=change_key,
+        categories=list(categories),
+        flag_status=flag_status,
+        flag_due=flag_due,
+    )
+    keys = record.written_change_keys
+    if change_key is not None:
+        keys = [*keys, change_key][-MAX_WRITTEN_CHANGE_KEYS:]
+    return record.model_copy(update={"writeback": written, "written_change_keys": keys})
+
+
 # --- reading a human's change --------------------------------------------------------------------
 
 
@@ -257,61 +271,10 @@ def holds_unheard_intent(
     return bool(read_version(record, org, change_key, categories, flag_status).intents)
 
 
-def hear_outlook_change(
-    record: CaseRecord, changed: MailChanged, ctx: RouterContext, at: datetime
-) -> Transition:
-    """Apply what a human meant in Outlook: class first, then assignee, then Ferdig."""
-    if changed.event_id in record.applied_event_ids:
-        return Transition(record=record, notes=("already applied",))
-    if record.heard_read_at is not None and changed.occurred_at < record.heard_read_at:
-        # Overtaken (two replicas' events crossed): a newer read of the message was heard already,
-        # and each `changed` carries the whole message as read, so the newer one said all this one
-        # could. Following this one would bring back what a person has since changed.
-        return Transition(
-            record=remember_fact(record, changed.event_id),
-            changed=True,
-            notes=("older than a version of the message already heard",),
-        )
-    reading = read_change(record, changed, ctx.org)
-    # Graph does not say who changed a message: the mailbox stands for the person.
-    by = Party(address=record.mailbox, name="Outlook")
-    current = record
-    events: list[Event] = []
-    replan: str | None = None
-    for intent in reading.intents:
-        kind = type(intent).__name__.lower()
-        cause = make_event_id(f"outlook.{kind}", record.case_id, changed.event_id)
-        if isinstance(intent, Reclassify):
-            step = reclassify(
-                current,
-                intent.mail_class,
-                by=by,
-                via=CompletedVia.OUTLOOK,
-                cause_event_id=cause,
-                ctx=ctx,
-                at=at,
-            )
-            replan = step.replan_event_id
-        elif isinstance(intent, Reassign):
-            step = assign(
-                current,
-                intent.staff_id,
-                by="outlook",
-                policy=AssignmentPolicy.OUTLOOK,
-                cause_event_id=cause,
-                ctx=ctx,
-                at=at,
-            )
-        else:
-            step = complete(current, by=by, via=CompletedVia.OUTLOOK, cause_event_id=cause, at=at)
-        current = step.record
-        events.extend(step.events)
-    return Transition(
-        record=remember_heard(
-            remember_fact(current, changed.event_id), changed.change_key, changed.occurred_at
-        ),
-        events=tuple(events),
-        changed=True,
-        replan_event_id=replan,
-        notes=reading.ignored,
-    )
+def is_overtaken(record: CaseRecord, changed: MailChanged) -> bool:
+    """Whether a newer read of the message was heard already (two replicas' events crossed).
+
+    Each `changed` carries the whole message as read, so the newer one said all this one could;
+    following this one would bring back what a person has since changed.
+    """
+    return record.heard_read_at is not None and changed.occurred_at < record.heard_read_at

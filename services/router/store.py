@@ -1,5 +1,6 @@
 """The case records in KV (bucket `sakspost_cases`), written only by the router, always with
-compare-and-set on the revision, so two replicas never overwrite each other's update.
+compare-and-set on the revision (a lost one raises `cas.Conflict`), so two replicas never overwrite
+each other's update.
 
 Keys:
 - `case.<case_id>`: the record and its outbox (the events of its latest transition, kept until they
@@ -28,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.events import ALL_MODELS, Event
 from services.common.conversation import conversation_key
 from services.common.writeback import pending_marker, writeback_key, written_marker
-from services.router.case import CaseRecord, WriteBack
+from services.router.cas import Conflict
+from services.router.record import CaseRecord, WriteBack
 from services.router.workboard import Workboard
 
 CASE_PREFIX = "case."
@@ -36,10 +38,6 @@ THREAD_PREFIX = "thread."
 WORKBOARD_KEY = "workboard"
 # Case ids are short base32 tokens; anything else (a typo, a wildcard) is simply not a case.
 _CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class Conflict(Exception):
-    """Another writer changed the key since it was read: read again and redo the change."""
 
 
 class _Stored(BaseModel):

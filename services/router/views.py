@@ -6,8 +6,8 @@ from datetime import datetime
 
 from schemas.commands import CaseDetail, CaseHistoryItem, CaseSummary
 from schemas.events import Party
-from services.router.case import CaseRecord
 from services.router.context import RouterContext
+from services.router.record import CaseRecord
 from services.router.watch import is_overdue
 
 

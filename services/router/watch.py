@@ -2,8 +2,8 @@
 
 A case is *overdue* when it is open after its `due_at`; it is *unassigned too long* when it has had
 no caseworker for more than its department's `assign_within_hours` of office time since it arrived.
-Alerts are grouped per department and kind, and fire once per case and kind: the wiring marks each
-listed case with `case.mark_alerted` after publishing.
+Alerts are grouped per department and kind, and fire once per case and kind: `watch_task.py` marks
+each listed case (an `AlertedFact`) after publishing.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import datetime
 from schemas.events import Alert
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind, Status
-from services.router.case import CaseRecord
 from services.router.context import RouterContext
+from services.router.record import CaseRecord
 
 
 def is_overdue(record: CaseRecord, now: datetime) -> bool:

@@ -9,7 +9,6 @@ write-back of open cases whose earlier attempt found Graph busy.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 import structlog
 
@@ -17,31 +16,31 @@ from schemas.events import Alert
 from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.publisher import EventPublisher
-from services.router.case import CaseRecord, Transition, mark_alerted
-from services.router.keeper import CaseKeeper, Decide
+from services.router.facts import AlertedFact
+from services.router.flow import CaseFlow
 from services.router.watch import due_alerts
 
 log = structlog.get_logger(__name__)
 
 
 class Watch:
-    def __init__(self, keeper: CaseKeeper, publisher: EventPublisher, clock: Clock) -> None:
-        self._keeper = keeper
+    def __init__(self, flow: CaseFlow, publisher: EventPublisher, clock: Clock) -> None:
+        self._flow = flow
         self._publisher = publisher
         self._clock = clock
 
     async def tick(self) -> list[Alert]:
         """One look at the open cases now; returns the alerts published."""
         now = self._clock()
-        records = await self._keeper.open_records()
-        alerts = due_alerts(records, now, self._keeper.ctx)
+        records = await self._flow.open_records()
+        alerts = due_alerts(records, now, self._flow.ctx)
         for alert in alerts:
             await self._publisher.publish(alert)
             for case_id in alert.case_ids:
-                await self._keeper.apply(case_id, _marking(alert, now))
+                await self._flow.apply(case_id, AlertedFact(alert.event_id, alert.kind), now)
         for record in records:
             try:
-                await self._keeper.write_back(record)
+                await self._flow.outlook.write_back(record)
             except TransientError as error:
                 log.warning("write-back still pending", case_id=record.case_id, reason=str(error))
         return alerts
@@ -58,10 +57,3 @@ class Watch:
                 raise
             except Exception:
                 log.exception("watch tick failed")
-
-
-def _marking(alert: Alert, now: datetime) -> Decide:
-    async def mark(record: CaseRecord) -> Transition:
-        return mark_alerted(record, alert.kind, alert.event_id, now)
-
-    return mark

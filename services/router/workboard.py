@@ -16,7 +16,7 @@ from collections import Counter
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.router.assignment import Rotation
-from services.router.case import CaseRecord
+from services.router.record import CaseRecord
 
 
 class Workboard(BaseModel):
@@ -45,5 +45,6 @@ class Workboard(BaseModel):
             entries.pop(record.case_id, None)
         return self.model_copy(update={"open_cases": entries})
 
-    def with_rotation(self, rotation: Rotation) -> Workboard:
-        return self.model_copy(update={"rotation": rotation})
+    def claimed(self, record: CaseRecord, rotation: Rotation) -> Workboard:
+        """The board with a routing decision taken: `record`'s case and the rotation after it."""
+        return self.synced(record).model_copy(update={"rotation": rotation})

@@ -28,7 +28,7 @@ from services.common.graphtime import read_graph_time, zone_named
 from services.common.orgconfig import Organisation, parse_organisation
 from services.common.standin import supervisors_on_duty
 from services.notifier.runtime import supervisors_to_tell
-from services.router.keeper import people_to_check
+from services.router.planner import people_to_check
 from tests.router.builders import CONFIG
 
 OSLO = ZoneInfo("Europe/Oslo")

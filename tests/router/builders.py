@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,9 +12,11 @@ from schemas.events import MailClassified, MailReceived, Party
 from schemas.identity import make_case_id, make_event_id
 from schemas.vocab import MailClass, SensitiveKind
 from services.router.assignment import MailFacts, Rotation, Workload
-from services.router.case import Transition, apply_classified, open_case
 from services.router.context import RouterContext
-from services.router.plan import plan_case
+from services.router.plan import RoutingPlan, plan_case
+from services.router.record import CaseRecord
+from services.router.routing import route_department
+from services.router.transitions import Transition, open_case, transition
 
 OSLO = ZoneInfo("Europe/Oslo")
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "ha-kommune.yaml"
@@ -69,6 +72,29 @@ def classified(
     )
 
 
+def plan_for(
+    ctx: RouterContext,
+    mail: MailReceived,
+    verdict: MailClassified,
+    *,
+    away: Collection[str] = frozenset(),
+    workload: Workload | None = None,
+) -> RoutingPlan:
+    """The plan the router's planner makes for a `classified` event, with no I/O."""
+    department = route_department(
+        ctx.org, mail.department, verdict.suggested_department, verdict.confidence
+    )
+    return plan_case(
+        ctx,
+        department=department,
+        facts=MailFacts.from_events(mail, verdict),
+        received_at=mail.received_at,
+        workload=workload or Workload(open_cases={}),
+        away=away,
+        rotation=Rotation(),
+    )
+
+
 def route(
     ctx: RouterContext,
     mail: MailReceived,
@@ -77,16 +103,21 @@ def route(
     away: frozenset[str] = frozenset(),
     workload: Workload | None = None,
 ) -> Transition:
-    """What the router's handler does with a `classified` event, with no I/O."""
+    """What the router's flow does with a `classified` event, with no I/O."""
     record = open_case(mail, mail.department)
-    plan = plan_case(
-        ctx,
-        mailbox_department=mail.department,
-        suggested_department=verdict.suggested_department,
-        facts=MailFacts.from_events(mail, verdict),
-        received_at=mail.received_at,
-        workload=workload or Workload(open_cases={}),
-        away=away,
-        rotation=Rotation(),
-    )
-    return apply_classified(record, verdict, plan, ctx, verdict.occurred_at)
+    plan = plan_for(ctx, mail, verdict, away=away, workload=workload)
+    return transition(record, verdict, plan, ctx, verdict.occurred_at)
+
+
+def workload_for(records: Iterable[CaseRecord], conversation_id: str | None) -> Workload:
+    """Open cases per assignee, and the caseworker of the first mail of the conversation."""
+    open_cases: dict[str, int] = {}
+    first: CaseRecord | None = None
+    for record in records:
+        if record.is_open and record.assignee is not None:
+            open_cases[record.assignee] = open_cases.get(record.assignee, 0) + 1
+        same_thread = conversation_id is not None and record.conversation_id == conversation_id
+        earlier = first is None or record.received_at < first.received_at
+        if same_thread and record.assignee is not None and earlier:
+            first = record
+    return Workload(open_cases=open_cases, conversation_assignee=first.assignee if first else None)

@@ -26,26 +26,13 @@ from schemas.vocab import (
     Severity,
     Status,
 )
-from services.router.assignment import MailFacts, Rotation, Workload
-from services.router.case import (
-    MAX_APPLIED_EVENT_IDS,
-    CaseError,
-    CaseRecord,
-    Transition,
-    apply_archived,
-    apply_classified,
-    apply_plan,
-    assign,
-    complete,
-    mark_alerted,
-    note_deleted,
-    reclassify,
-    workload_for,
-)
 from services.router.context import RouterContext
-from services.router.plan import RoutingPlan, plan_case
+from services.router.facts import AlertedFact, AssignFact, ClassifyFact, DoneFact
+from services.router.plan import RoutingPlan, plan_request
+from services.router.record import MAX_APPLIED_EVENT_IDS, CaseRecord
+from services.router.transitions import CaseError, Transition, transition
 
-from .builders import classified, oslo, received, route
+from .builders import classified, oslo, plan_for, received, route, workload_for
 
 AT = oslo(2026, 3, 10, 9)
 LATER = oslo(2026, 3, 11, 9)
@@ -53,16 +40,7 @@ BOSS = Party(address="ingrid.grodem@ha.kommune.no", name="Ingrid Grødem", id="i
 
 
 def _plan(ctx: RouterContext, mail: MailReceived, verdict: MailClassified) -> RoutingPlan:
-    return plan_case(
-        ctx,
-        mailbox_department=mail.department,
-        suggested_department=verdict.suggested_department,
-        facts=MailFacts.from_events(mail, verdict),
-        received_at=mail.received_at,
-        workload=Workload(open_cases={}),
-        away=set(),
-        rotation=Rotation(),
-    )
+    return plan_for(ctx, mail, verdict)
 
 
 def _open(ctx: RouterContext, mail_class: MailClass = MailClass.OFFISIELL) -> CaseRecord:
@@ -122,39 +100,35 @@ def test_post_mail_moves_and_names_its_origin(ctx: RouterContext) -> None:  # R5
 
 
 def _manual(record: CaseRecord, ctx: RouterContext, staff_id: str, cause: str) -> Transition:
-    return assign(
-        record,
-        staff_id,
-        by="ingrid.grodem",
-        policy=AssignmentPolicy.MANUAL,
-        cause_event_id=cause,
-        ctx=ctx,
-        at=LATER,
-    )
+    fact = AssignFact(cause, staff_id, by="ingrid.grodem", policy=AssignmentPolicy.MANUAL)
+    return transition(record, fact, None, ctx, LATER)
 
 
-def _done(record: CaseRecord, cause: str) -> Transition:
-    return complete(record, by=BOSS, via=CompletedVia.COMMAND, cause_event_id=cause, at=LATER)
+def _done(record: CaseRecord, cause: str, ctx: RouterContext) -> Transition:
+    return transition(record, DoneFact(cause, BOSS, CompletedVia.COMMAND), None, ctx, LATER)
 
 
 def test_redelivered_facts_change_nothing(ctx: RouterContext) -> None:  # R11, R12
     mail = received(at=AT)
     verdict = classified(mail)
     first = route(ctx, mail, verdict)
-    again = apply_classified(first.record, verdict, _plan(ctx, mail, verdict), ctx, AT)
+    again = transition(first.record, verdict, _plan(ctx, mail, verdict), ctx, AT)
     assert (again.record, again.events, again.changed) == (first.record, (), False)
     moved = _manual(first.record, ctx, "gerd.skjaerpe", "cmd-1")
     repeat = _manual(moved.record, ctx, "gerd.skjaerpe", "cmd-1")
     assert (repeat.record, repeat.events, repeat.changed) == (moved.record, (), False)
-    done = _done(moved.record, "cmd-2")
-    assert (_done(done.record, "cmd-2").events, _done(done.record, "cmd-2").changed) == ((), False)
+    done = _done(moved.record, "cmd-2", ctx)
+    assert (_done(done.record, "cmd-2", ctx).events, _done(done.record, "cmd-2", ctx).changed) == (
+        (),
+        False,
+    )
 
 
 def test_a_later_classifier_verdict_changes_no_class(ctx: RouterContext) -> None:  # R17
     mail = received(at=AT)
     record = route(ctx, mail, classified(mail)).record
     rerun = classified(mail, MailClass.PRIVAT).model_copy(update={"event_id": "rerun"})
-    step = apply_classified(record, rerun, _plan(ctx, mail, rerun), ctx, AT)
+    step = transition(record, rerun, _plan(ctx, mail, rerun), ctx, AT)
     assert step.record.mail_class is MailClass.ARKIVVERDIG
     assert step.events == ()
     assert step.record.history[-1].what == "classifier_ignored"
@@ -176,7 +150,7 @@ def test_manual_reassignment_publishes_routed(ctx: RouterContext) -> None:  # R1
 
 def test_completion_records_who_and_how(ctx: RouterContext) -> None:  # R12
     record = _open(ctx)
-    step = _done(record, "cmd-9")
+    step = _done(record, "cmd-9", ctx)
     (event,) = step.events
     assert isinstance(event, MailCompleted)
     assert (event.via, event.by.id) == (CompletedVia.COMMAND, "ingrid.grodem")
@@ -187,31 +161,28 @@ def test_completion_records_who_and_how(ctx: RouterContext) -> None:  # R12
 
 def test_archiving_makes_the_case_ferdig(ctx: RouterContext) -> None:  # R9a, R12
     record = _open(ctx, MailClass.ARKIVVERDIG)
-    step = apply_archived(record, _archived(record), ctx, LATER)
+    step = transition(record, _archived(record), None, ctx, LATER)
     (event,) = step.events
     assert isinstance(event, MailCompleted)
     assert event.via is CompletedVia.ARCHIVE
     assert step.record.registry_number == "2026/123-1"
     # Already Ferdig by hand: the registry number is kept, no second completion.
-    done = _done(record, "cmd-1").record
-    late = apply_archived(done, _archived(done), ctx, LATER)
+    done = _done(record, "cmd-1", ctx).record
+    late = transition(done, _archived(done), None, ctx, LATER)
     assert late.events == ()
     assert late.record.completed_via is CompletedVia.COMMAND
     assert late.record.registry_number == "2026/123-1"
 
 
 def test_class_correction_after_archiving_alerts(ctx: RouterContext) -> None:  # R17, R13
-    record = apply_archived(
-        _open(ctx, MailClass.ARKIVVERDIG), _archived(_open(ctx, MailClass.ARKIVVERDIG)), ctx, LATER
-    ).record
-    step = reclassify(
+    opened = _open(ctx, MailClass.ARKIVVERDIG)
+    record = transition(opened, _archived(opened), None, ctx, LATER).record
+    step = transition(
         record,
-        MailClass.OFFISIELL,
-        by=BOSS,
-        via=CompletedVia.COMMAND,
-        cause_event_id="cmd-5",
-        ctx=ctx,
-        at=LATER,
+        ClassifyFact("cmd-5", MailClass.OFFISIELL, BOSS, CompletedVia.COMMAND),
+        None,
+        ctx,
+        LATER,
     )
     kinds = [type(e) for e in step.events]
     assert kinds == [MailClassified, Alert]
@@ -229,14 +200,12 @@ def test_class_correction_after_archiving_alerts(ctx: RouterContext) -> None:  #
 
 def test_class_correction_of_an_open_case_moves_the_deadline(ctx: RouterContext) -> None:  # R17
     record = _open(ctx, MailClass.OFFISIELL)
-    step = reclassify(
+    step = transition(
         record,
-        MailClass.ARKIVVERDIG,
-        by=BOSS,
-        via=CompletedVia.COMMAND,
-        cause_event_id="c",
-        ctx=ctx,
-        at=LATER,
+        ClassifyFact("c", MailClass.ARKIVVERDIG, BOSS, CompletedVia.COMMAND),
+        None,
+        ctx,
+        LATER,
     )
     assert step.record.due_at == oslo(2026, 3, 11, 16)
     assert [type(e) for e in step.events] == [MailClassified, MailRouted, Alert]
@@ -247,36 +216,37 @@ def test_class_correction_of_an_open_case_moves_the_deadline(ctx: RouterContext)
 
 def test_private_by_hand_closes_and_unprivate_reopens(ctx: RouterContext) -> None:  # R9d, R17
     record = _open(ctx, MailClass.OFFISIELL)
-    closed = reclassify(
+    closed = transition(
         record,
-        MailClass.PRIVAT,
-        by=BOSS,
-        via=CompletedVia.OUTLOOK,
-        cause_event_id="o-1",
-        ctx=ctx,
-        at=LATER,
+        ClassifyFact("o-1", MailClass.PRIVAT, BOSS, CompletedVia.OUTLOOK),
+        None,
+        ctx,
+        LATER,
     )
     assert closed.record.status is Status.FERDIG
     assert [type(e) for e in closed.events] == [MailClassified, MailCompleted, Alert]
 
     auto = _open(ctx, MailClass.PRIVAT)
     assert (auto.status, auto.completed_via) == (Status.FERDIG, CompletedVia.AUTO_PRIVAT)
-    reopened = reclassify(
-        auto,
-        MailClass.OFFISIELL,
-        by=BOSS,
-        via=CompletedVia.OUTLOOK,
-        cause_event_id="o-2",
-        ctx=ctx,
-        at=LATER,
-    )
-    assert reopened.record.status is Status.NY
-    assert reopened.replan_event_id is not None
+    # Un-marking it reopens it for routing: the plan is made before the transition.
+    correction = ClassifyFact("o-2", MailClass.OFFISIELL, BOSS, CompletedVia.OUTLOOK)
+    request = plan_request(auto, correction, ctx.org)
+    assert request is not None
+    assert (request.facts.mail_class, request.facts.confidence) == (MailClass.OFFISIELL, 1.0)
+    with pytest.raises(ValueError, match="needs a routing plan"):
+        transition(auto, correction, None, ctx, LATER)
     mail = received(at=AT)
     plan = _plan(ctx, mail, classified(mail, MailClass.OFFISIELL))
-    routed = apply_plan(reopened.record, plan, reopened.replan_event_id, ctx, LATER)
+    routed = transition(auto, correction, plan, ctx, LATER)
     assert routed.record.status is Status.TILDELT
     assert routed.record.assignee is not None
+    assert [type(e) for e in routed.events] == [MailClassified, Alert, MailRouted]
+    replan = make_event_id("replan", auto.case_id, "o-2")
+    assert routed.events[-1].event_id == make_event_id("routed", auto.case_id, replan)
+    assert [h.what for h in routed.record.history][-2:] == ["reclassified", "routed"]
+    # The record alone says whether a fact needs a plan.
+    assert plan_request(closed.record, correction, ctx.org) is None
+    assert plan_request(routed.record, classified(mail), ctx.org) is None
 
 
 def test_unsure_private_mail_alerts_and_is_remembered(ctx: RouterContext) -> None:  # R9d, R10
@@ -300,20 +270,27 @@ def test_deletion_alerts_once_and_keeps_the_case(ctx: RouterContext) -> None:  #
         graph_message_id=record.graph_message_id,
         how=DeletionKind.MOVED_TO_DELETED_ITEMS,
     )
-    step = note_deleted(record, deleted, LATER)
+    step = transition(record, deleted, None, ctx, LATER)
     (alert,) = step.events
     assert isinstance(alert, Alert)
     assert (alert.kind, alert.department) == (AlertKind.DELETED, "bygg")
     assert step.record.status is record.status
-    again = note_deleted(step.record, deleted.model_copy(update={"event_id": "del-2"}), LATER)
+    again = transition(
+        step.record, deleted.model_copy(update={"event_id": "del-2"}), None, ctx, LATER
+    )
     assert again.events == ()
 
 
 def test_alerts_are_marked_once(ctx: RouterContext) -> None:  # R10
     record = _open(ctx)
-    marked = mark_alerted(record, AlertKind.OVERDUE, "alert-1", LATER)
+    marked = transition(record, AlertedFact("alert-1", AlertKind.OVERDUE), None, ctx, LATER)
     assert marked.record.alerts_sent == [AlertKind.OVERDUE]
-    assert mark_alerted(marked.record, AlertKind.OVERDUE, "alert-2", LATER).changed is False
+    assert (
+        transition(
+            marked.record, AlertedFact("alert-2", AlertKind.OVERDUE), None, ctx, LATER
+        ).changed
+        is False
+    )
 
 
 def test_remembered_fact_ids_are_bounded(ctx: RouterContext) -> None:

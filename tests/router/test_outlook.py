@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from schemas.events import MailChanged, MailCompleted, MailRouted
 from schemas.vocab import AssignmentPolicy, CompletedVia, MailClass, SensitiveKind, Status
+from services.common.flags import FlagStatus
 from services.common.orgconfig import Organisation
-from services.router.case import CaseRecord, FlagStatus, note_written_back
 from services.router.context import RouterContext
 from services.router.outlook import (
     Complete,
     Reassign,
     Reclassify,
-    hear_outlook_change,
     holds_unheard_intent,
     is_ours,
+    note_written_back,
     plan_writeback,
     read_change,
 )
+from services.router.record import CaseRecord
+from services.router.transitions import Transition, transition
 
 from .builders import classified, oslo, received, route
 
 AT = oslo(2026, 3, 10, 9)
 LATER = oslo(2026, 3, 11, 9)
+
+
+def _hear(record: CaseRecord, changed: MailChanged, ctx: RouterContext, at: datetime) -> Transition:
+    """What the router's flow does with a `changed` event that needs no routing plan."""
+    return transition(record, changed, None, ctx, at)
 
 
 def _case(ctx: RouterContext) -> CaseRecord:
@@ -106,7 +113,7 @@ def test_our_own_write_coming_back_means_nothing(ctx: RouterContext, org: Organi
     assert read_change(record, echo, org).intents == ()
     same = _changed(record, record.writeback.categories, "flagged", "ck-2")
     assert read_change(record, same, org).intents == ()
-    step = hear_outlook_change(record, same, ctx, LATER)
+    step = _hear(record, same, ctx, LATER)
     assert step.events == ()
     assert step.record.status is Status.TILDELT
 
@@ -116,12 +123,12 @@ def test_flag_complete_makes_the_case_ferdig(ctx: RouterContext, org: Organisati
     assert record.writeback is not None
     change = _changed(record, record.writeback.categories, "complete", "ck-2")
     assert read_change(record, change, org).intents == (Complete(),)
-    step = hear_outlook_change(record, change, ctx, LATER)
+    step = _hear(record, change, ctx, LATER)
     (event,) = step.events
     assert isinstance(event, MailCompleted)
     assert event.via is CompletedVia.OUTLOOK
     assert step.record.status is Status.FERDIG
-    assert hear_outlook_change(step.record, change, ctx, LATER).events == ()
+    assert _hear(step.record, change, ctx, LATER).events == ()
 
 
 def test_changed_tildelt_category_reassigns(ctx: RouterContext, org: Organisation) -> None:
@@ -130,7 +137,7 @@ def test_changed_tildelt_category_reassigns(ctx: RouterContext, org: Organisatio
     ours = [c for c in record.writeback.categories if not c.startswith("Tildelt")]
     change = _changed(record, [*ours, "tildelt: gerd skjærpe"], "flagged", "ck-2")
     assert read_change(record, change, org).intents == (Reassign("gerd.skjaerpe"),)
-    step = hear_outlook_change(record, change, ctx, LATER)
+    step = _hear(record, change, ctx, LATER)
     (event,) = step.events
     assert isinstance(event, MailRouted)
     assert event.policy is AssignmentPolicy.OUTLOOK
@@ -143,7 +150,7 @@ def test_changed_class_category_corrects_the_class(ctx: RouterContext, org: Orga
     categories = [*record.writeback.categories, "Arkivverdig"]
     change = _changed(record, categories, "flagged", "ck-2")
     assert read_change(record, change, org).intents == (Reclassify(MailClass.ARKIVVERDIG),)
-    step = hear_outlook_change(record, change, ctx, LATER)
+    step = _hear(record, change, ctx, LATER)
     assert step.record.mail_class is MailClass.ARKIVVERDIG
 
 
@@ -192,7 +199,7 @@ def test_a_late_echo_of_an_earlier_write_means_nothing(
     first = _written(_case(ctx), org, [])
     assert first.writeback is not None
     v1_categories = first.writeback.categories
-    moved = hear_outlook_change(
+    moved = _hear(
         first,
         _changed(first, [*v1_categories, "Tildelt: Gerd Skjærpe"], "flagged", "human"),
         ctx,
@@ -229,9 +236,7 @@ def test_a_version_with_a_change_not_heard_yet_must_not_be_written_over(
     assert not holds_unheard_intent(record, org, "human", [*ours, "Viktig"], "flagged")
     assert not holds_unheard_intent(record, org, "human", ours, "notFlagged")
     # Once heard, the version is known, even if a later command gave the case back to someone.
-    heard = hear_outlook_change(
-        record, _changed(record, moved, "flagged", "human"), ctx, LATER
-    ).record
+    heard = _hear(record, _changed(record, moved, "flagged", "human"), ctx, LATER).record
     assert heard.heard_change_keys == ["human"]
     assert heard.assignee == "gerd.skjaerpe"
     back = heard.model_copy(update={"assignee": record.assignee})
@@ -249,9 +254,9 @@ def test_a_changed_event_overtaken_by_a_newer_one_changes_nothing(
     older = _changed(record, [*kept, "Tildelt: Torbjørn Fotland"], "flagged", "h1")
     newer = _changed(record, [*kept, "Tildelt: Gerd Skjærpe"], "flagged", "h2")
     newer = newer.model_copy(update={"occurred_at": LATER + timedelta(minutes=1)})
-    first = hear_outlook_change(record, newer, ctx, LATER).record
+    first = _hear(record, newer, ctx, LATER).record
     assert first.assignee == "gerd.skjaerpe"
-    second = hear_outlook_change(first, older, ctx, LATER)
+    second = _hear(first, older, ctx, LATER)
     assert second.record.assignee == "gerd.skjaerpe"
     assert second.events == ()
     assert second.notes == ("older than a version of the message already heard",)

@@ -7,8 +7,10 @@ from datetime import datetime
 
 from schemas.events import Alert
 from schemas.vocab import AlertKind, AssignmentPolicy, MailClass
-from services.router.case import CaseRecord, mark_alerted, open_case
 from services.router.context import RouterContext
+from services.router.facts import AlertedFact
+from services.router.record import CaseRecord
+from services.router.transitions import open_case, transition
 from services.router.watch import due_alerts, select_cases
 
 from .builders import classified, oslo, received, route
@@ -25,7 +27,8 @@ class Watch:
         alerts = due_alerts(self.cases.values(), now, self.ctx)
         for alert in alerts:
             for case_id in alert.case_ids:
-                marked = mark_alerted(self.cases[case_id], alert.kind, alert.event_id, now)
+                fact = AlertedFact(alert.event_id, alert.kind)
+                marked = transition(self.cases[case_id], fact, None, self.ctx, now)
                 self.cases[case_id] = marked.record
         return [(a.department, a.kind, a.case_ids) for a in alerts]
 

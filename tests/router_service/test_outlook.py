@@ -165,9 +165,9 @@ class HeldWrites:
         self.planned = asyncio.Event()
         self.gate = asyncio.Event()
         self.finished: asyncio.Queue[BaseException | None] = asyncio.Queue()
-        keeper = router.keeper
-        writer = keeper._writer
-        write, write_back = writer.write, keeper.write_back
+        outlook = router.flow.outlook
+        writer = outlook._writer
+        write, write_back = writer.write, outlook.write_back
 
         async def held_write(*args: Any, **kwargs: Any) -> str | None:
             if not self.planned.is_set():
@@ -184,7 +184,7 @@ class HeldWrites:
             self.finished.put_nowait(None)
 
         monkeypatch.setattr(writer, "write", held_write)
-        monkeypatch.setattr(keeper, "write_back", reported_write_back)
+        monkeypatch.setattr(outlook, "write_back", reported_write_back)
 
     async def write_back_done(self) -> None:
         error = await asyncio.wait_for(self.finished.get(), WAIT_SECONDS)

@@ -1,13 +1,14 @@
-"""The case record (the router is its only writer) and its transitions (R8, R10–R13, R17).
+"""Every change a fact makes to a case record, as one pure function (R8, R10–R13, R17).
 
-Each transition is a pure function: it takes a record, the fact that changes it and the moment, and
-returns the new record and the events to publish. The same fact applied twice changes nothing and
-publishes nothing (a record remembers the ids of the facts it applied), so the wiring can redo a
-transition after a lost compare-and-set. History is append-only: nothing is ever removed (R13).
+`transition(record, fact, plan, ctx, at)` takes the record, the fact (`facts.py`), the routing plan
+made for it beforehand when it needs one (`plan.plan_request`) and the moment, and returns the new
+record and the events to publish. It does no I/O and asks for nothing: the caller (`flow.py`) can
+redo it on fresh data after a lost compare-and-set.
 
-Event ids are derived from the id of the fact that caused them, so a redelivered fact publishes
-events JetStream drops as duplicates. Pass `at` from the causing fact, not from the wall clock, so
-that the payloads are identical too.
+One guard makes it idempotent: a fact whose id the record already applied changes nothing and
+publishes nothing. Event ids are derived from the id of the fact that caused them, so a redelivered
+fact publishes events JetStream drops as duplicates. Pass `at` from the causing fact, not from the
+wall clock, so that the payloads are identical too. History is append-only (R13).
 """
 
 from __future__ import annotations
@@ -15,21 +16,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from schemas.events import (
     Alert,
     Event,
     MailArchived,
+    MailChanged,
     MailClassified,
     MailCompleted,
     MailDeleted,
     MailReceived,
     MailRouted,
     Party,
-    UtcDateTime,
 )
 from schemas.identity import make_event_id
 from schemas.vocab import (
@@ -38,113 +37,25 @@ from schemas.vocab import (
     CompletedVia,
     DeletionKind,
     MailClass,
-    SensitiveKind,
     Severity,
     Status,
 )
-from services.router.assignment import Workload
 from services.router.context import SYSTEM_ACTOR, RouterContext
-from services.router.plan import RoutingPlan
+from services.router.facts import AssignFact, ClassifyFact, DoneFact, Fact, fact_id
+from services.router.outlook import Reassign, Reclassify, is_overtaken, read_change
+from services.router.plan import RoutingPlan, reopens
+from services.router.record import (
+    MAX_APPLIED_EVENT_IDS,
+    MAX_WRITTEN_CHANGE_KEYS,
+    CaseRecord,
+    HistoryEntry,
+    OutlookVersion,
+)
 from services.router.sla import due_at as sla_due_at
-
-# Enough to recognise every redelivery JetStream can still make of a case's facts; older facts are
-# also caught by the state checks (a Ferdig case is not completed twice).
-MAX_APPLIED_EVENT_IDS = 200
-# Our recent writes to Outlook; an echo of any of them, however late, is not a human's change.
-# The same number of versions heard from humans is kept.
-MAX_WRITTEN_CHANGE_KEYS = 20
-
-FlagStatus = Literal["notFlagged", "flagged", "complete"]
 
 
 class CaseError(ValueError):
     """A command or change that cannot apply to this case; the message says why."""
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class HistoryEntry(_Record):
-    at: UtcDateTime
-    who: str = Field(description="Staff id, or the system that acted (sakspost, outlook, websak)")
-    what: str = Field(description="What happened, one word: received, routed, completed, …")
-    why: str = Field(default="", description="Why, without personal data")
-    event_id: str | None = Field(default=None, description="The fact that caused it")
-
-
-class WriteBack(_Record):
-    """What the router last wrote to the message in Outlook, to recognise its own echo."""
-
-    at: UtcDateTime
-    change_key: str | None
-    categories: list[str]
-    flag_status: FlagStatus
-    flag_due: UtcDateTime | None = None
-
-
-class OutlookVersion(_Record):
-    """A version of the message in Outlook as ingest read it."""
-
-    change_key: str
-    categories: list[str] = Field(default_factory=list)
-    flag_status: FlagStatus | None = None
-
-
-class CaseRecord(_Record):
-    case_id: str
-    mailbox: str
-    mailbox_department: str = Field(description="The department of the mailbox it arrived in")
-    department: str = Field(description="The department that owns it; its supervisors hear of it")
-    graph_message_id: str
-    internet_message_id: str | None = None
-    conversation_id: str | None = None
-    received_at: UtcDateTime
-    mime_sha256: str
-    # Kept so that `routed` can carry them and downstream never reads the record (privacy: the
-    # router never logs them).
-    subject: str = ""
-    sender: Party | None = None
-
-    mail_class: MailClass | None = None
-    confidence: float | None = None
-    topics: list[str] = Field(default_factory=list)
-    sensitive: list[SensitiveKind] = Field(default_factory=list)
-
-    status: Status = Status.NY
-    assignee: str | None = Field(default=None, description="Staff id in 'Tildelt til' (R11)")
-    policy: AssignmentPolicy | None = None
-    supervisors: list[str] = Field(default_factory=list)
-    due_at: UtcDateTime | None = None
-    completed_via: CompletedVia | None = None
-    completed_at: UtcDateTime | None = None
-
-    journalpost_id: str | None = None
-    registry_number: str | None = None
-    deleted: DeletionKind | None = Field(default=None, description="Left the mailbox (R13)")
-
-    received_version: OutlookVersion | None = Field(
-        default=None, description="The message as it arrived; the first write-back is planned on it"
-    )
-    writeback: WriteBack | None = None
-    written_change_keys: list[str] = Field(
-        default_factory=list, description="Change keys Graph gave our recent write-backs"
-    )
-    heard_change_keys: list[str] = Field(
-        default_factory=list,
-        description="Change keys of versions of the message a `changed` event told the router of",
-    )
-    heard_read_at: UtcDateTime | None = Field(
-        default=None,
-        description="When ingest read the newest version of the message heard (its `changed`)",
-    )
-    alerts_sent: list[AlertKind] = Field(default_factory=list)
-    history: list[HistoryEntry] = Field(default_factory=list)
-    applied_event_ids: list[str] = Field(default_factory=list)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status is not Status.FERDIG
 
 
 @dataclass(frozen=True)
@@ -153,9 +64,6 @@ class Transition:
     events: tuple[Event, ...] = ()
     changed: bool = False
     """False when the fact was already applied or changed nothing: skip the KV write."""
-    replan_event_id: str | None = None
-    """Set when a closed private case was reopened: `plan_case` it again, then `apply_plan` the
-    plan with this id as its cause."""
     notes: tuple[str, ...] = ()
 
 
@@ -183,13 +91,13 @@ def _evolve(
     return CaseRecord.model_validate(data)
 
 
-def remember_fact(record: CaseRecord, event_id: str) -> CaseRecord:
+def _remember_fact(record: CaseRecord, event_id: str) -> CaseRecord:
     """The record with a fact marked applied, for facts that change nothing else in it."""
     applied = [*record.applied_event_ids, event_id][-MAX_APPLIED_EVENT_IDS:]
     return record.model_copy(update={"applied_event_ids": applied})
 
 
-def remember_heard(record: CaseRecord, change_key: str | None, read_at: datetime) -> CaseRecord:
+def _remember_heard(record: CaseRecord, change_key: str | None, read_at: datetime) -> CaseRecord:
     """The record knowing that the version `change_key` of its message, read by ingest at
     `read_at`, was heard (and followed).
 
@@ -225,6 +133,19 @@ def _alert(
         severity=severity,
         summary=summary,
         case_ids=[record.case_id],
+    )
+
+
+def _completed(
+    record: CaseRecord, cause_event_id: str, at: datetime, by: Party, via: CompletedVia
+) -> MailCompleted:
+    return MailCompleted(
+        event_id=make_event_id("completed", record.case_id, cause_event_id),
+        case_id=record.case_id,
+        occurred_at=at,
+        department=record.department,
+        by=by,
+        via=via,
     )
 
 
@@ -293,30 +214,142 @@ def open_case(received: MailReceived, mailbox_department: str) -> CaseRecord:
     )
 
 
-def apply_classified(
+def transition(
+    record: CaseRecord, fact: Fact, plan: RoutingPlan | None, ctx: RouterContext, at: datetime
+) -> Transition:
+    """What `fact` makes of `record` at `at`: the new record and the events to publish.
+
+    `plan` is the routing plan made for the fact when `plan.plan_request` asked for one (and
+    ignored otherwise). A fact the record already applied changes nothing.
+    """
+    if fact_id(fact) in record.applied_event_ids:
+        return _unchanged(record, "already applied")
+    if isinstance(fact, MailClassified):
+        if record.mail_class is not None:
+            return _classifier_ignored(record, fact, at)
+        return _classified(record, fact, _needed(plan, record), ctx, at)
+    if isinstance(fact, MailArchived):
+        return _archived(record, fact, ctx, at)
+    if isinstance(fact, MailChanged):
+        return _heard(record, fact, plan, ctx, at)
+    if isinstance(fact, MailDeleted):
+        return _deleted(record, fact, at)
+    if isinstance(fact, AssignFact):
+        return _assign(record, fact, ctx, at)
+    if isinstance(fact, DoneFact):
+        return _complete(record, fact, at)
+    if isinstance(fact, ClassifyFact):
+        step = _reclassify(record, fact, ctx, at)
+        return (
+            _rerouted(step, plan, fact.fact_id, ctx, at)
+            if reopens(record, fact.mail_class)
+            else step
+        )
+    return _alerted(record, fact.kind, fact.fact_id, at)
+
+
+def _needed(plan: RoutingPlan | None, record: CaseRecord) -> RoutingPlan:
+    if plan is None:
+        raise ValueError(f"case {record.case_id}: this fact needs a routing plan")
+    return plan
+
+
+def _rerouted(
+    step: Transition,
+    plan: RoutingPlan | None,
+    cause_event_id: str,
+    ctx: RouterContext,
+    at: datetime,
+) -> Transition:
+    """After a class correction reopened a closed private case: route it on `plan`."""
+    record = step.record
+    routed = _routed_by(
+        record,
+        _needed(plan, record),
+        make_event_id("replan", record.case_id, cause_event_id),
+        ctx,
+        at,
+    )
+    return Transition(
+        record=routed.record,
+        events=(*step.events, *routed.events),
+        changed=True,
+        notes=(*step.notes, *routed.notes),
+    )
+
+
+def _heard(
+    record: CaseRecord,
+    changed: MailChanged,
+    plan: RoutingPlan | None,
+    ctx: RouterContext,
+    at: datetime,
+) -> Transition:
+    """Apply what a human meant in Outlook: class first, then assignee, then Ferdig; a case the
+    class correction reopened is routed last, on `plan`."""
+    if is_overtaken(record, changed):
+        return Transition(
+            record=_remember_fact(record, changed.event_id),
+            changed=True,
+            notes=("older than a version of the message already heard",),
+        )
+    reading = read_change(record, changed, ctx.org)
+    # Graph does not say who changed a message: the mailbox stands for the person.
+    by = Party(address=record.mailbox, name="Outlook")
+    current = record
+    events: list[Event] = []
+    reopened_by: str | None = None
+    for intent in reading.intents:
+        kind = type(intent).__name__.lower()
+        cause = make_event_id(f"outlook.{kind}", record.case_id, changed.event_id)
+        if isinstance(intent, Reclassify):
+            if reopens(current, intent.mail_class):
+                reopened_by = cause
+            correction = ClassifyFact(cause, intent.mail_class, by, CompletedVia.OUTLOOK)
+            step = _reclassify(current, correction, ctx, at)
+        elif isinstance(intent, Reassign):
+            # Graph does not say who changed the category.
+            reassignment = AssignFact(cause, intent.staff_id, "outlook", AssignmentPolicy.OUTLOOK)
+            step = _assign(current, reassignment, ctx, at)
+        else:
+            step = _complete(current, DoneFact(cause, by, CompletedVia.OUTLOOK), at)
+        current = step.record
+        events.extend(step.events)
+    heard = Transition(
+        record=_remember_heard(
+            _remember_fact(current, changed.event_id), changed.change_key, changed.occurred_at
+        ),
+        events=tuple(events),
+        changed=True,
+        notes=reading.ignored,
+    )
+    if reopened_by is None:
+        return heard
+    return _rerouted(heard, plan, reopened_by, ctx, at)
+
+
+def _classifier_ignored(record: CaseRecord, classified: MailClassified, at: datetime) -> Transition:
+    """Once a case has a class only humans change it (`ClassifyFact`): a later verdict of the
+    classifier is kept in the history and changes nothing else (R17)."""
+    updated = _evolve(
+        record,
+        event_id=classified.event_id,
+        at=at,
+        who=SYSTEM_ACTOR,
+        what="classifier_ignored",
+        why=f"already classified; classifier now says {classified.mail_class.value}",
+    )
+    return Transition(record=updated, changed=True)
+
+
+def _classified(
     record: CaseRecord,
     classified: MailClassified,
     plan: RoutingPlan,
     ctx: RouterContext,
     at: datetime,
 ) -> Transition:
-    """The classifier's verdict and the routing planned from it (R9, R10, R11).
-
-    Once a case has a class only humans change it (`reclassify`): a later verdict of the classifier
-    is kept in the history and changes nothing else.
-    """
-    if classified.event_id in record.applied_event_ids:
-        return _unchanged(record, "already applied")
-    if record.mail_class is not None:
-        updated = _evolve(
-            record,
-            event_id=classified.event_id,
-            at=at,
-            who=SYSTEM_ACTOR,
-            what="classifier_ignored",
-            why=f"already classified; classifier now says {classified.mail_class.value}",
-        )
-        return Transition(record=updated, changed=True)
+    """The classifier's verdict and the routing planned from it (R9, R10, R11)."""
     classified_record = record.model_copy(
         update={
             "mail_class": classified.mail_class,
@@ -325,10 +358,10 @@ def apply_classified(
             "sensitive": list(classified.sensitive),
         }
     )
-    return apply_plan(classified_record, plan, classified.event_id, ctx, at)
+    return _routed_by(classified_record, plan, classified.event_id, ctx, at)
 
 
-def apply_plan(
+def _routed_by(
     record: CaseRecord,
     plan: RoutingPlan,
     cause_event_id: str,
@@ -336,8 +369,6 @@ def apply_plan(
     at: datetime,
 ) -> Transition:
     """Department, assignee, status and deadline of a plan; publishes `routed` (and alerts)."""
-    if cause_event_id in record.applied_event_ids:
-        return _unchanged(record, "already applied")
     decision = plan.assignment
     closed = decision.status is Status.FERDIG
     updated = _evolve(
@@ -359,14 +390,7 @@ def apply_plan(
     events: list[Event] = [_routed(updated, ctx, cause_event_id, at)]
     if closed:
         events.append(
-            MailCompleted(
-                event_id=make_event_id("completed", record.case_id, cause_event_id),
-                case_id=record.case_id,
-                occurred_at=at,
-                department=updated.department,
-                by=ctx.system_party(),
-                via=CompletedVia.AUTO_PRIVAT,
-            )
+            _completed(updated, cause_event_id, at, ctx.system_party(), CompletedVia.AUTO_PRIVAT)
         )
     if decision.alert is not None:
         summary = (
@@ -380,28 +404,15 @@ def apply_plan(
     return Transition(record=updated, events=tuple(events), changed=True)
 
 
-def assign(
-    record: CaseRecord,
-    staff_id: str,
-    *,
-    by: str,
-    policy: Literal[AssignmentPolicy.MANUAL, AssignmentPolicy.OUTLOOK],
-    cause_event_id: str,
-    ctx: RouterContext,
-    at: datetime,
-) -> Transition:
-    """A human gives the case to `staff_id` (R11, R17); the new assignee is notified by `routed`.
-
-    `by` is the acting staff id, or `outlook` when Graph does not say who changed the category.
-    """
-    if cause_event_id in record.applied_event_ids:
-        return _unchanged(record, "already applied")
+def _assign(record: CaseRecord, fact: AssignFact, ctx: RouterContext, at: datetime) -> Transition:
+    """A human gives the case to `staff_id` (R11, R17); the new assignee is notified by `routed`."""
+    staff_id, by, policy, cause_event_id = fact.staff_id, fact.by, fact.policy, fact.fact_id
     if not ctx.org.may_be_assigned(record.department, staff_id):
         raise CaseError(
             f"{staff_id!r} is not a member of {record.department!r} and cannot take its cases (R8)"
         )
     if staff_id == record.assignee:
-        return Transition(record=remember_fact(record, cause_event_id), changed=True)
+        return Transition(record=_remember_fact(record, cause_event_id), changed=True)
     updated = _evolve(
         record,
         event_id=cause_event_id,
@@ -418,19 +429,11 @@ def assign(
     )
 
 
-def complete(
-    record: CaseRecord,
-    *,
-    by: Party,
-    via: CompletedVia,
-    cause_event_id: str,
-    at: datetime,
-) -> Transition:
+def _complete(record: CaseRecord, fact: DoneFact, at: datetime) -> Transition:
     """The case is Ferdig (R12), with who and how; a case already Ferdig stays as it was."""
-    if cause_event_id in record.applied_event_ids:
-        return _unchanged(record, "already applied")
+    by, via, cause_event_id = fact.by, fact.via, fact.fact_id
     if not record.is_open:
-        return Transition(record=remember_fact(record, cause_event_id), changed=True)
+        return Transition(record=_remember_fact(record, cause_event_id), changed=True)
     updated = _evolve(
         record,
         event_id=cause_event_id,
@@ -442,44 +445,29 @@ def complete(
         completed_via=via,
         completed_at=at,
     )
-    event = MailCompleted(
-        event_id=make_event_id("completed", record.case_id, cause_event_id),
-        case_id=record.case_id,
-        occurred_at=at,
-        department=record.department,
-        by=by,
-        via=via,
-    )
+    event = _completed(updated, cause_event_id, at, by, via)
     return Transition(record=updated, events=(event,), changed=True)
 
 
-def reclassify(
-    record: CaseRecord,
-    new_class: MailClass,
-    *,
-    by: Party,
-    via: Literal[CompletedVia.OUTLOOK, CompletedVia.COMMAND],
-    cause_event_id: str,
-    ctx: RouterContext,
-    at: datetime,
+def _reclassify(
+    record: CaseRecord, fact: ClassifyFact, ctx: RouterContext, at: datetime
 ) -> Transition:
     """A human corrects the class (R17); publishes `classified` with `by`, and alerts supervisors.
 
     Marking an open case private closes it; un-marking a case closed as `auto_privat` reopens it
-    for routing (see `Transition.replan_event_id`). After archiving the journalpost stays: the
-    alert asks the supervisors to correct it in WebSak, since nothing is ever deleted (R13).
+    (`plan.reopens`), and the caller routes it on the plan made for it. After archiving the
+    journalpost stays: the alert asks the supervisors to correct it in WebSak, since nothing is
+    ever deleted (R13).
     """
-    if cause_event_id in record.applied_event_ids:
-        return _unchanged(record, "already applied")
+    new_class, by, via, cause_event_id = fact.mail_class, fact.by, fact.via, fact.fact_id
     old_class = record.mail_class
     if old_class is None:
         raise CaseError(f"case {record.case_id} has no class yet; wait for the classifier")
     if new_class is old_class:
-        return Transition(record=remember_fact(record, cause_event_id), changed=True)
+        return Transition(record=_remember_fact(record, cause_event_id), changed=True)
     classified_id = make_event_id("classified", record.case_id, cause_event_id)
     archived = record.registry_number is not None
-    reopen = not record.is_open and record.completed_via is CompletedVia.AUTO_PRIVAT
-    reopen = reopen and new_class is not MailClass.PRIVAT
+    reopen = reopens(record, new_class)
     close = record.is_open and new_class is MailClass.PRIVAT
     updates: dict[str, Any] = {"mail_class": new_class, "confidence": 1.0}
     if reopen:
@@ -524,16 +512,7 @@ def reclassify(
         )
     ]
     if close:
-        events.append(
-            MailCompleted(
-                event_id=make_event_id("completed", record.case_id, cause_event_id),
-                case_id=record.case_id,
-                occurred_at=at,
-                department=record.department,
-                by=by,
-                via=via,
-            )
-        )
+        events.append(_completed(updated, cause_event_id, at, by, via))
     elif updated.is_open and not reopen:
         events.append(_routed(updated, ctx, cause_event_id, at))
     summary = f"A person changed the class from {old_class.value} to {new_class.value}"
@@ -547,20 +526,13 @@ def reclassify(
             severity=Severity.WARNING if archived else Severity.INFO,
         )
     )
-    return Transition(
-        record=updated,
-        events=tuple(events),
-        changed=True,
-        replan_event_id=make_event_id("replan", record.case_id, cause_event_id) if reopen else None,
-    )
+    return Transition(record=updated, events=tuple(events), changed=True)
 
 
-def note_deleted(record: CaseRecord, deleted: MailDeleted, at: datetime) -> Transition:
+def _deleted(record: CaseRecord, deleted: MailDeleted, at: datetime) -> Transition:
     """A mail left a shared mailbox (R13): Sakspost keeps its copy and tells the supervisors."""
-    if deleted.event_id in record.applied_event_ids:
-        return _unchanged(record, "already applied")
     if record.deleted is deleted.how:
-        return Transition(record=remember_fact(record, deleted.event_id), changed=True)
+        return Transition(record=_remember_fact(record, deleted.event_id), changed=True)
     updated = _evolve(
         record,
         event_id=deleted.event_id,
@@ -585,12 +557,10 @@ def note_deleted(record: CaseRecord, deleted: MailDeleted, at: datetime) -> Tran
     return Transition(record=updated, events=(alert,), changed=True)
 
 
-def apply_archived(
+def _archived(
     record: CaseRecord, archived: MailArchived, ctx: RouterContext, at: datetime
 ) -> Transition:
     """The mail is a journalpost in WebSak (R9a): the case is Ferdig `via: archive` (R12)."""
-    if archived.event_id in record.applied_event_ids:
-        return _unchanged(record, "already applied")
     was_open = record.is_open
     updated = _evolve(
         record,
@@ -607,45 +577,14 @@ def apply_archived(
     )
     if not was_open:
         return Transition(record=updated, changed=True)
-    event = MailCompleted(
-        event_id=make_event_id("completed", record.case_id, archived.event_id),
-        case_id=record.case_id,
-        occurred_at=at,
-        department=record.department,
-        by=ctx.system_party(archived.archive_system),
-        via=CompletedVia.ARCHIVE,
-    )
+    by = ctx.system_party(archived.archive_system)
+    event = _completed(updated, archived.event_id, at, by, CompletedVia.ARCHIVE)
     return Transition(record=updated, events=(event,), changed=True)
 
 
-def note_written_back(
-    record: CaseRecord,
-    *,
-    categories: list[str],
-    flag_status: FlagStatus,
-    flag_due: datetime | None,
-    change_key: str | None,
-    at: datetime,
-) -> CaseRecord:
-    """Remember what the router wrote to Outlook (and the change key Graph answered with)."""
-    written = WriteBack(
-        at=at,
-        change_key=change_key,
-        categories=list(categories),
-        flag_status=flag_status,
-        flag_due=flag_due,
-    )
-    keys = record.written_change_keys
-    if change_key is not None:
-        keys = [*keys, change_key][-MAX_WRITTEN_CHANGE_KEYS:]
-    return record.model_copy(update={"writeback": written, "written_change_keys": keys})
-
-
-def mark_alerted(
-    record: CaseRecord, kind: AlertKind, alert_event_id: str, at: datetime
-) -> Transition:
+def _alerted(record: CaseRecord, kind: AlertKind, alert_event_id: str, at: datetime) -> Transition:
     """The watch fired `kind` for this case: it is not fired again for the same case."""
-    if alert_event_id in record.applied_event_ids or kind in record.alerts_sent:
+    if kind in record.alerts_sent:
         return _unchanged(record, "already alerted")
     updated = _evolve(
         record,
@@ -657,17 +596,3 @@ def mark_alerted(
         alerts_sent=[*record.alerts_sent, kind],
     )
     return Transition(record=updated, changed=True)
-
-
-def workload_for(records: Iterable[CaseRecord], conversation_id: str | None) -> Workload:
-    """Open cases per assignee, and the caseworker of the first mail of the conversation."""
-    open_cases: dict[str, int] = {}
-    first: CaseRecord | None = None
-    for record in records:
-        if record.is_open and record.assignee is not None:
-            open_cases[record.assignee] = open_cases.get(record.assignee, 0) + 1
-        same_thread = conversation_id is not None and record.conversation_id == conversation_id
-        earlier = first is None or record.received_at < first.received_at
-        if same_thread and record.assignee is not None and earlier:
-            first = record
-    return Workload(open_cases=open_cases, conversation_assignee=first.assignee if first else None)
