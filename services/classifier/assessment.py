@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ class TitleSet:
     name: str
     titles: Sequence[RealTitle]
     departments: Mapping[str, str] | None = None  # title_key -> department, judged by hand
+    # False for a set judged for departments only (not every letter in it is archival): it then
+    # stays out of the calibration table and its recall is not reported.
+    archival: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +97,15 @@ def assess(
             judged += [(label.mail_class, r.mail_class, r.confidence) for label, r in pairs]
     titles: list[TitleEvaluation] = []
     for title_set in title_sets:
-        titles.append(
-            evaluate_title_mail(
-                title_set.name,
-                title_set.titles,
-                classifier,
-                org,
-                dict(title_set.departments) if title_set.departments else None,
-                judged,
-            )
+        evaluation = evaluate_title_mail(
+            title_set.name,
+            title_set.titles,
+            classifier,
+            org,
+            dict(title_set.departments) if title_set.departments else None,
+            judged if title_set.archival else None,
         )
+        titles.append(replace(evaluation, recall_judged=title_set.archival))
     timing_mails = (
         [parse_mail(p.read_bytes()) for p in sorted(timing.glob("*.eml"))] if timing else []
     )

@@ -106,7 +106,7 @@ def print_titles(assessment: Assessment, out: Console) -> None:
         table.add_row(
             figures.name,
             str(figures.total),
-            _percent(figures.recall),
+            _percent(figures.recall) if figures.recall_judged else "–",
             f"{_percent(figures.department_accuracy)} ({figures.with_department})",
         )
     out.print(table)
@@ -131,7 +131,8 @@ def _figures(assessment: Assessment) -> dict[str, str]:
         rows[f"{name}: {text('fig_privat')}"] = _percent(e.per_class[MailClass.PRIVAT].precision)
         rows[f"{name}: {text('fig_department')}"] = _percent(e.shared_department_accuracy)
     for t in assessment.titles:
-        rows[f"{t.name}: {text('fig_recall')}"] = _percent(t.recall)
+        if t.recall_judged:
+            rows[f"{t.name}: {text('fig_recall')}"] = _percent(t.recall)
         rows[f"{t.name}: {text('fig_department')}"] = _percent(t.department_accuracy)
     rows[text("fig_ms")] = f"{assessment.ms_per_mail:.2f}"
     return rows

@@ -26,6 +26,7 @@ class TitleEvaluation:
     with_department: int  # titles whose unit names one of Hå's departments
     department_correct: int
     misses: tuple[str, ...]  # a few titles classified otherwise, for reading
+    recall_judged: bool = True  # False where not every title is archival (departments only)
 
     @property
     def recall(self) -> float:
@@ -36,12 +37,12 @@ class TitleEvaluation:
         return self.department_correct / self.with_department if self.with_department else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "mails": self.total,
-            "arkivverdig_recall": round(self.recall, 4),
-            "department_mails": self.with_department,
-            "department_accuracy": round(self.department_accuracy, 4),
-        }
+        figures: dict[str, Any] = {"mails": self.total}
+        if self.recall_judged:
+            figures["arkivverdig_recall"] = round(self.recall, 4)
+        figures["department_mails"] = self.with_department
+        figures["department_accuracy"] = round(self.department_accuracy, 4)
+        return figures
 
 
 def evaluate_titles(

@@ -22,7 +22,7 @@ from services.classifier.assessment import Assessment, TitleSet, assess
 from services.classifier.engine import Classifier
 from services.classifier.model import TextModel, save_model
 from services.classifier.modelstore import DEFAULT_MODEL_DIR, model_path, report_path
-from services.classifier.realtitles import DEFAULT_TITLES, RealTitle, read_titles
+from services.classifier.realtitles import DEFAULT_TITLES, RealTitle, read_titles, title_key
 from services.classifier.ruleset import default_rules
 from services.classifier.training import (
     Example,
@@ -32,8 +32,10 @@ from services.classifier.training import (
     labelled_mail_examples,
     task_examples,
     title_examples,
+    unit_examples,
     written_examples,
 )
+from services.classifier.units import DEFAULT_UNITS, labelled_units
 from services.common.orgconfig import Organisation, load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT
 
@@ -41,6 +43,8 @@ SAMPLES = REPO_ROOT / "samples"
 HELD_OUT_DEPARTMENTS = (
     Path(__file__).with_name("training") / "heldout_municipality_departments.yaml"
 )
+# Postliste titles written and judged before the department work and never tuned on.
+BLIND_DEPARTMENTS = REPO_ROOT / "tests" / "classifier" / "department_blind.yaml"
 # Written mail that no training step reads (tests/classifier): what the report measures.
 TRAINED_ON = "samples (trained on)"
 WRITTEN_SETS = {
@@ -59,6 +63,7 @@ class TrainingError(RuntimeError):
 class Corpora:
     org: Organisation
     titles: list[RealTitle]
+    units: list[tuple[str, str]]  # (real unit name, Hå department)
 
 
 def load_corpora(org_path: Path = DEFAULT_ORG_CONFIG, titles: Path = DEFAULT_TITLES) -> Corpora:
@@ -66,7 +71,12 @@ def load_corpora(org_path: Path = DEFAULT_ORG_CONFIG, titles: Path = DEFAULT_TIT
         raise TrainingError(
             f"finn ikkje dei verkelege journaltitlane i {titles} (../shared/corpus/real-titles/)"
         )
-    return Corpora(load_organisation(org_path), list(read_titles(titles)))
+    units = titles.with_name(DEFAULT_UNITS.name)
+    if not units.is_file():
+        raise TrainingError(f"finn ikkje dei verkelege einingsnamna i {units}")
+    return Corpora(
+        load_organisation(org_path), list(read_titles(titles)), list(labelled_units(units))
+    )
 
 
 def base_examples(corpora: Corpora, settings: Settings) -> list[Example]:
@@ -76,11 +86,24 @@ def base_examples(corpora: Corpora, settings: Settings) -> list[Example]:
         *labelled_mail_examples(SAMPLES, rules_only, corpora.org, "samples"),
         *written_examples(),
         *task_examples(corpora.org),
+        *unit_examples(corpora.units, settings),
     ]
 
 
+def blind_department_titles(path: Path = BLIND_DEPARTMENTS) -> TitleSet:
+    """The written blind check of department suggestion, as titles with a judged department."""
+    entries: list[dict[str, str]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    titles = [
+        RealTitle("blind", e["title"], "", "", ("person", "organisation")[n % 2])
+        for n, e in enumerate(entries)
+    ]
+    judged = {title_key(e["title"]): e["department"] for e in entries}
+    return TitleSet("department blind (written)", titles, judged, archival=False)
+
+
 def title_sets(titles: Sequence[RealTitle]) -> list[TitleSet]:
-    """The titles' eval split and the held-out municipality: never trained or tuned on."""
+    """The titles' eval split, the held-out municipality and the written blind department check:
+    never trained or tuned on."""
     judged: Mapping[str, str] = yaml.safe_load(HELD_OUT_DEPARTMENTS.read_text(encoding="utf-8"))
     return [
         TitleSet("eval split (Kristiansand)", [t for t in titles if t.split == "eval"]),
@@ -89,6 +112,7 @@ def title_sets(titles: Sequence[RealTitle]) -> list[TitleSet]:
             [t for t in titles if t.split == "heldout"],
             judged,
         ),
+        blind_department_titles(),
     ]
 
 
@@ -155,7 +179,7 @@ def report_markdown(model: TextModel, assessment: Assessment) -> str:
         "| set | mails | arkivverdig recall | department accuracy (mails with a department) |",
         "|---|---|---|---|",
         *(
-            f"| {t.name} | {t.total} | {_percent(t.recall)} "
+            f"| {t.name} | {t.total} | {_percent(t.recall) if t.recall_judged else '–'} "
             f"| {_percent(t.department_accuracy)} ({t.with_department}) |"
             for t in assessment.titles
         ),

@@ -6,6 +6,7 @@ Sources, with what each may teach:
 - `samples/` (the project's labelled development mail): class, and department for shared mailboxes;
 - `training/written.yaml`: offisiell and privat (the titles have no negatives), and departments;
 - the organisation file's department `tasks`: departments;
+- real unit names of 41 municipalities (`units.py`): departments, weakly (the name only);
 - corrections by caseworkers (`corrections.py`): the class or department a person set.
 Held-out and blind written mail, the titles' eval split and the held-out municipality are never
 read here.
@@ -54,6 +55,7 @@ class Settings:
     class_c: float = 2.0
     department_c: float = 15.0
     correction_weight: float = 3.0  # a person's correction counts as this many examples
+    unit_weight: float = 0.5  # a unit's name is a weak label: half a written example
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,14 @@ def task_examples(org: Organisation) -> list[Example]:
         Example(task, None, key, "org-tasks", weight=2.0)
         for key, department in org.departments.items()
         for task in department.tasks
+    ]
+
+
+def unit_examples(units: Iterable[tuple[str, str]], settings: Settings) -> list[Example]:
+    """Real unit names with the department the mapping gives them: department examples only."""
+    return [
+        Example(name, None, department, "units", weight=settings.unit_weight)
+        for name, department in units
     ]
 
 

@@ -40,3 +40,10 @@ def test_a_departments_words_move_post_mail_to_it(org: Organisation) -> None:
     result = classify_mime(_mail(), RULES_ONLY, taught)
     assert result.suggested_department == "kultur"
     assert result.reasons[-1] == "department.vocabulary"
+
+
+def test_phrases_and_hyphenated_words_match_whole() -> None:
+    assert org_word_hits("Tilvising til PP-tenesta - NN", ["PP-tenesta"]) == 1
+    assert org_word_hits("Sakkyndig vurdering frå PPT", ["sakkyndig vurdering", "ppt"]) == 2
+    assert org_word_hits("vurdering, sakkyndig", ["sakkyndig vurdering"]) == 0
+    assert org_word_hits("Psykisk helse", ["psykisk helse", "helse", "psykisk"]) == 3

@@ -12,9 +12,6 @@ from services.classifier.received import default_classifier
 from services.classifier.train import title_sets
 from services.common.orgconfig import Organisation
 
-# A fixed part of the eval split keeps the test short; `sakspost classify --eval` runs it whole.
-EVAL_MAILS = 600
-
 
 @pytest.fixture(scope="module")
 def titles() -> list[RealTitle]:
@@ -37,7 +34,9 @@ def _evaluate(titles: list[RealTitle], org: Organisation, index: int) -> TitleEv
     title_set = title_sets(titles)[index]
     return evaluate_titles(
         title_set.name,
-        list(title_set.titles)[:EVAL_MAILS],
+        # The whole split: a fixed prefix sat on the threshold, where two titles at confidence
+        # 0.42 decided the test.
+        list(title_set.titles),
         default_classifier(),
         org,
         dict(title_set.departments) if title_set.departments else None,
@@ -51,8 +50,9 @@ def test_eval_split(titles: list[RealTitle], org: Organisation) -> None:
 
 
 def test_held_out_municipality(titles: list[RealTitle], org: Organisation) -> None:
-    # Porsgrunn: every department, never trained on. The department figure (0.57) is far from the
-    # issue's 0.85: the training data's only real titles are planning and building.
+    # Porsgrunn: every department, never trained on. The department figure (0.52) is far from the
+    # issue's 0.85: the only real titles with a department are planning and building, and neither
+    # the unit names nor the organisation file's vocabulary moved it (README, Classification).
     figures = _evaluate(titles, org, 1)
     assert figures.total == 42
     assert figures.recall >= 0.97, figures.misses
