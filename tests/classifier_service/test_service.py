@@ -10,7 +10,7 @@ from pathlib import Path
 from nats.js import JetStreamContext
 
 from sakspost.inject import inject_files
-from schemas.events import MailClassified, MailReceived, MailRouted, Party
+from schemas.events import Event, MailClassified, MailReceived, MailRouted, Party
 from schemas.identity import make_case_id
 from schemas.vocab import AssignmentPolicy, MailClass
 from services.classifier.app import build
@@ -117,6 +117,23 @@ async def test_a_mail_without_headers_is_left_to_a_human(
     assert payload["reasons"] == ["unparseable"]
 
 
+async def _publish_until_a_correction_is_stored(js: JetStreamContext, *events: Event) -> None:
+    """Publish `events` as their services would; return once the classifier stored a correction."""
+    watcher = await (await js.key_value(CORRECTIONS_BUCKET)).watch("c.>")
+    for event in events:
+        await js.publish(
+            event.nats_subject(),
+            event.to_json(),
+            stream=EVENTS_STREAM,
+            headers={"Nats-Msg-Id": event.event_id},
+        )
+    stored = None
+    while stored is None:
+        # nats-py leaves its watcher untyped.
+        stored = await watcher.updates(timeout=20)  # type: ignore[no-untyped-call]
+    await watcher.stop()  # type: ignore[no-untyped-call]
+
+
 async def test_a_persons_class_change_is_recorded_as_a_correction(
     js: JetStreamContext, settings: Settings, org: Organisation
 ) -> None:  # R17: corrections become labelled examples, never silently
@@ -134,20 +151,8 @@ async def test_a_persons_class_change_is_recorded_as_a_correction(
     )
     service = build(settings, org)
     async with service.running():
-        kv = await js.key_value(CORRECTIONS_BUCKET)
-        watcher = await kv.watch("c.>")
-        for event in (verdict, person):
-            await js.publish(
-                event.nats_subject(),
-                event.to_json(),
-                stream=EVENTS_STREAM,
-                headers={"Nats-Msg-Id": event.event_id},
-            )
-        stored = None
-        while stored is None:
-            # nats-py leaves its watcher untyped.
-            stored = await watcher.updates(timeout=20)  # type: ignore[no-untyped-call]
-        await watcher.stop()  # type: ignore[no-untyped-call]
+        await _publish_until_a_correction_is_stored(js, verdict, person)
+    kv = await js.key_value(CORRECTIONS_BUCKET)
     (correction,) = await CorrectionStore(kv).corrections()
     assert (correction.old, correction.new) == ("offisiell", "arkivverdig")
     assert correction.by == "siv.lerbrekk"
@@ -177,20 +182,7 @@ async def test_learn_reads_each_correction_with_its_mail_from_the_mime_store(
         person = MailClassified.model_validate(verdict).model_copy(
             update={"event_id": "a-persons-change", "mail_class": other, "by": by}
         )
-        kv = await js.key_value(CORRECTIONS_BUCKET)
-        watcher = await kv.watch("c.>")
-        for event in (routed, person):
-            await js.publish(
-                event.nats_subject(),
-                event.to_json(),
-                stream=EVENTS_STREAM,
-                headers={"Nats-Msg-Id": event.event_id},
-            )
-        stored = None
-        while stored is None:
-            # nats-py leaves its watcher untyped.
-            stored = await watcher.updates(timeout=20)  # type: ignore[no-untyped-call]
-        await watcher.stop()  # type: ignore[no-untyped-call]
+        await _publish_until_a_correction_is_stored(js, routed, person)
     learnt = await read_stored_corrections(settings)
     (correction,) = learnt.corrections
     assert correction.new == other.value and correction.mime_sha256 == injected.event.mime_sha256
