@@ -25,14 +25,44 @@ from schemas.vocab import SCHEMA_VERSION, AlertKind
 VERSION = f"{SCHEMA_VERSION}.0.0"
 
 # Fixed, not the broker's URL: that comes from the settings, and a document must not change with
-# the machine that generates it.
+# the machine that generates it. Both servers refuse anonymous connections: every client logs in
+# as its own NATS user with the permissions of services/common/permissions.py.
 SERVERS: dict[str, Any] = {
     "local": {
         "host": "127.0.0.1:4222",
         "protocol": "nats",
-        "description": "NATS JetStream of `sakspost up`; stream SAKSPOST holds the events",
-    }
+        "description": "NATS JetStream of `sakspost up` (with `--cluster 3` also ports 4223 and "
+        "4224); stream SAKSPOST holds the events. Logins: `<data-dir>/credentials/<user>.env`",
+    },
+    "production": {
+        "host": "nats.nats.svc.cluster.local:4222",
+        "protocol": "nats",
+        "description": "The three-node JetStream cluster of the NATS Helm chart in Kubernetes, "
+        "TLS from cert-manager (verify against its CA); stream SAKSPOST holds the events, "
+        "replicated three times. Passwords come from Kubernetes Secrets",
+    },
 }
+SECURITY_SCHEME = "natsLogin"
+
+
+def security_scheme(identity: str | None) -> dict[str, Any]:
+    """The user-password login, naming the NATS user this document's client logs in as."""
+    who = (
+        f"This service logs in as NATS user `{identity}`; its replies come to the inbox prefix "
+        f"`_INBOX_{identity}`."
+        if identity
+        else "Each service logs in as the NATS user named after it; an integrator as "
+        "`integrator`, which may read `sakspost.mail.>`, `sakspost.alert.>` and "
+        "`sakspost.notice.>` through its own consumers (named `integrator-…`) and use the reply "
+        "inbox prefix `_INBOX_integrator`; only `operator` may send commands."
+    )
+    return {
+        "type": "userPassword",
+        "description": f"NATS user and password; anonymous connections are refused. {who} "
+        "What each user may publish and subscribe to is declared in "
+        "services/common/permissions.py.",
+    }
+
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "department": {
@@ -92,6 +122,7 @@ def service_document(
     description: str,
     *,
     examples: Mapping[str, ContractModel] = EXAMPLES,
+    identity: str | None = None,
 ) -> dict[str, Any]:
     """A service's document: what its broker subscribes to and publishes, completed.
 
@@ -99,7 +130,7 @@ def service_document(
     examples on top of the contract's: `examples={**EXAMPLES, "MessageWork": ...}`.
     """
     document = faststream_document(broker, title=title, description=description)
-    return complete(document, examples=examples)
+    return complete(document, examples=examples, identity=identity)
 
 
 def complete(
@@ -107,11 +138,13 @@ def complete(
     *,
     examples: Mapping[str, ContractModel] = EXAMPLES,
     commands: Mapping[str, tuple[type[ContractModel], type[ContractModel]]] = COMMAND_MODELS,
+    identity: str | None = None,
 ) -> dict[str, Any]:
     """FastStream's document plus what it leaves out; the input is not changed.
 
-    - `servers`: the fixed `local` server replaces the broker's (its URL comes from the settings),
-      and every channel names it;
+    - `servers`: the fixed `local` and `production` servers replace the broker's (its URL comes
+      from the settings), each with the user-password login (naming `identity`, the NATS user of
+      the document's service), and every channel names them;
     - channel `parameters`: each `{department}` / `{kind}` placeholder of an address, described
       (and `kind` with the AlertKind values); an unknown placeholder raises ValueError;
     - message `headers`: events carry `Nats-Msg-Id` (= the payload's event_id) and the W3C
@@ -125,6 +158,11 @@ def complete(
     """
     document = copy.deepcopy(document)
     document["servers"] = copy.deepcopy(SERVERS)
+    for server in document["servers"].values():
+        server["security"] = [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}]
+    document.setdefault("components", {}).setdefault("securitySchemes", {})[SECURITY_SCHEME] = (
+        security_scheme(identity)
+    )
     for channel in document.get("channels", {}).values():
         channel["servers"] = [ref("servers", name) for name in SERVERS]
         _add_parameters(channel)

@@ -37,7 +37,7 @@ from services.classifier.modelstore import DEFAULT_MODEL_DIR, load_current
 from services.classifier.realtitles import DEFAULT_TITLES, read_titles
 from services.classifier.ruleset import DEFAULT_RULES_PATH, RulesError, load_rules
 from services.classifier.train import Corpora, TrainingError, load_corpora, title_sets
-from services.common.connect import UNREACHABLE
+from services.common.connect import NatsUnavailable
 from services.common.orgconfig import Organisation, OrgConfigError, load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG, Settings, SettingsError, load_settings
 
@@ -62,7 +62,7 @@ classify_app = typer.Typer(
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]Feil:[/red] {message}", highlight=False)
+    Console(stderr=True).print(f"[red]Feil:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -248,8 +248,8 @@ def _learn(
         settings = _nats_settings()
         try:
             stored = asyncio.run(read_stored_corrections(settings))
-        except UNREACHABLE:
-            raise _fail(text("no_nats", url=settings.nats_url)) from None
+        except NatsUnavailable as error:
+            raise _fail(str(error)) from None
         corrections, read, source = stored.corrections, stored.reader(), text("mime_store")
     modelcli.learn(corpora, corrections, read, source, version, models, console)
 

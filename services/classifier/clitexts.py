@@ -140,14 +140,6 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "--corrections FILE.jsonl and --mail DIR (holding <case-id>.eml) go together; "
         "without them --learn reads the corrections from NATS",
     },
-    "no_nats": {
-        "nn": "får ikkje kontakt med NATS på {url} (køyrer Sakspost? stemmer "
-        "SAKSPOST_NATS_URL og innloggingsopplysningane?)",
-        "nb": "får ikke kontakt med NATS på {url} (kjører Sakspost? stemmer "
-        "SAKSPOST_NATS_URL og innloggingsopplysningene?)",
-        "en": "cannot reach NATS at {url} (is Sakspost running? are SAKSPOST_NATS_URL and the "
-        "credentials right?)",
-    },
     "mime_store": {
         "nn": "MIME-lageret",
         "nb": "MIME-lageret",

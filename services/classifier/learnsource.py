@@ -26,7 +26,7 @@ class StoredCorrections:
 
 
 async def read_stored_corrections(settings: Settings) -> StoredCorrections:
-    connection = await connect_once(settings, "sakspost-classify-learn")
+    connection = await connect_once(settings, "admin", "sakspost-classify-learn")
     try:
         js = connection.jetstream()
         corrections = await CorrectionStore(await js.key_value(CORRECTIONS_BUCKET)).corrections()

@@ -3,8 +3,9 @@
 `ServiceApp` gives each service the same shape: a broker with tracing, a router holding its durable
 JetStream consumers under the retry discipline (`retry.py`), the channels it publishes on declared
 with their models (the AsyncAPI document is generated from these declarations), its shared
-resources in FastStream's context, `/healthz` and `/readyz` on FastStream's ASGI app, provisioning
-before any consumer starts, and a graceful stop on SIGTERM.
+resources in FastStream's context, `/healthz` and `/readyz` on FastStream's ASGI app, a wait for
+provisioning (done by `sakspost provision` as admin) before any consumer starts, and a graceful
+stop on SIGTERM.
 
 What FastStream cannot do is kept beside it as small named pieces: provisioning that migrates a
 changed durable consumer (`jetstream.py`) and the deterministic failure count in KV
@@ -32,7 +33,8 @@ from nats.js.kv import KeyValue
 from schemas.asyncapi import service_document
 from schemas.events import ContractModel
 from schemas.examples import EXAMPLES
-from services.common.broker import make_broker
+from services.common.broker import make_broker, service_login
+from services.common.credentials import login_for
 from services.common.deadletter import DeadLetters
 from services.common.failures import FailureCounter, KvFailureCounter
 from services.common.jetstream import (
@@ -41,7 +43,7 @@ from services.common.jetstream import (
     ConsumerSpec,
     Layout,
     base_layout,
-    provision,
+    missing_consumers,
 )
 from services.common.logging import configure_logging
 from services.common.orgconfig import Organisation, load_organisation
@@ -58,6 +60,8 @@ from services.common.settings import Settings
 log = structlog.get_logger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PROVISIONING_POLL_SECONDS = 1.0
+PROVISIONING_POLL_MAX_SECONDS = 30.0
 ReadinessCheck = Callable[[], Awaitable[str | None]]
 Hook = Callable[[], Awaitable[None]]
 
@@ -82,7 +86,7 @@ class ServiceApp:
         self.description = description
         self.settings = settings
         self.org = org
-        self.broker: NatsBroker = make_broker(settings, name)
+        self.broker: NatsBroker = make_broker(settings, name, service_login(settings, name))
         self.policy = RetryPolicy(
             base_seconds=settings.retry_base_seconds,
             max_seconds=settings.retry_max_seconds,
@@ -131,6 +135,8 @@ class ServiceApp:
             stream=JStream(spec.stream, declare=False),
             durable=spec.durable,
             pull_sub=PullSub(batch_size=1, timeout=1.0),
+            # FastStream's default is the shared `_INBOX.`, which the service may not subscribe to.
+            inbox_prefix=f"{service_login(self.settings, self.name).inbox_prefix}.".encode(),
             ack_policy=AckPolicy.MANUAL,
             title=spec.durable,
             description=spec.description,
@@ -141,7 +147,7 @@ class ServiceApp:
         self.broker.context.set_global(key, value)
 
     def on_startup(self, hook: Hook) -> Hook:
-        """Run `hook` once connected and provisioned, before any consumer starts."""
+        """Run `hook` once connected and its consumers exist, before any consumer starts."""
         self.app.on_startup(hook)
         return hook
 
@@ -163,7 +169,11 @@ class ServiceApp:
     def asyncapi(self) -> dict[str, Any]:
         """This service's AsyncAPI 3.0 document: FastStream's, from its declarations, completed."""
         return service_document(
-            self.broker, f"sakspost-{self.name}", self.description, examples=self._examples
+            self.broker,
+            f"sakspost-{self.name}",
+            self.description,
+            examples=self._examples,
+            identity=self.name,
         )
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -177,17 +187,30 @@ class ServiceApp:
         return await self.jetstream().key_value(bucket)
 
     async def _connect(self) -> None:
+        login_for(
+            self.settings, self.name
+        )  # no login: say so, rather than "Authorization Violation"
         await self.broker.connect()
         js = self.broker.config.connection_state.stream
         assert js is not None
         self._js = js
         self.put(JETSTREAM_KEY, js)
-        result = await provision(js, self.layout(), self.settings.stream_replicas)
-        changed = {k: v for k, v in result.items() if v != "unchanged"}
-        log.info("provisioned", service=self.name, changed=changed)
+        await self._wait_for_provisioning(js)
         self.put(
             FAILURES_KEY, self._failures or KvFailureCounter(await js.key_value(FAILURES_BUCKET))
         )
+
+    async def _wait_for_provisioning(self, js: JetStreamContext) -> None:
+        """Wait until `sakspost provision` (admin) has created this service's consumers.
+
+        A service may not create or change streams and consumers (`permissions.py`); on a first
+        deploy it can start before the provision Job has run, and then waits, not ready.
+        """
+        delay = PROVISIONING_POLL_SECONDS
+        while missing := await missing_consumers(js, self.consumers):
+            log.warning("waiting for provisioning", service=self.name, missing=missing)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, PROVISIONING_POLL_MAX_SECONDS)
 
     async def _started(self) -> None:
         self._ready.set()

@@ -8,24 +8,39 @@ from typing import Any
 import structlog
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
-from faststream.security import SASLPlaintext
+from faststream.nats.security import NatsUserPassword
 
+from services.common.credentials import CredentialsError, NatsLogin, login_for
 from services.common.settings import Settings
 from services.common.telemetry import configure_tracing
 
 
-def make_broker(settings: Settings, name: str) -> NatsBroker:
-    """A broker that reconnects forever, stops gracefully and carries W3C trace context."""
-    options: dict[str, Any] = {}
-    if settings.nats_creds_file is not None:
-        options["user_credentials"] = str(settings.nats_creds_file)
-    if settings.nats_user and settings.nats_password is not None:
-        options["security"] = SASLPlaintext(
-            username=settings.nats_user, password=settings.nats_password.get_secret_value()
+def service_login(settings: Settings, name: str) -> NatsLogin:
+    """The service's login; without one, a login-less placeholder for building offline (AsyncAPI
+    export, FastStream's in-memory test broker): a real connection checks the login first
+    (`ServiceApp`) and says which is missing."""
+    try:
+        return login_for(settings, name)
+    except CredentialsError:
+        return NatsLogin(name, tuple(settings.nats_servers), None)
+
+
+def make_broker(settings: Settings, name: str, login: NatsLogin | None = None) -> NatsBroker:
+    """A broker that logs in as identity `name` (its login from the settings, else `login`),
+    reconnects forever, stops gracefully and carries W3C trace context."""
+    login = login or login_for(settings, name)
+    options: dict[str, Any] = {"inbox_prefix": login.inbox_prefix}
+    if login.creds_file is not None:
+        options["user_credentials"] = str(login.creds_file)
+    if login.user is not None and login.password is not None:
+        options["security"] = NatsUserPassword(
+            login.user, login.password.get_secret_value(), ssl_context=login.tls_context()
         )
+    elif login.ca_file is not None:
+        options["tls"] = login.tls_context()
     tracer_provider = configure_tracing(name, settings.otel_exporter)
     return NatsBroker(
-        settings.nats_servers,
+        list(login.servers),
         name=f"sakspost-{name}",
         max_reconnect_attempts=-1,
         # Let in-flight handlers finish on SIGTERM before the connection drains.

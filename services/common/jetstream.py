@@ -14,12 +14,14 @@ configuration changed (nats-py silently keeps an existing durable's old configur
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import structlog
 from nats.js import JetStreamContext, api
-from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
+from nats.js.errors import APIError, BucketNotFoundError, NotFoundError, ServiceUnavailableError
 
 from schemas import subjects
 from services.common.settings import Settings
@@ -37,6 +39,10 @@ WRITEBACKS_BUCKET = "sakspost_writebacks"
 NOTICES_BUCKET = "sakspost_notices"
 FAILURES_BUCKET = "sakspost_failures"
 MIME_BUCKET = "sakspost_mime"
+
+
+META_LEADER_POLL_SECONDS = 0.5
+OBJECT_DUPLICATE_WINDOW_SECONDS = 120.0
 
 
 class ProvisioningError(RuntimeError):
@@ -150,7 +156,9 @@ def base_layout(settings: Settings) -> Layout:
 
 # Fields the server lets an existing stream change; the rest must match or provisioning refuses.
 _EDITABLE_STREAM_FIELDS = ("subjects", "duplicate_window", "num_replicas", "description")
-_FIXED_STREAM_FIELDS = ("retention", "storage", "deny_delete", "deny_purge")
+_FIXED_STREAM_FIELDS = ("retention", "storage")
+# Protections the server lets a stream gain in place but never lose: the value that protects.
+_PROTECTIONS = {"deny_delete": True, "deny_purge": True, "allow_rollup_hdrs": False}
 
 
 async def ensure_stream(js: JetStreamContext, desired: api.StreamConfig) -> str:
@@ -168,9 +176,15 @@ async def ensure_stream(js: JetStreamContext, desired: api.StreamConfig) -> str:
                 f"{getattr(desired, name)!r}; it cannot be changed in place (fix: move the data "
                 "to a new stream with the right settings)"
             )
+    for name, protecting in _PROTECTIONS.items():
+        if getattr(current, name) == protecting and getattr(desired, name) != protecting:
+            raise ProvisioningError(
+                f"stream {desired.name}: {name} is {protecting!r} and the server never lets a "
+                "stream lose that protection (fix: keep it in the layout)"
+            )
     changed = [
         name
-        for name in _EDITABLE_STREAM_FIELDS
+        for name in (*_EDITABLE_STREAM_FIELDS, *_PROTECTIONS)
         if _normalised(getattr(current, name)) != _normalised(getattr(desired, name))
     ]
     if not changed:
@@ -252,6 +266,12 @@ async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> str:
 
 
 async def ensure_bucket(js: JetStreamContext, spec: BucketSpec, replicas: int) -> str:
+    """Create the bucket, or give an existing one direct gets.
+
+    Direct gets name the key in the request subject (`$JS.API.DIRECT.GET.KV_<bucket>.$KV.…`),
+    which is what lets permissions confine an identity to some keys of a shared bucket
+    (`permissions.py`); a plain message get names only the stream.
+    """
     try:
         await js.key_value(spec.name)
     except BucketNotFoundError:
@@ -263,27 +283,67 @@ async def ensure_bucket(js: JetStreamContext, spec: BucketSpec, replicas: int) -
                 ttl=spec.ttl_seconds,
                 storage=api.StorageType.FILE,
                 replicas=replicas,
+                direct=True,
             )
         )
         return "created"
-    return "unchanged"
+    current = (await js.stream_info(f"KV_{spec.name}")).config
+    if current.allow_direct:
+        return "unchanged"
+    await js.update_stream(config=replace(current, allow_direct=True))
+    return "updated"
+
+
+def object_store_config(name: str, replicas: int) -> api.StreamConfig:
+    """An Object Store's stream, write-once: no purge, no delete, no roll-up (`mimestore.py`)."""
+    return api.StreamConfig(
+        name=f"OBJ_{name}",
+        description="Raw MIME of every received mail, by SHA-256; never deleted (R13)",
+        subjects=[f"$O.{name}.C.>", f"$O.{name}.M.>"],
+        retention=api.RetentionPolicy.LIMITS,
+        storage=api.StorageType.FILE,
+        num_replicas=replicas,
+        max_age=0,
+        discard=api.DiscardPolicy.NEW,
+        # Nothing here is published with a message id; the server's own default, said explicitly
+        # so that provisioning compares equal.
+        duplicate_window=OBJECT_DUPLICATE_WINDOW_SECONDS,
+        allow_direct=True,
+        deny_delete=True,
+        deny_purge=True,
+        allow_rollup_hdrs=False,
+    )
 
 
 async def ensure_object_store(js: JetStreamContext, name: str, replicas: int) -> str:
-    try:
-        await js.object_store(name)
-    except (BucketNotFoundError, NotFoundError):
-        await js.create_object_store(
-            name,
-            config=api.ObjectStoreConfig(
-                bucket=name,
-                description="Raw MIME of every received mail, by SHA-256 (R13)",
-                storage=api.StorageType.FILE,
-                replicas=replicas,
-            ),
-        )
-        return "created"
-    return "unchanged"
+    return await ensure_stream(js, object_store_config(name, replicas))
+
+
+async def provision_when_ready(
+    js: JetStreamContext, layout: Layout, replicas: int = 1, within_seconds: float = 60.0
+) -> ProvisionResult:
+    """`provision`, once JetStream answers: a cluster that has just started (or lost its leader)
+    says "unavailable" until its nodes have elected a meta leader."""
+    deadline = time.monotonic() + within_seconds
+    while True:
+        try:
+            return await provision(js, layout, replicas)
+        except ServiceUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            log.info("JetStream not ready yet; provisioning waits")
+            await asyncio.sleep(META_LEADER_POLL_SECONDS)
+
+
+async def missing_consumers(js: JetStreamContext, specs: list[ConsumerSpec]) -> list[str]:
+    """The durable consumers of `specs` that do not exist (yet)."""
+    missing = []
+    for spec in specs:
+        try:
+            await js.consumer_info(spec.stream, spec.durable)
+        except NotFoundError:
+            missing.append(spec.durable)
+    return missing
 
 
 ProvisionResult = dict[str, Literal["created", "updated", "recreated", "unchanged"] | str]

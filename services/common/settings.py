@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     nats_creds_file: Path | None = Field(default=None, description="NATS JWT credentials file")
+    nats_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificate that signed the NATS servers' TLS certificates (tls:// URLs)",
+    )
+    nats_credentials_dir: Path | None = Field(
+        default=None,
+        description="Where each identity's <identity>.env is read from when SAKSPOST_NATS_USER "
+        "is unset (default: <data dir>/credentials, written by `sakspost up`)",
+    )
     org_config: Path = Field(default=DEFAULT_ORG_CONFIG, description="The organisation YAML file")
     data_dir: Path = Field(default=Path(".sakspost"), description="Local state of dev tools")
 
@@ -90,7 +99,12 @@ class Settings(BaseSettings):
 
     @property
     def nats_servers(self) -> list[str]:
-        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+        return split_urls(self.nats_url)
+
+
+def split_urls(urls: str) -> list[str]:
+    """`nats://a:4222,nats://b:4222` as a list (one URL per cluster node)."""
+    return [url.strip() for url in urls.split(",") if url.strip()]
 
 
 def load_settings() -> Settings:

@@ -29,7 +29,7 @@ from services.websak.retry import retry_refused
 
 
 async def _retry(settings: Settings, org: Organisation, wiring: Wiring, case_ids: list[str]) -> int:
-    broker = make_broker(settings, "websak-retry")
+    broker = make_broker(settings, "websak")
     await broker.connect()
     js = broker.config.connection_state.stream
     assert js is not None
@@ -59,7 +59,7 @@ async def _archive_outgoing(
     if by not in {member.id for member in org.staff}:
         print(f"{by!r} is not a staff id of the organisation file", file=sys.stderr)
         return 2
-    broker = make_broker(settings, "websak-archive-outgoing")
+    broker = make_broker(settings, "websak")
     await broker.connect()
     js = broker.config.connection_state.stream
     assert js is not None
