@@ -18,9 +18,10 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from rich.console import Console
 from rich.table import Table
 
+from sakspost.failure import fail
 from schemas.commands import Verb
 from schemas.vocab import MailClass, Status
-from services.common.connect import UNREACHABLE, connect_once
+from services.common.connect import NatsUnavailable, connect_once
 from services.common.language import Language, in_language, language_of_the_command_line
 from services.common.settings import Settings, SettingsError, load_settings
 
@@ -35,11 +36,6 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "nn": "Ruteren svarar ikkje på {subject} (køyrer Sakspost?)",
         "nb": "Ruteren svarer ikke på {subject} (kjører Sakspost?)",
         "en": "The router does not answer on {subject} (is Sakspost running?)",
-    },
-    "no_nats": {
-        "nn": "Får ikkje kontakt med NATS på {url}",
-        "nb": "Får ikke kontakt med NATS på {url}",
-        "en": "Cannot reach NATS at {url}",
     },
     "unknown_case": {"nn": "Ukjend sak: {case_id}", "nb": "Ukjent sak: {case_id}",
                      "en": "Unknown case: {case_id}"},
@@ -90,10 +86,9 @@ def _settings() -> Settings:
 
 async def _request(settings: Settings, verb: Verb, payload: dict[str, Any]) -> dict[str, Any]:
     try:
-        connection = await connect_once(settings, "sakspost-cases")
-    except UNREACHABLE:
-        errors.print(_say("no_nats", url=settings.nats_url))
-        raise typer.Exit(1) from None
+        connection = await connect_once(settings, "operator", "sakspost-cases")
+    except NatsUnavailable as error:
+        raise fail(error) from None
     try:
         answer = await connection.request(
             verb.subject, json.dumps(payload).encode("utf-8"), timeout=REQUEST_TIMEOUT_SECONDS

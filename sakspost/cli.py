@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from nats.errors import Error as NatsError
 from rich.console import Console
 
 from sakspost.cases import cases_app
 from sakspost.components import Ports
 from sakspost.demo import run_demo
 from sakspost.export import stale_files, write_files
+from sakspost.failure import fail
 from sakspost.inject import inject_files
 from sakspost.personal import personal_app, sweep_command
 from sakspost.registry import full_layout
@@ -26,7 +28,8 @@ from sakspost.tail import print_event_line, tail
 from sakspost.texts import text
 from schemas.subjects import MAIL_ALL
 from services.classifier.cli import classify_app
-from services.common.jetstream import provision
+from services.common.connect import NatsUnavailable, connect_once
+from services.common.jetstream import ProvisioningError, provision_when_ready
 from services.common.orgconfig import OrgConfigError, load_organisation
 from services.common.settings import DEFAULT_HTTP_PORTS, Settings, SettingsError, load_settings
 
@@ -72,7 +75,17 @@ def main_options(
     lang: Annotated[
         str | None, typer.Option("--lang", help="Språk: nn (standard), nb eller en")
     ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Mappa til den lokale stakken: innloggingsopplysningane (credentials/) og loggar",
+        ),
+    ] = None,
 ) -> None:
+    # Every command reads its settings, its NATS login among them, from the environment.
+    if data_dir is not None:
+        os.environ["SAKSPOST_DATA_DIR"] = str(data_dir)
     if lang is not None:
         if lang not in ("nn", "nb", "en"):
             errors.print("--lang må vere nn, nb eller en")
@@ -93,13 +106,27 @@ def up(
     websak_port: Annotated[int, typer.Option(envvar="SAKSPOST_WEBSAK_PORT")] = 8090,
     samples: Annotated[Path, typer.Option(help="Mappe med eksempel-e-post")] = Path("samples"),
     demo_count: Annotated[int, typer.Option(help="Kor mange e-postar demoen leverer")] = 12,
+    cluster: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=5,
+            help="Kor mange NATS-nodar (3: ein JetStream-klynge, alt replikert tre gonger)",
+        ),
+    ] = 1,
 ) -> None:
     """Start NATS, utviklingsverktøya og alle tenestene lokalt (Ctrl-C stoppar alt)."""
     settings = _settings()
     _organisation(settings)
     service_ports = dict(DEFAULT_HTTP_PORTS, ingest=ingest_port)
     ports = Ports(nats_port, graph_port, smtp_port, websak_port, service_ports)
-    stack = Stack(data_dir.resolve(), ports, settings.org_config.resolve(), say=console.print)
+    stack = Stack(
+        data_dir.resolve(),
+        ports,
+        settings.org_config.resolve(),
+        say=console.print,
+        nats_nodes=cluster,
+    )
 
     async def run() -> None:
         install_stop_signals(stack)
@@ -140,7 +167,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Skriv ut JSON")] = False,
 ) -> None:
     """Kor klar er kvar teneste? Avsluttar med 0 berre når alt er klart."""
-    results = asyncio.run(check_status(data_dir, _settings()))
+    results = asyncio.run(
+        check_status(data_dir, _settings().model_copy(update={"data_dir": data_dir}))
+    )
     if as_json:
         console.print_json(json.dumps([r.__dict__ for r in results]))
     else:
@@ -182,27 +211,36 @@ def tail_command(
 
     emit = print_event_line(console)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(tail(settings.nats_url, subject, emit, from_start=from_start, stop_after=count))
+        try:
+            asyncio.run(tail(settings, subject, emit, from_start=from_start, stop_after=count))
+        except NatsUnavailable as error:
+            raise fail(error) from None
 
 
 @app.command("provision")
 def provision_command() -> None:
     """Opprett eller oppdater straumar, KV-bøtter, objektlager og konsumentane til tenestene."""
-    import nats
-
     settings = _settings()
 
     layout = full_layout(settings, load_organisation(settings.org_config))
 
     async def run() -> dict[str, str]:
-        connection = await nats.connect(settings.nats_servers)
+        connection = await connect_once(settings, "admin", "sakspost-provision")
         try:
-            return await provision(connection.jetstream(), layout, settings.stream_replicas)
+            return await provision_when_ready(
+                connection.jetstream(), layout, settings.stream_replicas
+            )
         finally:
             await connection.close()
 
-    for part, outcome in asyncio.run(run()).items():
-        console.print(f"{part}: {outcome}")
+    try:
+        outcome = asyncio.run(run())
+    except (NatsUnavailable, ProvisioningError) as error:
+        raise fail(error) from None
+    except NatsError as error:  # e.g. a request the admin login may not make times out
+        raise fail(f"provision: {type(error).__name__}: {error}") from None
+    for part, result in outcome.items():
+        console.print(f"{part}: {result}")
 
 
 @schemas_app.command("export")

@@ -17,7 +17,6 @@ from schemas.subjects import PREFIX
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation, load_organisation
 from services.common.received import official_recipient
-from services.common.settings import Settings
 
 
 def demo_mails(samples: Path, org: Organisation, count: int) -> list[tuple[Path, str]]:
@@ -50,7 +49,7 @@ async def run_demo(stack: Stack, samples: Path, count: int, console: Console) ->
     mails = demo_mails(samples, org, count)
     subscribed = asyncio.Event()
     watcher = asyncio.create_task(
-        tail(stack.nats_url, f"{PREFIX}.>", print_event_line(console), subscribed=subscribed)
+        tail(stack.settings(), f"{PREFIX}.>", print_event_line(console), subscribed=subscribed)
     )
     # The live view subscribes before the first mail goes out, so no event is missed.
     await subscribed.wait()
@@ -60,6 +59,5 @@ async def run_demo(stack: Stack, samples: Path, count: int, console: Console) ->
     if through_graph:
         await asyncio.to_thread(deliver_over_smtp, stack.ports.graph_smtp, mails)
     else:
-        settings = Settings(nats_url=stack.nats_url, org_config=stack.org_config)
-        await inject_files(settings, org, mails)
+        await inject_files(stack.settings(), org, mails)
     await watcher

@@ -29,7 +29,8 @@ async def inject_files(
     settings: Settings, org: Organisation, files: list[tuple[Path, str]]
 ) -> list[Injected]:
     """Inject each (file, mailbox address); returns the events with whether each was a repeat."""
-    broker = make_broker(settings, "cli")
+    # It publishes what ingest publishes, so it logs in as ingest.
+    broker = make_broker(settings, "ingest")
     await broker.connect()
     try:
         js = broker.config.connection_state.stream

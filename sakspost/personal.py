@@ -14,13 +14,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
-import nats
 import typer
 from nats.js.kv import KeyValue
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sakspost.failure import fail
+from services.common.connect import NatsUnavailable, connect_once
 from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
 from services.common.language import Language, in_language, language_of_the_command_line
@@ -97,8 +98,13 @@ def _member(org: Organisation, staff_id: str) -> StaffMember:
 
 
 @asynccontextmanager
-async def _bucket(settings: Settings) -> AsyncIterator[KeyValue]:
-    connection = await nats.connect(settings.nats_url)
+async def _bucket(settings: Settings, identity: str) -> AsyncIterator[KeyValue]:
+    """Ingest's bucket, as `identity`: the operator may touch only the opt-in and consent keys
+    (`permissions.py`); the sweep reads a mailbox as ingest does, so it logs in as ingest."""
+    try:
+        connection = await connect_once(settings, identity, f"sakspost-personal-{identity}")
+    except NatsUnavailable as error:
+        raise fail(error) from None
     try:
         yield await connection.jetstream().key_value(INGEST_BUCKET)
     finally:
@@ -111,14 +117,13 @@ def _decide(staff_id: str, by: str | None, opted_in: bool) -> None:
     recorder = _member(org, by).id if by else member.id
 
     async def run() -> None:
-        async with _bucket(settings) as kv:
-            state = PersonalState(kv)
+        async with _bucket(settings, "operator") as kv:
             decision = Decision(
                 staff_id=member.id, opted_in=opted_in, at=datetime.now(UTC), by=recorder
             )
-            await state.decide(decision)
-            if not opted_in:
-                await state.forget(member.id)
+            # Ingest follows the decision: on an opt-out it ends the subscriptions and forgets
+            # every cursor of the person (`services/ingest/personal/watcher.py`).
+            await PersonalState(kv).decide(decision)
 
     asyncio.run(run())
     console.print(_say("opted_in" if opted_in else "opted_out", name=member.name))
@@ -145,7 +150,7 @@ def list_command() -> None:
     settings, org = _load()
 
     async def run() -> list[tuple[StaffMember, Decision | None, bool]]:
-        async with _bucket(settings) as kv:
+        async with _bucket(settings, "operator") as kv:
             state = PersonalState(kv)
             return [(m, await state.decision(m.id), await state.is_opted_in(m)) for m in org.staff]
 
@@ -171,7 +176,7 @@ async def run_sweep(
     progress: Progress,
 ) -> SweepReport | None:
     """The sweep, once the owner opted in or consent is recorded; None without either (R16)."""
-    async with _bucket(settings) as kv:
+    async with _bucket(settings, "ingest") as kv:
         state = PersonalState(kv)
         if consent_by is not None:
             consent = Decision(

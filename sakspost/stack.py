@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import nats
 import structlog
 
 from sakspost.components import Component, Ports, components
 from sakspost.registry import full_layout
 from sakspost.texts import text
-from services.common.jetstream import provision
+from services.common.connect import connect_once
+from services.common.credentials import CREDENTIALS_FOLDER
+from services.common.jetstream import provision_when_ready
 from services.common.natsserver import NatsServer, start_nats_server
 from services.common.orgconfig import load_organisation
 from services.common.settings import Settings
@@ -34,6 +35,9 @@ from services.common.settings import Settings
 log = structlog.get_logger(__name__)
 
 STOP_GRACE_SECONDS = 30.0
+_INHERITED_LOGIN = frozenset(
+    {"SAKSPOST_NATS_USER", "SAKSPOST_NATS_PASSWORD", "SAKSPOST_NATS_CREDS_FILE"}
+)
 RESTART_LIMIT = 5
 
 
@@ -59,15 +63,39 @@ class Stack:
     # raises the limit.
     restart_limit: int = RESTART_LIMIT
 
+    # `sakspost up --cluster 3`: three JetStream nodes on loopback, everything replicated thrice.
+    nats_nodes: int = 1
+
     @property
     def nats_url(self) -> str:
-        return f"nats://127.0.0.1:{self.ports.nats}"
+        """Every node's URL, comma-separated (client ports N, N+1, … from `--nats-port N`)."""
+        if self.nats_server is not None:
+            return self.nats_server.url
+        return ",".join(f"nats://127.0.0.1:{self.ports.nats + i}" for i in range(self.nats_nodes))
+
+    @property
+    def credentials_dir(self) -> Path:
+        return self.data_dir / CREDENTIALS_FOLDER
+
+    def settings(self) -> Settings:
+        """Settings with which a tool in this process reaches the stack's NATS as any identity."""
+        return Settings(
+            nats_url=self.nats_url,
+            nats_credentials_dir=self.credentials_dir,
+            org_config=self.org_config,
+            data_dir=self.data_dir,
+            stream_replicas=self.nats_nodes,
+        )
 
     def child_env(self, component: Component) -> dict[str, str]:
-        env = dict(os.environ)
+        # A login in the caller's environment must not leak into the children: each service
+        # logs in as itself, from its own file in the credentials folder.
+        env = {k: v for k, v in os.environ.items() if k not in _INHERITED_LOGIN}
         env.update(
             {
                 "SAKSPOST_NATS_URL": self.nats_url,
+                "SAKSPOST_NATS_CREDENTIALS_DIR": str(self.credentials_dir),
+                "SAKSPOST_STREAM_REPLICAS": str(self.nats_nodes),
                 "SAKSPOST_ORG_CONFIG": str(self.org_config),
                 "SAKSPOST_DATA_DIR": str(self.data_dir),
                 "SAKSPOST_LOG_FORMAT": env.get("SAKSPOST_LOG_FORMAT", "json"),
@@ -95,8 +123,11 @@ class Stack:
             self.data_dir / "nats",
             port=self.ports.nats,
             log_file=self.data_dir / "logs" / "nats-server.log",
+            nodes=self.nats_nodes,
+            credentials_dir=self.credentials_dir,
         )
         self.say(text("nats_running", url=self.nats_url))
+        self.say(text("credentials", folder=self.credentials_dir))
         await self._provision()
         self.planned = components(self.ports, self.data_dir, self.org_config)
         for component in self.planned:
@@ -104,11 +135,13 @@ class Stack:
         self._write_state()
 
     async def _provision(self) -> None:
-        connection = await nats.connect(self.nats_url, name="sakspost-up")
+        settings = self.settings()
+        connection = await connect_once(settings, "admin", "sakspost-up")
         try:
-            settings = Settings(nats_url=self.nats_url, org_config=self.org_config)
             org = load_organisation(self.org_config)
-            await provision(connection.jetstream(), full_layout(settings, org))
+            await provision_when_ready(
+                connection.jetstream(), full_layout(settings, org), settings.stream_replicas
+            )
         finally:
             await connection.close()
 

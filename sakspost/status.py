@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import nats
 from rich.console import Console
 from rich.table import Table
 
 from sakspost.components import Ports, components
+from services.common.connect import NatsUnavailable, connect_once
 from services.common.jetstream import EVENTS_STREAM
 from services.common.settings import Settings
 
@@ -24,11 +24,12 @@ class ComponentStatus:
     detail: str
 
 
-async def _nats_status(url: str) -> ComponentStatus:
+async def _nats_status(settings: Settings) -> ComponentStatus:
     try:
-        connection = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
-    except Exception as error:  # any failure to connect is the finding
-        return ComponentStatus("nats", False, f"{type(error).__name__}: {url}")
+        connection = await connect_once(settings, "operator", "sakspost-status")
+    except NatsUnavailable as error:  # the finding, in one line
+        return ComponentStatus("nats", False, str(error))
+    url = connection.connected_url.netloc if connection.connected_url else "?"
     try:
         info = await connection.jetstream().stream_info(EVENTS_STREAM)
         return ComponentStatus("nats", True, f"{url}, {info.state.messages} hendingar")
@@ -50,21 +51,23 @@ async def _http_status(client: httpx.AsyncClient, name: str, url: str) -> Compon
     return ComponentStatus(name, response.status_code == 200, detail)
 
 
-def _targets(data_dir: Path, settings: Settings) -> tuple[str, dict[str, str]]:
-    """The NATS URL and readiness URLs: from the running stack's state, else the defaults."""
+def _targets(data_dir: Path, settings: Settings) -> dict[str, str]:
+    """The readiness URLs: from the running stack's state, else the defaults."""
     state_file = data_dir / "stack.json"
     if state_file.exists():
         state = json.loads(state_file.read_text(encoding="utf-8"))
-        return state["nats_url"], {c["name"]: c["ready_url"] for c in state["components"]}
+        return {c["name"]: c["ready_url"] for c in state["components"]}
     found = components(Ports(), data_dir, settings.org_config)
-    return settings.nats_url, {c.name: c.ready_url for c in found}
+    return {c.name: c.ready_url for c in found}
 
 
 async def check_status(data_dir: Path, settings: Settings) -> list[ComponentStatus]:
-    nats_url, targets = _targets(data_dir, settings)
+    """NATS as the operator sees it (its login from the environment, else `data_dir`'s
+    credentials), and every component's readiness."""
+    targets = _targets(data_dir, settings)
     async with httpx.AsyncClient(timeout=3.0) as client:
         results = await asyncio.gather(
-            _nats_status(nats_url),
+            _nats_status(settings),
             *(_http_status(client, name, url) for name, url in targets.items()),
         )
     return list(results)

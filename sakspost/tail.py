@@ -7,11 +7,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import nats
 from nats.js import api
 from rich.console import Console
 
+from services.common.connect import connect_once
 from services.common.jetstream import EVENTS_STREAM
+from services.common.settings import Settings
 
 # The fields worth a glance, per event type, in the order they are shown.
 _SUMMARY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -62,7 +63,7 @@ def print_event_line(console: Console) -> Callable[[str], None]:
 
 
 async def tail(
-    nats_url: str,
+    settings: Settings,
     subject: str,
     emit: Callable[[str], None],
     from_start: bool = False,
@@ -70,7 +71,8 @@ async def tail(
     subscribed: asyncio.Event | None = None,
 ) -> int:
     """Print events on `subject` until cancelled or `stop_after` events; returns the count."""
-    connection = await nats.connect(nats_url, name="sakspost-tail")
+    # As an integrator sees them: the integrator identity, read-only on the events.
+    connection = await connect_once(settings, "integrator", "sakspost-tail")
     count = 0
     try:
         js = connection.jetstream()

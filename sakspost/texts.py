@@ -13,6 +13,20 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "nb": "NATS JetStream kjører på {url}",
         "en": "NATS JetStream running at {url}",
     },
+    "credentials": {
+        "nn": "innlogging til NATS for kvar identitet: {folder}/<identitet>.env (admin, operator, "
+        "integrator og éi per teneste). Ein integrator koplar til slik: "
+        "`set -a; . {folder}/integrator.env; set +a; sakspost tail` - eller med eigen klient som "
+        "brukaren integrator med svarprefikset _INBOX_integrator",
+        "nb": "innlogging til NATS for hver identitet: {folder}/<identitet>.env (admin, operator, "
+        "integrator og én per tjeneste). En integrator kobler til slik: "
+        "`set -a; . {folder}/integrator.env; set +a; sakspost tail` - eller med egen klient som "
+        "brukeren integrator med svarprefikset _INBOX_integrator",
+        "en": "NATS logins for every identity: {folder}/<identity>.env (admin, operator, "
+        "integrator and one per service). An integrator connects like this: "
+        "`set -a; . {folder}/integrator.env; set +a; sakspost tail` - or with its own client as "
+        "user integrator with the reply inbox prefix _INBOX_integrator",
+    },
     "started": {
         "nn": "starta {name} (pid {pid}, port {port})",
         "nb": "startet {name} (pid {pid}, port {port})",
