@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
-import nats
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from services.common.jetstream import base_layout, provision
+from services.common.connect import connect_login
 from services.common.natsserver import NatsServer, start_nats_server
 from services.common.orgconfig import Organisation, load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT, Settings
+from tests.support.provisioning import TEST_SETTINGS, provision_as_admin, test_layout
+from tests.support.publishing import EventInjector
 
 SAMPLES = REPO_ROOT / "samples"
 MIME_EDGE = REPO_ROOT.parent / "shared" / "corpus" / "mime-edge"
 
 
 # A test that needs one of these runs on real parts: it belongs to the integration tier.
-INTEGRATION_FIXTURES = frozenset({"nats_server", "emulator", "standin"})
+INTEGRATION_FIXTURES = frozenset({"bare_nats_server", "nats_server", "emulator", "standin"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,13 +43,20 @@ def scaled(full_size: int, minimum: int = 10) -> int:
 
 
 @pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    """A fresh nats-server with JetStream, in a temp dir, on a free port."""
+def bare_nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A fresh nats-server with Sakspost's accounts (no anonymous login), nothing provisioned."""
     server = start_nats_server(tmp_path / "nats", log_file=tmp_path / "nats-server.log")
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def nats_server(bare_nats_server: NatsServer) -> NatsServer:
+    """A fresh nats-server, provisioned by admin as `sakspost up` and the provision Job do."""
+    await provision_as_admin(bare_nats_server, test_layout())
+    return bare_nats_server
 
 
 @pytest.fixture
@@ -58,30 +66,41 @@ def org() -> Organisation:
 
 @pytest.fixture
 def settings(nats_server: NatsServer, tmp_path: Path) -> Settings:
-    return Settings(
-        nats_url=nats_server.url,
-        data_dir=tmp_path / "data",
-        retry_base_seconds=0.05,
-        retry_max_seconds=0.5,
-        ack_wait_seconds=5,
-    )
+    """Settings that reach the test's server; each service logs in as itself."""
+    return nats_server.settings(data_dir=tmp_path / "data", **TEST_SETTINGS)
 
 
 @pytest.fixture
-async def nats_client(nats_server: NatsServer) -> AsyncIterator[Client]:
-    connection = await nats.connect(nats_server.url)
-    try:
-        yield connection
-    finally:
+async def connect_as(nats_server: NatsServer) -> AsyncIterator[Callable[[str], Awaitable[Client]]]:
+    """Connect as an identity (`admin`, `ingest`, …) with exactly its permissions."""
+    opened: list[Client] = []
+
+    async def connect(identity: str) -> Client:
+        connection = await connect_login(nats_server.login(identity), f"test-{identity}")
+        opened.append(connection)
+        return connection
+
+    yield connect
+    for connection in opened:
         await connection.close()
 
 
 @pytest.fixture
-async def js(nats_client: Client, settings: Settings) -> JetStreamContext:
-    """JetStream with Sakspost's layout provisioned."""
-    context = nats_client.jetstream()
-    await provision(context, base_layout(settings))
-    return context
+async def nats_client(connect_as: Callable[[str], Awaitable[Client]]) -> Client:
+    """The admin's connection: it may inspect everything, and publish no event."""
+    return await connect_as("admin")
+
+
+@pytest.fixture
+async def js(nats_client: Client) -> JetStreamContext:
+    """The admin's JetStream on the provisioned server."""
+    return nats_client.jetstream()
+
+
+@pytest.fixture
+def injector(connect_as: Callable[[str], Awaitable[Client]]) -> EventInjector:
+    """Publish an event as the service that owns its subject (ingest for `received`, …)."""
+    return EventInjector(connect_as)
 
 
 @pytest.fixture

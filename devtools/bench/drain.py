@@ -39,7 +39,7 @@ async def drain_once(mails_count: int, replicas: int, workdir: Path) -> dict[str
     async with local_stack(workdir / f"stack-{replicas}") as stack:
         await stack.stop_services()
         await deliver_at_rate(stack.ports.graph_smtp, mails, float("inf"))
-        async with record_events(stack.nats_url) as recorder:
+        async with record_events(stack.settings()) as recorder:
             progress = Progress({mail.message_id for mail in mails}, archive=False)
             started = time.monotonic()
             await stack.start_services(replicas, SINGLE_REPLICA)

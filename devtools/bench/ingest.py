@@ -1,7 +1,8 @@
 """Ingest: webhook acknowledgement latency under a burst, and Graph reads per mail.
 
-`python -m devtools.bench.ingest` starts a throw-away nats-server, the Graph emulator and the
-ingest service on free ports, then
+`python -m devtools.bench.ingest` starts a throw-away nats-server (with Sakspost's accounts, and
+provisioned by admin as `sakspost up` does), the Graph emulator and the ingest service on free
+ports, then
 - posts a burst of notifications (one per POST, many at once, as Graph does under load) and
   times each answer: Graph wants well under 3 s (goal: p99 far below that);
 - delivers mails and counts the Graph calls the fetchers made per `received` event from the
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import uvicorn
 
 from devtools.graph_emulator import run_emulator
-from services.common.jetstream import INGEST_BUCKET
+from devtools.harness.connect import connect_as
+from sakspost.registry import full_layout
+from services.common.jetstream import INGEST_BUCKET, provision
 from services.common.natsserver import start_nats_server
 from services.common.orgconfig import Organisation, load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG, Settings
@@ -85,22 +87,32 @@ async def _drained(js: Any) -> None:
     raise RuntimeError("the fetchers did not work off the burst")
 
 
+async def _provision(settings: Settings, org: Organisation) -> None:
+    """What `sakspost up` provisions, as admin: the service only waits for it."""
+    connection = await connect_as(settings, "admin", "sakspost-bench-provision")
+    try:
+        await provision(connection.jetstream(), full_layout(settings, org))
+    finally:
+        await connection.close()
+
+
 async def _run(
     org: Organisation, notifications: int, mails: int, workdir: Path
 ) -> dict[str, float]:
-    server = start_nats_server(workdir / "nats")
+    server = start_nats_server(workdir / "nats", log_file=workdir / "nats-server.log")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     try:
         async with run_emulator(org, "127.0.0.1", 0, 0) as emulator:
-            settings = Settings(
-                nats_url=server.url, graph_base_url=emulator.graph_url, http_port=port
-            )
+            settings = server.settings(graph_base_url=emulator.graph_url, http_port=port)
+            await _provision(settings, org)
             service = build(settings, org, IngestSettings(upkeep_interval_seconds=1.0))
             uv = uvicorn.Server(uvicorn.Config(service.app, log_level="warning"))
             serving = asyncio.create_task(uv.serve(sockets=[sock]))
-            connection = await nats.connect(server.url)
+            # Admin reads ingest's state and the work stream; the integrator watches the events.
+            connection = await connect_as(settings, "admin", "sakspost-bench-ingest")
+            watcher = await connect_as(settings, "integrator", "sakspost-bench-ingest-events")
             try:
                 async with (
                     httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as app,
@@ -130,7 +142,7 @@ async def _run(
                         if received >= mails:
                             all_received.set()
 
-                    await connection.subscribe("sakspost.mail.received.>", cb=count)
+                    await watcher.subscribe("sakspost.mail.received.>", cb=count)
                     await admin.post("/_emulator/requests/reset")
                     addresses = [d.addresses[0] for d in org.departments.values()]
                     for number in range(mails):
@@ -146,6 +158,7 @@ async def _run(
                     await asyncio.wait_for(all_received.wait(), RECEIVE_TIMEOUT_SECONDS)
                     log = (await admin.get("/_emulator/requests")).json()
             finally:
+                await watcher.close()
                 await connection.close()
                 uv.should_exit = True
                 await serving

@@ -5,7 +5,8 @@
 Starts the whole local stack on free ports (embedded NATS, Graph emulator, WebSak stand-in, all
 five services as processes), delivers copies of the labelled sample mail over SMTP at a steady
 rate, follows every case through the event stream, and measures latencies, stage times, Graph
-calls per mail, each service's memory and CPU, and a raw JetStream baseline on the same server.
+calls per mail, each service's memory and CPU, and a raw JetStream baseline on a server set up as
+the stack's (`baseline.py`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ async def run_pipeline(
     async with (
         local_stack(workdir / "stack") as stack,
         httpx.AsyncClient(base_url=stack.graph_url, trust_env=False) as graph,
-        record_events(stack.nats_url) as recorder,
+        record_events(stack.settings()) as recorder,
     ):
         await graph.post("/_emulator/requests/reset")
         queued_before = int((await graph.get("/_emulator/notifications")).json()["queued"])
@@ -67,7 +68,7 @@ async def run_pipeline(
         delivered = await deliver_at_rate(stack.ports.graph_smtp, mails, rate)
         await recorder.wait_until(progress, DRAIN_SECONDS, "every mail through the pipeline")
         # Write-backs after Ferdig and their notifications still count as this load's calls.
-        await wait_quiet(stack.nats_url, DRAIN_SECONDS)
+        await wait_quiet(stack.settings(), DRAIN_SECONDS)
         await watch.stop()
         requests = (await graph.get("/_emulator/requests")).json()
         notifications = (await graph.get("/_emulator/notifications")).json()
@@ -77,7 +78,7 @@ async def run_pipeline(
             for s in recorder.seen
             if s.payload.get("type") == "received" and s.payload.get("case_id") in progress.cases
         ]
-        baseline = await jetstream_baseline(stack.nats_url, received)
+        baseline = await jetstream_baseline(workdir / "baseline", received)
 
     timeline = Timeline.build(delivered, progress.cases, progress.firsts)
     end_to_end = {name: timeline.between("delivered", kind) for name, kind in END_TO_END.items()}

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import nats
 import yaml
 
 from devtools.chaos.inject import Injector
 from devtools.chaos.invariants import DeadLetter, check
 from devtools.chaos.schedule import Fault, plan
+from devtools.harness.connect import connect_as
 from devtools.harness.delivery import deliver_at_rate
 from devtools.harness.events import record_events
 from devtools.harness.mail import copies, shared_samples
@@ -32,7 +32,7 @@ from devtools.harness.quiet import wait_quiet
 from devtools.harness.stack import LocalStack, local_stack
 from services.common.jetstream import DEAD_LETTER_STREAM
 from services.common.orgconfig import load_organisation
-from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT
+from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT, Settings
 
 # Faults come on average this far apart.
 MEAN_GAP_SECONDS = 6.0
@@ -79,8 +79,9 @@ def _notifier_config(workdir: Path) -> Path:
     return path
 
 
-async def _dead_letters(nats_url: str) -> list[DeadLetter]:
-    connection = await nats.connect(nats_url, name="sakspost-chaos")
+async def _dead_letters(settings: Settings) -> list[DeadLetter]:
+    """Every dead letter, read as admin (the dead-letter stream is no service's to read)."""
+    connection = await connect_as(settings, "admin", "sakspost-chaos", reconnecting=True)
     try:
         js = connection.jetstream()
         state = (await js.stream_info(DEAD_LETTER_STREAM)).state
@@ -133,17 +134,17 @@ async def _chaos(stack: LocalStack, minutes: float, rate: float, seed: int) -> C
         await injector.clear()
         tracked = {mail.message_id for mail in mails} | injector.fuzzed_mails
         settle_started = time.monotonic()
-        async with record_events(stack.nats_url) as recorder:
+        async with record_events(stack.settings()) as recorder:
             progress = Progress(tracked)
             try:
                 await recorder.wait_until(progress, SETTLE_SECONDS, "every mail in its final state")
-                await wait_quiet(stack.nats_url, SETTLE_SECONDS)
+                await wait_quiet(stack.settings(), SETTLE_SECONDS)
             except TimeoutError as timeout:
                 report.violations.append(f"not finished: {timeout}")
             events = recorder.payloads()
         report.settle_seconds = round(time.monotonic() - settle_started, 1)
         state = (await standin.get("/_standin/state")).json()
-    letters = await _dead_letters(stack.nats_url)
+    letters = await _dead_letters(stack.settings())
     outcome = check(tracked, events, list(state["journalposter"].values()), letters)
     report.mails = len(mails)
     report.fuzzed_mails = len(injector.fuzzed_mails)

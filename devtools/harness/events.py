@@ -1,4 +1,5 @@
-"""What the pipeline published, as an integrator sees it: the events stream read from the start.
+"""What the pipeline published, as an integrator sees it: the events stream read from the start,
+with the integrator's login (read-only on the mail, alert and notice events).
 
 `EventRecorder` notes when each event arrived here (monotonic clock, the same one the mail
 delivery stamps), so latencies are differences of two readings of one clock in one process.
@@ -15,10 +16,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
 from nats.js import api
 
+from devtools.harness.connect import connect_as
 from services.common.jetstream import EVENTS_STREAM
+from services.common.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,14 @@ class EventRecorder:
 
 
 @asynccontextmanager
-async def record_events(nats_url: str, subject: str = "sakspost.>") -> AsyncIterator[EventRecorder]:
-    """Record every event on `subject` from the start of the stream while open."""
-    connection = await nats.connect(nats_url, name="sakspost-harness")
+async def record_events(
+    settings: Settings, subject: str = "sakspost.>"
+) -> AsyncIterator[EventRecorder]:
+    """Record every event on `subject` from the start of the stream while open.
+
+    The connection outlives a NATS restart (a fault-injection run makes them): it reconnects for
+    as long as it takes, and the ordered consumer resumes after the last event it delivered."""
+    connection = await connect_as(settings, "integrator", "sakspost-harness", reconnecting=True)
     recorder = EventRecorder()
 
     async def on_message(message: Any) -> None:

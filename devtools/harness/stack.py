@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sakspost.components import SERVICE_NAMES, Component, Ports
 from sakspost.stack import RESTART_LIMIT, Stack
-from services.common.natsserver import free_port, start_nats_server
+from services.common.natsserver import free_port
 from services.common.settings import DEFAULT_ORG_CONFIG
 
 READY_SECONDS = 120.0
@@ -90,16 +90,13 @@ class LocalStack(Stack):
 
     async def restart_nats(self, down_seconds: float) -> None:
         """Kill nats-server (a crash; `sync_interval: always` keeps what it acknowledged), start it
-        again on the same port and store after `down_seconds`; services reconnect by themselves."""
+        again after `down_seconds` on the same ports, store and configuration, with the same
+        passwords (every identity's credentials file stays valid); services reconnect by
+        themselves."""
         assert self.nats_server is not None
         await asyncio.to_thread(self.nats_server.kill)
-        await asyncio.sleep(down_seconds)
-        self.nats_server = await asyncio.to_thread(
-            start_nats_server,
-            self.data_dir / "nats",
-            port=self.ports.nats,
-            log_file=self.data_dir / "logs" / "nats-server.log",
-        )
+        await asyncio.sleep(down_seconds)  # the outage lasts this long
+        await asyncio.to_thread(self.nats_server.restart)
 
     async def stop_services(self) -> None:
         """Stop every service gracefully (an outage of Sakspost); the dev tools keep running."""

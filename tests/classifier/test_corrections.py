@@ -4,9 +4,11 @@ the router's own moves do not."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from schemas.events import MailClassified, MailRouted, Party
@@ -111,12 +113,13 @@ def test_a_broken_line_is_named() -> None:
 
 
 async def test_the_store_remembers_judgements_and_records_corrections(
-    js: JetStreamContext,
+    js: JetStreamContext, connect_as: Callable[[str], Awaitable[Client]]
 ) -> None:
-    kv = await js.create_key_value(
-        bucket=CORRECTIONS.name, history=CORRECTIONS.history, description=CORRECTIONS.description
-    )
+    # Provisioned as the classifier's layout declares it; the classifier is its one writer.
     assert CORRECTIONS.name == CORRECTIONS_BUCKET
+    provisioned = await js.key_value(CORRECTIONS_BUCKET)
+    assert (await provisioned.status()).history == CORRECTIONS.history
+    kv = await (await connect_as("classifier")).jetstream().key_value(CORRECTIONS_BUCKET)
     store = CorrectionStore(kv)
     assert await store.corrections() == []
     assert await store.observe(classified(MailClass.OFFISIELL, suggested="bygg")) is None

@@ -17,14 +17,13 @@ from services.classifier.app import build
 from services.classifier.corrections import CORRECTIONS_BUCKET, CorrectionStore
 from services.classifier.learnsource import read_stored_corrections
 from services.classifier.received import classify_received
-from services.common.jetstream import EVENTS_STREAM
 from services.common.mail import parse_mail
-from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.received import build_received, official_recipient
 from services.common.settings import Settings
 from tests.conftest import SAMPLES, scaled
 from tests.support.events import event_log
+from tests.support.publishing import EventInjector
 
 
 def _shared_samples(org: Organisation, count: int) -> list[tuple[Path, str]]:
@@ -39,11 +38,11 @@ def _shared_samples(org: Organisation, count: int) -> list[tuple[Path, str]]:
 
 
 async def test_each_received_mail_is_classified_once_on_its_department_subject(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    settings: Settings, org: Organisation
 ) -> None:  # R9
     mails = _shared_samples(org, scaled(141, minimum=20))
     service = build(settings, org)
-    async with event_log(settings.nats_url, "sakspost.mail.>") as log, service.running():
+    async with event_log(settings, "sakspost.mail.>") as log, service.running():
         injected = await inject_files(settings, org, mails)
         classified = await log.wait_for(lambda _s, p: p["type"] == "classified", len(mails), 60)
     by_case = {payload["case_id"]: (subject, payload) for subject, payload in classified}
@@ -57,7 +56,7 @@ async def test_each_received_mail_is_classified_once_on_its_department_subject(
 
 
 async def test_a_reply_in_an_archival_thread_is_archival(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:
     application = (SAMPLES / "0003.eml").read_bytes()  # an application (arkivverdig)
     reply = (
@@ -65,10 +64,9 @@ async def test_a_reply_in_an_archival_thread_is_archival(
         b"Subject: Re: saka mi\r\nMessage-ID: <reply-1@citizen.invalid>\r\n"
         b"Content-Type: text/plain; charset=utf-8\r\n\r\nHei, her er kopien de bad om.\r\n"
     )
-    store = MimeStore(js)
     events = []
     for number, raw in enumerate((application, reply)):
-        await store.put(raw)
+        await injector.store_mime(raw)
         events.append(
             build_received(
                 org,
@@ -84,21 +82,21 @@ async def test_a_reply_in_an_archival_thread_is_archival(
 
     service = build(settings, org)
     async with (
-        event_log(settings.nats_url, "sakspost.mail.classified.>") as log,
+        event_log(settings, "sakspost.mail.classified.>") as log,
         service.running(),
     ):
-        await js.publish(events[0].nats_subject(), events[0].to_json(), stream=EVENTS_STREAM)
+        await injector.publish(events[0].nats_subject(), events[0].to_json())
         await log.wait_for_case(events[0].case_id, "classified")
-        await js.publish(events[1].nats_subject(), events[1].to_json(), stream=EVENTS_STREAM)
+        await injector.publish(events[1].nats_subject(), events[1].to_json())
         ((_, judged),) = await log.wait_for_case(events[1].case_id, "classified")
     assert judged["mail_class"] == "arkivverdig"
 
 
 async def test_a_mail_without_headers_is_left_to_a_human(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:
     raw = b"\x00\xff garbage without any header"
-    await MimeStore(js).put(raw)
+    await injector.store_mime(raw)
     event = MailReceived.build(
         **build_received(
             org, "post@ha.kommune.no", raw, "g-broken", datetime(2026, 11, 25, tzinfo=UTC)
@@ -107,26 +105,24 @@ async def test_a_mail_without_headers_is_left_to_a_human(
     assert event.case_id == make_case_id("post@ha.kommune.no", None, "g-broken")
     service = build(settings, org)
     async with (
-        event_log(settings.nats_url, "sakspost.mail.classified.>") as log,
+        event_log(settings, "sakspost.mail.classified.>") as log,
         service.running(),
     ):
-        await js.publish(event.nats_subject(), event.to_json(), stream=EVENTS_STREAM)
+        await injector.publish(event.nats_subject(), event.to_json())
         ((_, payload),) = await log.wait_for_case(event.case_id, "classified")
     assert payload["mail_class"] == "offisiell"
     assert payload["confidence"] == 0
     assert payload["reasons"] == ["unparseable"]
 
 
-async def _publish_until_a_correction_is_stored(js: JetStreamContext, *events: Event) -> None:
-    """Publish `events` as their services would; return once the classifier stored a correction."""
+async def _publish_until_a_correction_is_stored(
+    js: JetStreamContext, injector: EventInjector, *events: Event
+) -> None:
+    """Publish `events` as their services would (a person's change, one with `by`, comes from the
+    router); return once the classifier stored a correction."""
     watcher = await (await js.key_value(CORRECTIONS_BUCKET)).watch("c.>")
     for event in events:
-        await js.publish(
-            event.nats_subject(),
-            event.to_json(),
-            stream=EVENTS_STREAM,
-            headers={"Nats-Msg-Id": event.event_id},
-        )
+        await injector.event(event, "router" if getattr(event, "by", None) else None)
     stored = None
     while stored is None:
         # nats-py leaves its watcher untyped.
@@ -135,7 +131,7 @@ async def _publish_until_a_correction_is_stored(js: JetStreamContext, *events: E
 
 
 async def test_a_persons_class_change_is_recorded_as_a_correction(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:  # R17: corrections become labelled examples, never silently
     verdict = MailClassified(
         event_id="classifier-verdict",
@@ -151,7 +147,7 @@ async def test_a_persons_class_change_is_recorded_as_a_correction(
     )
     service = build(settings, org)
     async with service.running():
-        await _publish_until_a_correction_is_stored(js, verdict, person)
+        await _publish_until_a_correction_is_stored(js, injector, verdict, person)
     kv = await js.key_value(CORRECTIONS_BUCKET)
     (correction,) = await CorrectionStore(kv).corrections()
     assert (correction.old, correction.new) == ("offisiell", "arkivverdig")
@@ -159,11 +155,11 @@ async def test_a_persons_class_change_is_recorded_as_a_correction(
 
 
 async def test_learn_reads_each_correction_with_its_mail_from_the_mime_store(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:  # the text stays in the MIME store; the correction names it by its SHA-256
     (path, mailbox), *_ = _shared_samples(org, 1)
     service = build(settings, org)
-    async with event_log(settings.nats_url, "sakspost.mail.>") as log, service.running():
+    async with event_log(settings, "sakspost.mail.>") as log, service.running():
         (injected,) = await inject_files(settings, org, [(path, mailbox)])
         case_id = injected.event.case_id
         ((_s, verdict),) = await log.wait_for_case(case_id, "classified")
@@ -182,7 +178,7 @@ async def test_learn_reads_each_correction_with_its_mail_from_the_mime_store(
         person = MailClassified.model_validate(verdict).model_copy(
             update={"event_id": "a-persons-change", "mail_class": other, "by": by}
         )
-        await _publish_until_a_correction_is_stored(js, routed, person)
+        await _publish_until_a_correction_is_stored(js, injector, routed, person)
     learnt = await read_stored_corrections(settings)
     (correction,) = learnt.corrections
     assert correction.new == other.value and correction.mime_sha256 == injected.event.mime_sha256

@@ -51,7 +51,7 @@ async def test_samples_flow_through_the_whole_stack(tmp_path: Path, org: Organis
     mails = _labelled_shared_mail(org, scaled(141, minimum=16))
     async with (
         running_stack(tmp_path / "stack") as stack,
-        event_log(stack.nats_url, "sakspost.>") as log,
+        event_log(stack.settings(), "sakspost.>") as log,
     ):
         stack.deliver([(path, mailbox) for path, mailbox, _ in mails])
         received = await log.wait_for(lambda _s, p: p["type"] == "received", len(mails), 120)

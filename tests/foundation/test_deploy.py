@@ -55,14 +55,3 @@ def test_each_service_has_a_hardened_deployment_with_its_own_probes(name: str) -
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     # Graceful stop (SIGTERM drains in-flight work) needs more than the default 30 s.
     assert pod["terminationGracePeriodSeconds"] >= 60
-
-
-def test_no_nats_user_may_delete_or_purge_a_stream() -> None:  # R13
-    values = _documents(DEPLOY / "nats" / "values.yaml")[0]
-    assert values["config"]["jetstream"]["merge"]["sync_interval"] == "always"
-    users = values["config"]["merge"]["accounts"]["SAKSPOST"]["users"]
-    assert {u["user"] for u in users} == {"admin", *SERVICE_NAMES}
-    for user in users:
-        denied = user["permissions"]["publish"]["deny"]
-        assert "$JS.API.STREAM.DELETE.>" in denied, user["user"]
-        assert "$JS.API.STREAM.PURGE.>" in denied, user["user"]

@@ -5,7 +5,6 @@ redelivered (issue 2 acceptance; R13: nothing lost)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,9 @@ from schemas.events import MailReceived, Party
 from services.common.jetstream import EVENTS_STREAM
 from services.common.natsserver import NatsServer, free_port
 from services.common.settings import REPO_ROOT
+from tests.support import counting_service
+from tests.support.environment import nats_environment
+from tests.support.publishing import EventInjector
 
 # Starts processes (nats-server, the stack, services) of its own.
 pytestmark = pytest.mark.integration
@@ -44,9 +46,8 @@ def _event(number: int) -> MailReceived:
 
 
 def _start(nats_server: NatsServer, record: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        SAKSPOST_NATS_URL=nats_server.url,
+    env = nats_environment(
+        nats_server.settings(),
         SAKSPOST_HTTP_PORT=str(port),
         SAKSPOST_ACK_WAIT_SECONDS="5",
         COUNTER_RECORD=str(record),
@@ -74,17 +75,11 @@ async def _wait_until(condition: object, process: subprocess.Popen[bytes], timeo
 
 
 async def test_sigterm_halfway_then_restart_handles_each_event_once(
-    nats_server: NatsServer, js: JetStreamContext, tmp_path: Path
+    nats_server: NatsServer, js: JetStreamContext, injector: EventInjector, tmp_path: Path
 ) -> None:
     backlog = BACKLOG  # fast enough at full size: ~1 ms an event
     for number in range(backlog):
-        event = _event(number)
-        await js.publish(
-            event.nats_subject(),
-            event.to_json(),
-            stream=EVENTS_STREAM,
-            headers={"Nats-Msg-Id": event.event_id},
-        )
+        await injector.event(_event(number))
     record = tmp_path / "handled.txt"
     port = free_port()
     log = tmp_path / "consumer.log"
@@ -96,7 +91,7 @@ async def test_sigterm_halfway_then_restart_handles_each_event_once(
     handled_before_restart = len(_lines(record))
     assert handled_before_restart < backlog, "the stop must come halfway through the backlog"
 
-    info = await js.consumer_info(EVENTS_STREAM, "counter")
+    info = await js.consumer_info(EVENTS_STREAM, counting_service.RECEIVED.durable)
     # Everything handled before the stop was acknowledged. At most the one message fetched but
     # not yet handled when the stop came is outstanding; the server redelivers it after ack_wait.
     assert info.ack_floor.stream_seq == handled_before_restart

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import sys
 
 import pytest
 from nats.js import JetStreamContext
-from nats.js.errors import APIError
 
 from services.common.jetstream import EVENTS_STREAM
 from services.common.mail import parse_mail
@@ -17,7 +15,9 @@ from services.common.mimestore import MimeStore
 from services.common.natsserver import NatsServer
 from services.common.settings import REPO_ROOT
 from tests.conftest import SAMPLES
+from tests.support.environment import nats_environment
 from tests.support.events import event_log
+from tests.support.violations import connect_watched
 
 # Starts processes (nats-server, the stack, services) of its own.
 pytestmark = pytest.mark.integration
@@ -30,7 +30,8 @@ async def _sakspost(nats_server: NatsServer, *args: str) -> tuple[int, str]:
         "sakspost",
         *args,
         cwd=REPO_ROOT,
-        env=dict(os.environ, SAKSPOST_NATS_URL=nats_server.url),
+        # `inject` publishes what ingest publishes, so it logs in as ingest.
+        env=nats_environment(nats_server.settings()),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -45,7 +46,7 @@ async def test_inject_publishes_received_stores_mime_and_dedupes(
     raw = sample.read_bytes()
     parsed = parse_mail(raw)
 
-    async with event_log(nats_server.url, "sakspost.mail.received.>") as log:
+    async with event_log(nats_server.settings(), "sakspost.mail.received.>") as log:
         code, output = await _sakspost(
             nats_server, "inject", str(sample), "--to", "post@ha.kommune.no"
         )
@@ -70,9 +71,14 @@ async def test_inject_publishes_received_stores_mime_and_dedupes(
     assert "kjend frå før" in output
     assert (await js.stream_info(EVENTS_STREAM)).state.messages == 1
 
-    # Mail in Sakspost cannot be deleted (R13).
-    with pytest.raises(APIError, match="message delete not permitted"):
-        await js.delete_msg(EVENTS_STREAM, 1)
+    # Mail in Sakspost cannot be deleted (R13): not even admin may ask.
+    connection, violations = await connect_watched(nats_server, "admin")
+    try:
+        refused = await violations.refused(connection.jetstream().delete_msg(EVENTS_STREAM, 1))
+    finally:
+        await connection.close()
+    assert f"$JS.API.STREAM.MSG.DELETE.{EVENTS_STREAM}".lower() in refused.lower()
+    assert (await js.stream_info(EVENTS_STREAM)).state.messages == 1
 
 
 async def test_inject_refuses_an_address_that_is_not_official(
@@ -97,7 +103,7 @@ async def test_a_malformed_mail_is_injected_with_its_defects(
         b"From: <<<\r\nSubject: =?x-unknown?q?hei?=\r\n"
         b"Content-Type: multipart/mixed\r\n\r\nno boundary"
     )
-    async with event_log(nats_server.url, "sakspost.mail.received.>") as log:
+    async with event_log(nats_server.settings(), "sakspost.mail.received.>") as log:
         code, output = await _sakspost(
             nats_server, "inject", str(broken), "--to", "bygg@ha.kommune.no"
         )

@@ -1,6 +1,11 @@
 """The retry discipline (docs/design.md) on a real nats-server: transient failures are retried
 until they pass, deterministic ones are bounded and then dead-lettered with an alert, poison at
-once — never silence (R10)."""
+once — never silence (R10).
+
+A service may pull only its own durable consumers and dead-letter only their messages
+(`permissions.py`): the flaky service runs as the classifier on the classifier's durable, as
+provisioned (no real classifier runs here).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,10 @@ from services.common.orgconfig import Organisation
 from services.common.retry import retry_delay
 from services.common.settings import Settings
 from tests.support.events import event_log
+from tests.support.publishing import EventInjector
 
-SPEC = ConsumerSpec("flaky", (mail_event_filter("received"),))
+IDENTITY = "classifier"
+SPEC = ConsumerSpec(IDENTITY, (mail_event_filter("received"),))
 
 
 def _event(number: int) -> MailReceived:
@@ -37,15 +44,6 @@ def _event(number: int) -> MailReceived:
     )
 
 
-async def _publish(js: JetStreamContext, event: MailReceived) -> None:
-    await js.publish(
-        event.nats_subject(),
-        event.to_json(),
-        stream=EVENTS_STREAM,
-        headers={"Nats-Msg-Id": event.event_id},
-    )
-
-
 def _settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"max_deterministic_failures": 3})
 
@@ -55,11 +53,11 @@ def test_retry_delay_grows_and_is_capped() -> None:
 
 
 async def test_transient_failures_are_retried_until_the_handler_succeeds(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:
     attempts: Counter[str] = Counter()
     handled = asyncio.Event()
-    service = ServiceApp("flaky", "test", _settings(settings), org)
+    service = ServiceApp(IDENTITY, "test", _settings(settings), org)
 
     @service.consumer(SPEC)
     async def handle(event: MailReceived) -> None:
@@ -68,8 +66,8 @@ async def test_transient_failures_are_retried_until_the_handler_succeeds(
             raise TransientError("archive down")
         handled.set()
 
-    async with event_log(settings.nats_url, "sakspost.alert.>") as alerts, service.running():
-        await _publish(js, _event(1))
+    async with event_log(settings, "sakspost.alert.>") as alerts, service.running():
+        await injector.event(_event(1))
         await asyncio.wait_for(handled.wait(), timeout=20)
     assert alerts.seen == []
     assert attempts["case1"] == 5
@@ -77,24 +75,24 @@ async def test_transient_failures_are_retried_until_the_handler_succeeds(
 
 
 async def test_deterministic_failure_is_bounded_then_dead_lettered_with_an_alert(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:  # R10
     attempts: Counter[str] = Counter()
-    service = ServiceApp("flaky", "test", _settings(settings), org)
+    service = ServiceApp(IDENTITY, "test", _settings(settings), org)
 
     @service.consumer(SPEC)
     async def handle(event: MailReceived) -> None:
         attempts[event.case_id] += 1
         raise ValueError("a bug")
 
-    async with event_log(settings.nats_url, "sakspost.alert.>") as alerts, service.running():
-        await _publish(js, _event(2))
+    async with event_log(settings, "sakspost.alert.>") as alerts, service.running():
+        await injector.event(_event(2))
         ((subject, alert),) = await alerts.wait_for(lambda _s, p: p["kind"] == "dead_letter")
     assert subject == "sakspost.alert.dead_letter.bygg"
     assert alert["case_id"] == "case2"
     assert "ValueError after 3 attempts" in alert["reason"]
     assert attempts["case2"] == 3
-    letter = await js.get_last_msg(DEAD_LETTER_STREAM, "sakspost.deadletter.flaky")
+    letter = await js.get_last_msg(DEAD_LETTER_STREAM, f"sakspost.deadletter.{SPEC.durable}")
     assert letter.headers is not None
     assert letter.headers["Sakspost-Original-Subject"] == "sakspost.mail.received.bygg"
     assert letter.data == _event(2).to_json()
@@ -103,20 +101,20 @@ async def test_deterministic_failure_is_bounded_then_dead_lettered_with_an_alert
 
 
 async def test_poison_is_dead_lettered_at_once(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:
     calls: list[str] = []
     good_one_handled = asyncio.Event()
-    service = ServiceApp("flaky", "test", _settings(settings), org)
+    service = ServiceApp(IDENTITY, "test", _settings(settings), org)
 
     @service.consumer(SPEC)
     async def handle(event: MailReceived) -> None:
         calls.append(event.case_id)
         good_one_handled.set()
 
-    async with event_log(settings.nats_url, "sakspost.alert.>") as alerts, service.running():
-        await js.publish("sakspost.mail.received.it", b'{"not": "an event"', stream=EVENTS_STREAM)
-        await _publish(js, _event(3))
+    async with event_log(settings, "sakspost.alert.>") as alerts, service.running():
+        await injector.publish("sakspost.mail.received.it", b'{"not": "an event"')
+        await injector.event(_event(3))
         ((subject, alert),) = await alerts.wait_for(lambda _s, p: p["kind"] == "dead_letter")
         # The good message behind the poison one is still handled.
         await asyncio.wait_for(good_one_handled.wait(), timeout=10)

@@ -6,6 +6,7 @@ missed (catch up). Throttling of one mailbox delays only that mailbox."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 from msgraph.generated.models.followup_flag import FollowupFlag
@@ -14,6 +15,7 @@ from msgraph.generated.models.message import Message
 from msgraph.generated.users.item.messages.item.move.move_post_request_body import (
     MovePostRequestBody,
 )
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from devtools.graph_emulator import RunningEmulator
@@ -38,6 +40,7 @@ async def message_reads(admin: httpx.AsyncClient) -> int:
 
 async def test_human_changes_and_deletions_become_events_and_our_writes_do_not(
     js: JetStreamContext,
+    connect_as: Callable[[str], Awaitable[Client]],
     settings: Settings,
     org: Organisation,
     emulator: RunningEmulator,
@@ -46,7 +49,7 @@ async def test_human_changes_and_deletions_become_events_and_our_writes_do_not(
     graph = make_graph_client(emulator.graph_url)
     messages = graph.users.by_user_id(POST).messages
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator),
     ):
         ids = [await deliver(admin, POST, raw_mail(f"change {n}")) for n in range(4)]
@@ -68,7 +71,7 @@ async def test_human_changes_and_deletions_become_events_and_our_writes_do_not(
         written = await messages.by_message_id(ids[1]).patch(
             Message(categories=["Tildelt: Elin Tjessem"])
         )
-        kv = await js.key_value(WRITEBACKS_BUCKET)
+        kv = await (await connect_as("router")).jetstream().key_value(WRITEBACKS_BUCKET)
         await kv.put(writeback_key(ids[1]), written.change_key.encode())
         # Into Deleted Items (Graph's DELETE), then gone for good, and a move between other
         # folders, which is no deletion.
@@ -92,6 +95,7 @@ async def test_human_changes_and_deletions_become_events_and_our_writes_do_not(
 
 async def test_a_person_putting_back_what_our_write_replaced_is_heard(
     js: JetStreamContext,
+    connect_as: Callable[[str], Awaitable[Client]],
     settings: Settings,
     org: Organisation,
     emulator: RunningEmulator,
@@ -99,7 +103,7 @@ async def test_a_person_putting_back_what_our_write_replaced_is_heard(
 ) -> None:  # R11, R17
     graph = make_graph_client(emulator.graph_url)
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator),
     ):
         message_id = await deliver(admin, POST, raw_mail("tilbake"))
@@ -113,7 +117,7 @@ async def test_a_person_putting_back_what_our_write_replaced_is_heard(
         await wait_until(lambda: work_drained(js))
         # The router gives it to someone else, as its write-back does: the pending mark, the
         # PATCH, then the change key and what it wrote. Ingest skips that echo unread.
-        kv = await js.key_value(WRITEBACKS_BUCKET)
+        kv = await (await connect_as("router")).jetstream().key_value(WRITEBACKS_BUCKET)
         await kv.put(writeback_key(message_id), pending_marker(time.time()))
         ours = await item.patch(Message(categories=["Tildelt: Gerd Skjærpe"]))
         written = written_marker(ours.change_key, ["Tildelt: Gerd Skjærpe"], "notFlagged")
@@ -133,7 +137,7 @@ async def test_subscription_removed_is_recreated_and_missed_mail_caught_up(
     admin: httpx.AsyncClient,
 ) -> None:
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator),
     ):
         old = await subscription_of(js, "bygg")
@@ -168,7 +172,7 @@ async def test_throttling_one_mailbox_delays_only_that_mailbox(
     admin: httpx.AsyncClient,
 ) -> None:
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator),
     ):
         throttled = {"throttle": 1.0, "retryAfter": 2}

@@ -62,7 +62,7 @@ async def test_every_mail_becomes_one_received_event(
 ) -> None:  # R4, R13
     count = scaled(500)
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator),
     ):
         await send_many(emulator.smtp_port, spread_mails(count, "plain"))
@@ -83,7 +83,7 @@ async def test_delta_finds_what_notifications_lost(
         )
         assert response.status_code == 200
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator, delta_interval_seconds=1.0),
     ):
         await send_many(emulator.smtp_port, spread_mails(count, "dropped"))
@@ -124,7 +124,7 @@ async def test_notifications_delivered_twice_give_one_event(
     async with doubling_proxy(target) as proxy:
         doubled = QUICK.model_copy(update={"public_url": proxy})
         async with (
-            event_log(settings.nats_url, "sakspost.mail.>") as events,
+            event_log(settings, "sakspost.mail.>") as events,
             running_ingest(settings, org, emulator, doubled, sock=ingest_socket),
         ):
             await send_many(emulator.smtp_port, spread_mails(count, "twice"))

@@ -7,7 +7,6 @@ takes over the subscriptions and catches up with delta from the links kept in KV
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from services.common.settings import REPO_ROOT, Settings
 from tests.conftest import scaled
 from tests.ingest.conftest import send_many, spread_mails, wait_ready
 from tests.ingest.test_exactly_once import assert_exactly_once
+from tests.support.environment import nats_environment
 from tests.support.events import event_log
 
 # Starts processes (nats-server, the stack, services) of its own.
@@ -54,24 +54,23 @@ async def test_killed_and_restarted_halfway_loses_and_repeats_nothing(
 ) -> None:  # R13
     count = scaled(500)
     port = free_port()
-    env = {
-        **os.environ,
-        "SAKSPOST_NATS_URL": settings.nats_url,
-        "SAKSPOST_GRAPH_BASE_URL": emulator.graph_url,
-        "SAKSPOST_HTTP_PORT": str(port),
-        "SAKSPOST_ACK_WAIT_SECONDS": "3",
-        "SAKSPOST_RETRY_BASE_SECONDS": "0.05",
-        "SAKSPOST_RETRY_MAX_SECONDS": "0.5",
-        "SAKSPOST_DELTA_INTERVAL_SECONDS": "2",
-        "SAKSPOST_INGEST_LEASE_SECONDS": "1.5",
-        "SAKSPOST_INGEST_UPKEEP_INTERVAL_SECONDS": "0.3",
-        "SAKSPOST_LOG_LEVEL": "warning",
-    }
+    env = nats_environment(
+        settings,
+        SAKSPOST_GRAPH_BASE_URL=emulator.graph_url,
+        SAKSPOST_HTTP_PORT=str(port),
+        SAKSPOST_ACK_WAIT_SECONDS="3",
+        SAKSPOST_RETRY_BASE_SECONDS="0.05",
+        SAKSPOST_RETRY_MAX_SECONDS="0.5",
+        SAKSPOST_DELTA_INTERVAL_SECONDS="2",
+        SAKSPOST_INGEST_LEASE_SECONDS="1.5",
+        SAKSPOST_INGEST_UPKEEP_INTERVAL_SECONDS="0.3",
+        SAKSPOST_LOG_LEVEL="warning",
+    )
     mails = spread_mails(count, "restart")
     half = count // 2
     log = tmp_path / "ingest.log"
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client,
     ):
         with ingest_process(env, log) as first:

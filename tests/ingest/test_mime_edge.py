@@ -36,7 +36,7 @@ async def test_every_edge_case_and_sample_becomes_a_received_event(
     files = sorted(mime_edge.rglob("*.eml")) + sorted(SAMPLES.glob("*.eml"))
     mails = [(POST, smtp_ready(path.read_bytes())) for path in files]
     async with (
-        event_log(settings.nats_url, "sakspost.mail.received.>") as events,
+        event_log(settings, "sakspost.mail.received.>") as events,
         running_ingest(settings, org, emulator) as (_url, client),
     ):
         await send_many(emulator.smtp_port, mails)

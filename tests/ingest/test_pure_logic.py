@@ -3,10 +3,11 @@ message's new state means, and the upkeep lease on a real KV bucket."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 
 from schemas.vocab import DeletionKind
 from services.common.jetstream import INGEST_BUCKET
@@ -158,9 +159,10 @@ def test_graph_ids_become_kv_tokens() -> None:
 
 
 async def test_the_lease_has_one_holder_and_passes_on_when_it_runs_out(
-    js: JetStreamContext,
+    connect_as: Callable[[str], Awaitable[Client]],
 ) -> None:
-    kv = await js.key_value(INGEST_BUCKET)
+    # The replicas of ingest contend for the lease in ingest's own bucket.
+    kv = await (await connect_as("ingest")).jetstream().key_value(INGEST_BUCKET)
     first, second = Lease(kv, "a", 0.3), Lease(kv, "b", 0.3)
     assert await first.hold()
     assert not await second.hold()

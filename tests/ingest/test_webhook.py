@@ -69,7 +69,7 @@ async def test_forged_and_unknown_items_are_dropped_and_valid_ones_kept(
 ) -> None:
     await admin.put(f"/_emulator/mailboxes/{POST}/faults", json={"dropNotifications": 1.0})
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator) as (_url, client),
     ):
         subscription = await subscription_of(js, "post")
@@ -120,7 +120,7 @@ async def test_garbage_nesting_and_huge_bodies_produce_no_event_and_the_service_
 ) -> None:
     bodies = garbage_bodies(scaled(10_000, minimum=400))
     async with (
-        event_log(settings.nats_url, "sakspost.mail.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator) as (url, client),
     ):
         statuses: list[int] = []

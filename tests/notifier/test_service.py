@@ -15,7 +15,6 @@ from devtools.graph_emulator import RunningEmulator, run_emulator
 from schemas.events import Event
 from schemas.vocab import AlertKind, Channel, SensitiveKind
 from services.common.clock import Clock
-from services.common.jetstream import EVENTS_STREAM
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.notifier.app import build_notifier
@@ -37,6 +36,7 @@ from tests.notifier.support import (
     run_listener,
 )
 from tests.support.events import EventLog, event_log
+from tests.support.publishing import EventInjector
 
 WEBHOOK_SECRET = "documented-test-secret"
 
@@ -74,31 +74,29 @@ async def notifier_stack(
             clock=clock or ManualClock(),
         )
         async with (
-            event_log(settings.nats_url, "sakspost.notice.>") as notices,
-            event_log(settings.nats_url, "sakspost.alert.notice_undeliverable.>") as alerts,
+            event_log(settings, "sakspost.notice.>") as notices,
+            event_log(settings, "sakspost.alert.notice_undeliverable.>") as alerts,
             service.running(),
         ):
             yield Stack(emulator, teams, webhook, notices, alerts, notifier)
 
 
-async def publish(js: JetStreamContext, event: Event) -> None:
-    await js.publish(
-        event.nats_subject(), event.to_json(), stream=EVENTS_STREAM,
-        headers={"Nats-Msg-Id": event.event_id},
-    )  # fmt: skip
+async def publish(stages: EventInjector, event: Event) -> None:
+    """Publish `event` as the stage that makes it (the router's `routed`, an alert's raiser)."""
+    await stages.event(event)
 
 
 async def test_each_assignee_is_told_once_per_mail_even_when_every_event_comes_twice(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:  # R11
     caseworkers = org.departments["bygg"].caseworkers
     count = scaled(30, minimum=6)
     events = [routed(n, caseworkers[n % len(caseworkers)], org) for n in range(count)]
     async with notifier_stack(settings, org) as stack:
         for event in events:
-            await publish(js, event)
+            await publish(injector, event)
         for n in range(count):  # every fact again, as a replay under a new id
-            await publish(js, routed(n, caseworkers[n % len(caseworkers)], org, replay=1))
+            await publish(injector, routed(n, caseworkers[n % len(caseworkers)], org, replay=1))
         await stack.notices.wait_for(matching("assigned"), count, timeout=60)
         # The replays are handled after their originals; wait for the consumer to be drained.
         await drained(js, "notifier-routed")
@@ -115,7 +113,7 @@ async def test_each_assignee_is_told_once_per_mail_even_when_every_event_comes_t
 
 
 async def test_a_sensitive_mails_notice_warns_and_leaves_the_content_out(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:  # R2, R3
     secret_subject = "Barnevernsmelding om 01017012345"
     event = routed(
@@ -123,7 +121,7 @@ async def test_a_sensitive_mails_notice_warns_and_leaves_the_content_out(
         sensitive=(SensitiveKind.FODSELSNUMMER, SensitiveKind.BARNEVERN),
     )  # fmt: skip
     async with notifier_stack(settings, org) as stack:
-        await publish(js, event)
+        await publish(injector, event)
         await stack.notices.wait_for(matching("assigned"))
     (mail,) = inbox_notices(stack.emulator, "kristin.hovland@ha.kommune.no")
     text = body_text(mail)
@@ -135,17 +133,17 @@ async def test_a_sensitive_mails_notice_warns_and_leaves_the_content_out(
 
 
 async def test_supervisors_get_their_departments_alerts_only_and_a_storm_is_one_message(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:  # R10
     storm = 200  # the issue's scenario, at every scale: alerts are cheap
     clock = ManualClock()
     config = fast_config(org, storm_window_seconds=60)
     async with notifier_stack(settings, org, config, clock) as stack:
         for n in range(storm):
-            await publish(js, alert(n, AlertKind.OVERDUE, "bygg"))
-        await publish(js, alert(0, AlertKind.ARCHIVE_FAILED, "teknisk"))
+            await publish(injector, alert(n, AlertKind.OVERDUE, "bygg"))
+        await publish(injector, alert(0, AlertKind.ARCHIVE_FAILED, "teknisk"))
         # The router's own grouping: one alert listing many cases is one message too.
-        await publish(js, alert(0, AlertKind.UNASSIGNED, "it", case_ids=200))
+        await publish(injector, alert(0, AlertKind.UNASSIGNED, "it", case_ids=200))
         await drained(js, "notifier-alerts")  # all 202 wait in KV within one window
         assert stack.notices.matching(matching("alert")) == []
         clock.advance(60)
@@ -170,7 +168,7 @@ async def test_supervisors_get_their_departments_alerts_only_and_a_storm_is_one_
 
 
 async def test_an_away_supervisors_alerts_go_to_the_deputy(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:  # R10
     clock = ManualClock()
     async with notifier_stack(settings, org, clock=clock) as stack:
@@ -180,7 +178,7 @@ async def test_an_away_supervisors_alerts_go_to_the_deputy(
                 "/users/ingrid.grodem@ha.kommune.no/mailboxSettings", json=away
             )
             assert answer.status_code == 200
-        await publish(js, alert(1, AlertKind.DELETED, "bygg"))
+        await publish(injector, alert(1, AlertKind.DELETED, "bygg"))
         await drained(js, "notifier-alerts")
         clock.advance(1)
         ((_s, audit),) = await stack.notices.wait_for(matching("alert"))
@@ -190,14 +188,14 @@ async def test_an_away_supervisors_alerts_go_to_the_deputy(
 
 
 async def test_failing_email_falls_back_to_a_teams_card_and_raises_an_alert(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:
     async with notifier_stack(settings, org) as stack:
         async with httpx.AsyncClient(base_url=stack.emulator.base_url) as admin:
             down = {"serverError": 1.0, "serverErrorStatus": 503}
             mailbox = org.no_reply_address
             assert (await admin.put(f"/_emulator/mailboxes/{mailbox}/faults", json=down)).is_success
-        await publish(js, routed(1, "gerd.skjaerpe", org))
+        await publish(injector, routed(1, "gerd.skjaerpe", org))
         ((_s, audit),) = await stack.notices.wait_for(matching("assigned"))
         ((_s, undeliverable),) = await stack.alerts.wait_for(lambda _s, p: True)
     assert audit["channel"] == Channel.TEAMS.value
@@ -210,7 +208,7 @@ async def test_failing_email_falls_back_to_a_teams_card_and_raises_an_alert(
 
 
 async def test_the_webhook_is_signed_with_the_documented_secret(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:
     config = fast_config(org)
     webhook_first = config.defaults.model_copy(
@@ -220,7 +218,7 @@ async def test_the_webhook_is_signed_with_the_documented_secret(
     async with notifier_stack(
         settings, org, config.model_copy(update={"defaults": webhook_first})
     ) as stack:
-        await publish(js, routed(2, "torbjorn.fotland", org))
+        await publish(injector, routed(2, "torbjorn.fotland", org))
         (post,) = await stack.webhook.wait_for(1)
         await stack.notices.wait_for(matching("assigned"))
     assert verify(post.body, WEBHOOK_SECRET, post.headers[SIGNATURE_HEADER.lower()])
@@ -231,12 +229,12 @@ async def test_the_webhook_is_signed_with_the_documented_secret(
 
 
 async def test_the_daily_digest_reaches_the_supervisors_at_the_configured_hour(
-    js: JetStreamContext, settings: Settings, org: Organisation
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:  # R10
     clock = ManualClock()
     async with notifier_stack(settings, org, clock=clock) as stack:
-        await publish(js, routed(1, "kristin.hovland", org))
-        await publish(js, routed(2, None, org))
+        await publish(injector, routed(1, "kristin.hovland", org))
+        await publish(injector, routed(2, None, org))
         await drained(js, "notifier-routed")
         assert stack.notices.matching(matching("digest")) == []
         clock.advance(3 * 3600)  # 05:00 UTC → 09:00 in Oslo, after digest_at 07:30

@@ -15,7 +15,6 @@ import smtplib
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -141,13 +140,17 @@ async def test_misdirected_mail_moves_to_sakspost_and_personal_mail_leaves_no_tr
     citizen = parse_mail(application)
     async with (
         running_stack(tmp_path / "stack", STACK_ENV) as stack,
-        event_log(stack.nats_url, "sakspost.>") as log,
+        event_log(stack.settings(), "sakspost.>") as log,
         httpx.AsyncClient(base_url=stack.graph_url, trust_env=False) as graph,
     ):
-        connection = await nats.connect(stack.nats_url)
-        js = connection.jetstream()
-        state = PersonalState(await js.key_value(INGEST_BUCKET))
+        # The owner opts in, recorded as `sakspost personal` does it: as operator.
+        operator = await stack.connect("operator")
+        state = PersonalState(await operator.jetstream().key_value(INGEST_BUCKET))
         await state.decide(Decision(staff_id=owner.id, opted_in=True, at=utc_now(), by=owner.id))
+        await operator.close()
+        # Admin, the only identity that may read all of it, inspects what Sakspost keeps.
+        connection = await stack.connect("admin")
+        js = connection.jetstream()
         await asyncio.wait_for(wait_for_key(js, delta_key(owner.id, "sentitems")), 60)
 
         deliver(

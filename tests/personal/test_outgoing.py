@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
 from nats.js import JetStreamContext
 
@@ -116,10 +115,11 @@ async def test_reply_from_sakspost_is_alerted_and_archived_as_outgoing(
     secret = identity_number()
     async with (
         running_stack(tmp_path / "stack", STACK_ENV) as stack,
-        event_log(stack.nats_url, "sakspost.>") as log,
+        event_log(stack.settings(), "sakspost.>") as log,
         httpx.AsyncClient(base_url=stack.graph_url, trust_env=False) as graph,
     ):
-        connection = await nats.connect(stack.nats_url)
+        # Admin reads what ingest and websak record.
+        connection = await stack.connect("admin")
         js = connection.jetstream()
         deliver(stack, [(mailbox, original)])
         (_, received), *_ = await log.wait_for(lambda _s, p: p["type"] == "received", 1, 60)

@@ -5,7 +5,6 @@ exactly, to the owner alone."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from email import policy
@@ -26,6 +25,7 @@ from services.common.settings import REPO_ROOT, Settings
 from services.ingest.personal.state import PersonalState, sweep_key
 from tests.conftest import scaled
 from tests.personal.conftest import sample
+from tests.support.environment import nats_environment
 
 # Starts processes (nats-server, the stack, services) of its own.
 pytestmark = pytest.mark.integration
@@ -81,11 +81,8 @@ async def test_sweep_finishes_waits_out_throttling_resumes_and_reports_exactly(
     # Graph throttles this mailbox: one call in fifty gets 429 with Retry-After: 1.
     faults = {"throttle": 0.02, "retryAfter": 1}
     assert (await admin.put(f"/_emulator/mailboxes/{owner.email}/faults", json=faults)).is_success
-    env = dict(
-        os.environ,
-        SAKSPOST_NATS_URL=settings.nats_url,
-        SAKSPOST_GRAPH_BASE_URL=emulator.graph_url,
-        SAKSPOST_LOG_LEVEL="warning",
+    env = nats_environment(
+        settings, SAKSPOST_GRAPH_BASE_URL=emulator.graph_url, SAKSPOST_LOG_LEVEL="warning"
     )
     # R16: the owner did not opt in; HR records their consent. The first sweep is killed midway.
     process = await asyncio.create_subprocess_exec(

@@ -17,6 +17,7 @@ from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.router.app import build
 from services.router.settings import RouterSettings
+from tests.support.publishing import EventInjector
 
 from .support import FakeClock, Mailroom
 
@@ -48,9 +49,13 @@ async def admin(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def mailroom(
-    org: Organisation, js: JetStreamContext, graph: GraphServiceClient, admin: httpx.AsyncClient
+    org: Organisation,
+    js: JetStreamContext,
+    injector: EventInjector,
+    graph: GraphServiceClient,
+    admin: httpx.AsyncClient,
 ) -> Mailroom:
-    return Mailroom(org, js, graph, admin)
+    return Mailroom(org, js, injector, graph, admin)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ then its `received` (and `classified`, `changed`, `deleted`) events published on
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,11 +19,13 @@ from nats.js import JetStreamContext
 from schemas.events import Event, MailClassified, MailReceived
 from schemas.identity import make_event_id
 from schemas.vocab import MailClass, SensitiveKind
-from services.common.jetstream import EVENTS_STREAM, WRITEBACKS_BUCKET
+from services.common.jetstream import WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.common.settings import Settings
 from services.common.writeback import read_writeback, writeback_key
+from tests.support.environment import nats_environment
+from tests.support.publishing import EventInjector
 
 WAIT_SECONDS = 20.0
 
@@ -60,18 +61,16 @@ def mail(
 
 @dataclass
 class Mailroom:
+    """`js` is admin's (it reads what the router keeps); each event is published by its stage."""
+
     org: Organisation
     js: JetStreamContext
+    stages: EventInjector
     graph: GraphServiceClient
     admin: httpx.AsyncClient
 
     async def publish(self, event: Event) -> None:
-        await self.js.publish(
-            event.nats_subject(),
-            event.to_json(),
-            stream=EVENTS_STREAM,
-            headers={"Nats-Msg-Id": event.event_id},
-        )
+        await self.stages.event(event)
 
     async def deliver(self, mailbox: str, raw: bytes) -> str:
         answer = await self.admin.post(f"/_emulator/mailboxes/{mailbox}/deliver", content=raw)
@@ -163,12 +162,8 @@ class Mailroom:
 
 async def cli(settings: Settings, *args: str) -> tuple[int, str]:
     """Run `sakspost cases …` as a supervisor would: its own process, talking only NATS."""
-    env = {
-        **os.environ,
-        "SAKSPOST_NATS_URL": settings.nats_url,
-        "SAKSPOST_LANGUAGE": "nn",
-        "COLUMNS": "200",
-    }
+    # `cases` logs in as operator, from the credentials folder.
+    env = nats_environment(settings, SAKSPOST_LANGUAGE="nn", COLUMNS="200")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",

@@ -4,6 +4,7 @@ in nynorsk, and the history of who did what."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client
 
@@ -19,9 +20,12 @@ IT = "it@ha.kommune.no"
 
 
 async def test_assign_classify_show_and_clear_errors(
-    router: ServiceApp, mailroom: Mailroom, settings: Settings, nats_client: Client
+    router: ServiceApp,
+    mailroom: Mailroom,
+    settings: Settings,
+    connect_as: Callable[[str], Awaitable[Client]],
 ) -> None:  # R11, R12, R17, R8
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         received = await mailroom.receive(IT, mail("Skrivar", to=IT, message_id="c1@x.org"))
         await mailroom.classify(received, MailClass.OFFISIELL)
         ((_, routed),) = await log.wait_for_case(received.case_id, "routed")
@@ -67,8 +71,10 @@ async def test_assign_classify_show_and_clear_errors(
         assert code == 1 and "ola.undheim er ikkje medlem av it" in output
         code, output = await cli(settings, "list", "--department", "nowhere")
         assert code == 1 and "Ukjend avdeling: nowhere" in output
-        # A malformed request is answered with its reason, and the router goes on.
-        bad = await nats_client.request(Verb.DONE.subject, b"{not json", timeout=10)
+        # A malformed request is answered with its reason, and the router goes on. Commands are
+        # the operator's to send.
+        operator = await connect_as("operator")
+        bad = await operator.request(Verb.DONE.subject, b"{not json", timeout=10)
         reply = json.loads(bad.data)
         assert (reply["ok"], reply["error"]["code"]) == (False, "invalid_request")
         code, output = await cli(settings, "done", case, "--by", "mari.sirevag")

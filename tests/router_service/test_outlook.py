@@ -61,7 +61,7 @@ async def _human_changes(mailroom: Mailroom, received: MailReceived, patch: Mess
 async def test_completing_the_flag_in_outlook_makes_the_case_ferdig(
     router: ServiceApp, mailroom: Mailroom, settings: Settings
 ) -> None:  # R12
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         received, _routed, _key = await _routed_case(mailroom, log, 1)
         done = Message(flag=FollowupFlag(flag_status=FollowupFlagStatus.Complete))
         await _human_changes(mailroom, received, done)
@@ -73,7 +73,7 @@ async def test_completing_the_flag_in_outlook_makes_the_case_ferdig(
 async def test_changing_the_tildelt_category_reassigns_and_our_echo_changes_nothing(
     router: ServiceApp, mailroom: Mailroom, settings: Settings, org: Organisation
 ) -> None:  # R11, R17
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         received, routed, change_key = await _routed_case(mailroom, log, 2)
         # Our own write coming back (same change key) is no human's intent.
         echo = MailChanged(
@@ -114,7 +114,7 @@ async def test_changing_the_tildelt_category_reassigns_and_our_echo_changes_noth
 async def test_changing_the_class_category_reclassifies_and_alerts(
     router: ServiceApp, mailroom: Mailroom, settings: Settings
 ) -> None:  # R17, R10
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         received, _routed, _key = await _routed_case(mailroom, log, 3)
         categories = [c for c in await mailroom.categories(received) if c != "Offisiell"]
         await _human_changes(mailroom, received, Message(categories=[*categories, "Arkivverdig"]))
@@ -133,7 +133,7 @@ async def test_changing_the_class_category_reclassifies_and_alerts(
 async def test_a_mail_moved_to_deleted_items_alerts_the_supervisors(
     router: ServiceApp, mailroom: Mailroom, settings: Settings
 ) -> None:  # R13, R10
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         received, routed, _key = await _routed_case(mailroom, log, 4)
         item = mailroom.graph.users.by_user_id(BYGG).messages.by_message_id(
             received.graph_message_id
@@ -220,7 +220,7 @@ async def test_a_write_back_planned_before_a_humans_change_never_overwrites_it(
     assignee, nor drop a category a person added."""
     holder = RouterHolder()
     router = build(router_env, org, clock=clock, router_settings=QUIET, holder=holder)
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         number = 5 if trigger == "a human adds a category" else 6
         received = await mailroom.receive(
             BYGG, mail(f"Spørsmål {number}", to=BYGG, message_id=f"h{number}@x.org")

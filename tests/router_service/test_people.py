@@ -20,7 +20,7 @@ HELSE = "helse@ha.kommune.no"
 async def test_a_reply_goes_to_the_caseworker_of_the_first_mail(
     router: ServiceApp, mailroom: Mailroom, settings: Settings
 ) -> None:  # R11
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         first = await mailroom.receive(HELSE, mail("Spørsmål", to=HELSE, message_id="t1@x.org"))
         await mailroom.classify(first, MailClass.OFFISIELL)
         ((_, routed_first),) = await log.wait_for_case(first.case_id, "routed")
@@ -47,7 +47,7 @@ async def test_an_out_of_office_caseworker_gets_nothing_new(
     caseworkers = org.departments["helse"].caseworkers
     away = org.staff_member(caseworkers[0])
     await mailroom.set_away(away.email)
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         received = []
         for number in range(6):
             event = await mailroom.receive(
@@ -67,7 +67,7 @@ async def test_everyone_away_leaves_the_case_unassigned_and_alerts_the_superviso
 ) -> None:  # R10, R11
     for staff_id in org.departments["helse"].caseworkers:
         await mailroom.set_away(org.staff_member(staff_id).email)
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         event = await mailroom.receive(HELSE, mail("Hjelp", to=HELSE, message_id="u@x.org"))
         await mailroom.classify(event, MailClass.OFFISIELL)
         ((_, routed),) = await log.wait_for_case(event.case_id, "routed")
@@ -82,7 +82,7 @@ async def test_classified_before_received_is_routed_once_the_case_opens(
     raw = mail("Tidleg", to=HELSE, message_id="early@x.org")
     graph_id = await mailroom.deliver(HELSE, raw)
     received = build_received(mailroom.org, HELSE, raw, graph_id, datetime.now(UTC))
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         await mailroom.classify(received, MailClass.OFFISIELL)
         # The router retries the verdict as transient until the case exists.
         await log.wait_for_case(received.case_id, "classified")

@@ -165,7 +165,7 @@ async def test_a_classified_event_passes_each_module_once_in_one_direction(
     router = build(router_env, org, clock=clock, router_settings=QUIET, holder=holder)
     walk = Walk()
     _instrument(walk, monkeypatch)
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         received = await mailroom.receive(
             BYGG, mail("Byggesøknad", to=BYGG, message_id="walk@x.org")
         )

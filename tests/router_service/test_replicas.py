@@ -35,7 +35,7 @@ async def test_two_replicas_never_assign_a_case_twice_nor_lose_an_update(
     caseworkers = org.departments["helse"].caseworkers
     count = len(caseworkers) * (scaled(300, 30) // len(caseworkers))
     first, second = (build(router_env, org, clock=clock, router_settings=QUIET) for _ in range(2))
-    async with event_log(settings.nats_url) as log, first.running(), second.running():
+    async with event_log(settings) as log, first.running(), second.running():
         cases = []
         for number in range(count):
             raw = mail(f"Sak {number}", to=HELSE, message_id=f"r{number}@x.org")

@@ -33,7 +33,7 @@ async def test_samples_are_routed_to_their_department_with_one_assignee_in_outlo
     router: ServiceApp, mailroom: Mailroom, settings: Settings, org: Organisation
 ) -> None:  # R5, R8, R9d, R10, R11
     cases: list[tuple[dict[str, Any], MailReceived, MailClassified]] = []
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         for label in _shared_labels():
             raw = (SAMPLES / label["file"]).read_bytes()
             mailbox = official_recipient(parse_mail(raw), org)

@@ -35,7 +35,7 @@ async def test_overdue_list_and_alerts_across_a_weekend_and_whit_monday(
 ) -> None:  # R10, R12
     clock = FakeClock(oslo(2026, 5, 22, 9))
     router, holder = _router(router_env, org, clock)
-    async with event_log(settings.nats_url) as log, router.running():
+    async with event_log(settings) as log, router.running():
         stab, bygg, helse = "stab@ha.kommune.no", "bygg@ha.kommune.no", "helse@ha.kommune.no"
         # The classifier never answers for this one: no class, nobody assigned. It comes first in
         # the stream, so once the later ones are routed it is open.

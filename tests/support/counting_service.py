@@ -2,6 +2,10 @@
 
 It records each handled event id in a file (flushed to disk before the handler returns, so the
 record survives a stop), which lets the test count how often each event was handled.
+
+NATS refuses anyone without a login, and a service may pull only its own durable consumers
+(`permissions.py`): the counter runs as the classifier, the consumer of `received`, on the
+classifier's durable as provisioned (the test runs no classifier).
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from services.common.jetstream import ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 
-RECEIVED = ConsumerSpec("counter", (mail_event_filter("received"),), description="test counter")
+IDENTITY = "classifier"
+RECEIVED = ConsumerSpec(IDENTITY, (mail_event_filter("received"),), description="test counter")
 
 
 def build(settings: Settings, org: Organisation, record: Path) -> ServiceApp:
-    service = ServiceApp("counter", "counts received events", settings, org)
+    service = ServiceApp(IDENTITY, "counts received events", settings, org)
 
     @service.consumer(RECEIVED)
     async def count(event: MailReceived) -> None:
@@ -34,7 +39,7 @@ def build(settings: Settings, org: Organisation, record: Path) -> ServiceApp:
 
 
 def main() -> None:
-    settings, org = prepare("counter")
+    settings, org = prepare(IDENTITY)
     asyncio.run(build(settings, org, Path(os.environ["COUNTER_RECORD"])).serve())
 
 

@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.js import api
 
+from services.common.connect import connect_once
 from services.common.jetstream import EVENTS_STREAM
+from services.common.settings import Settings
 
 
 @dataclass
@@ -96,10 +97,11 @@ class EventLog:
 
 @asynccontextmanager
 async def event_log(
-    nats_url: str, subject: str = "sakspost.>", from_start: bool = True
+    settings: Settings, subject: str = "sakspost.>", from_start: bool = True
 ) -> AsyncIterator[EventLog]:
-    """Collect events on `subject` from the events stream (an ordered consumer) while open."""
-    connection: Client = await nats.connect(nats_url)
+    """Collect events on `subject` from the events stream (an ordered consumer) while open,
+    as an integrator sees them."""
+    connection: Client = await connect_once(settings, "integrator", "test-event-log")
     log = EventLog()
 
     async def on_message(message: Any) -> None:

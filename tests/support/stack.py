@@ -13,8 +13,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from nats.aio.client import Client
+
+from services.common.connect import connect_once
+from services.common.credentials import CREDENTIALS_FOLDER
 from services.common.natsserver import free_port
-from services.common.settings import REPO_ROOT
+from services.common.settings import REPO_ROOT, Settings
 
 PORT_VARIABLES = (
     "SAKSPOST_NATS_PORT",
@@ -37,6 +41,17 @@ class RunningStack:
     @property
     def nats_url(self) -> str:
         return f"nats://127.0.0.1:{self.port('SAKSPOST_NATS_PORT')}"
+
+    def settings(self) -> Settings:
+        """Settings that reach the stack's NATS as any identity: `sakspost up` wrote each one's
+        login into the credentials folder of its data directory."""
+        return Settings(
+            nats_url=self.nats_url, nats_credentials_dir=self.data_dir / CREDENTIALS_FOLDER
+        )
+
+    async def connect(self, identity: str) -> Client:
+        """A connection as `identity` (admin to inspect everything, operator for decisions)."""
+        return await connect_once(self.settings(), identity, f"test-{identity}")
 
     @property
     def graph_url(self) -> str:

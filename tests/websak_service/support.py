@@ -12,18 +12,16 @@ from typing import Any
 
 import httpx
 import pikepdf
-from nats.js import JetStreamContext
 
 from schemas.events import MailReceived, MailRouted
 from schemas.identity import make_event_id
 from schemas.vocab import AssignmentPolicy, MailClass, SensitiveKind
-from services.common.jetstream import EVENTS_STREAM
 from services.common.mail import parse_mail
-from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.websak.submission import filing_marker
 from tests.conftest import SAMPLES
+from tests.support.publishing import EventInjector
 from tests.websak.pdftext import extract_text
 
 RECEIVED_AT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -55,19 +53,20 @@ class Delivered:
 
 
 async def deliver(
-    js: JetStreamContext,
+    stages: EventInjector,
     org: Organisation,
     label: dict[str, Any],
     *,
     conversation_id: str | None = None,
     routing: str = "first",
 ) -> Delivered:
-    """Store the sample's MIME, then build its `received` and `routed` events as the stages do.
+    """Store the sample's MIME as ingest does, then build its `received` and `routed` events as
+    the stages do.
 
     `routing` tells apart several `routed` events of one case (a reassignment is a new one).
     """
     raw = (SAMPLES / label["file"]).read_bytes()
-    await MimeStore(js).put(raw)
+    await stages.store_mime(raw)
     mailbox = org.departments[label["department"]].addresses[0]
     received = build_received(
         org, mailbox, raw, f"graph-{label['file']}", RECEIVED_AT, conversation_id=conversation_id
@@ -91,13 +90,9 @@ async def deliver(
     return Delivered(raw, received, routed)
 
 
-async def publish(js: JetStreamContext, event: MailRouted) -> None:
-    await js.publish(
-        event.nats_subject(),
-        event.to_json(),
-        stream=EVENTS_STREAM,
-        headers={"Nats-Msg-Id": event.event_id},
-    )
+async def publish(stages: EventInjector, event: MailRouted) -> None:
+    """Publish `routed` as the router does."""
+    await stages.event(event)
 
 
 async def archive_state(url: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ R3): every arkivverdig mail becomes exactly one complete journalpost and one `ar
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from typing import Any
 
@@ -21,7 +20,9 @@ from services.websak.app import ROUTED, build
 from services.websak.config import load_placement
 from services.websak.receipts import ReceiptStore
 from tests.conftest import scaled
+from tests.support.environment import nats_environment
 from tests.support.events import EventLog, event_log
+from tests.support.publishing import EventInjector
 from tests.websak_service.conftest import ServiceFactory, wiring_for
 from tests.websak_service.support import (
     Delivered,
@@ -46,15 +47,10 @@ def _by_case(log: EventLog, event_type: str) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-async def _replay(js: JetStreamContext, delivered: Delivered, msg_id: str) -> None:
+async def _replay(stages: EventInjector, delivered: Delivered, msg_id: str) -> None:
     """The same `routed` event once more, past JetStream's dedupe (as a replay of the stream)."""
     routed = delivered.routed
-    await js.publish(
-        routed.nats_subject(),
-        routed.to_json(),
-        stream=EVENTS_STREAM,
-        headers={"Nats-Msg-Id": msg_id},
-    )
+    await stages.publish(routed.nats_subject(), routed.to_json(), headers={"Nats-Msg-Id": msg_id})
 
 
 async def _all_handled(js: JetStreamContext) -> None:
@@ -64,26 +60,28 @@ async def _all_handled(js: JetStreamContext) -> None:
 
 async def test_each_arkivverdig_sample_becomes_one_complete_journalpost(  # R9a, R3, R12
     js: JetStreamContext,
+    injector: EventInjector,
     org: Organisation,
     settings: Settings,
     standin: RunningStandIn,
     websak: ServiceFactory,
 ) -> None:
     chosen = labels("arkivverdig")[: scaled(64)]
-    delivered = [await deliver(js, org, label) for label in chosen]
+    delivered = [await deliver(injector, org, label) for label in chosen]
     *first, last = delivered
     async with (
-        event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
+        event_log(settings, "sakspost.mail.archived.>") as archived,
         websak().running(),
     ):
         for mail in first:
-            await publish(js, mail.routed)
+            await publish(injector, mail.routed)
         await archived.wait_for(lambda _s, _p: True, count=len(first), timeout=30 + len(first))
         # A later `routed` of an archived case (a reassignment) and a replay of the stream: no
         # second journalpost, no second `archived` event.
-        await publish(js, (await deliver(js, org, chosen[0], routing="reassigned")).routed)
-        await _replay(js, first[0], "replayed")
-        await publish(js, last.routed)
+        reassigned = await deliver(injector, org, chosen[0], routing="reassigned")
+        await publish(injector, reassigned.routed)
+        await _replay(injector, first[0], "replayed")
+        await publish(injector, last.routed)
         await archived.wait_for_case(last.case_id, "archived", timeout=30)
     await _all_handled(js)  # after the stop, which lets the handler in flight ack
 
@@ -105,20 +103,21 @@ async def test_each_arkivverdig_sample_becomes_one_complete_journalpost(  # R9a,
 
 async def test_offisiell_and_privat_mail_is_never_archived(  # R9b, R9d
     js: JetStreamContext,
+    injector: EventInjector,
     org: Organisation,
     settings: Settings,
     standin: RunningStandIn,
     websak: ServiceFactory,
 ) -> None:
-    others = [await deliver(js, org, label) for label in labels("offisiell")[:3]]
-    others += [await deliver(js, org, label) for label in labels("privat")[:3]]
-    sentinel = await deliver(js, org, labels("arkivverdig")[0])
+    others = [await deliver(injector, org, label) for label in labels("offisiell")[:3]]
+    others += [await deliver(injector, org, label) for label in labels("privat")[:3]]
+    sentinel = await deliver(injector, org, labels("arkivverdig")[0])
     async with (
-        event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
+        event_log(settings, "sakspost.mail.archived.>") as archived,
         websak().running(),
     ):
         for mail in [*others, sentinel]:
-            await publish(js, mail.routed)
+            await publish(injector, mail.routed)
         await archived.wait_for_case(sentinel.case_id, "archived", timeout=30)
     await _all_handled(js)
     assert list(_by_case(archived, "archived")) == [sentinel.case_id]
@@ -131,25 +130,26 @@ async def test_offisiell_and_privat_mail_is_never_archived(  # R9b, R9d
 
 async def test_permanent_refusal_alerts_at_once_and_the_retry_command_archives_it(  # R10
     js: JetStreamContext,
+    injector: EventInjector,
     org: Organisation,
     settings: Settings,
     standin: RunningStandIn,
     websak: ServiceFactory,
 ) -> None:
-    mail = await deliver(js, org, label_of("0020.eml"))
-    behind = await deliver(js, org, labels("arkivverdig")[0])
+    mail = await deliver(injector, org, label_of("0020.eml"))
+    behind = await deliver(injector, org, labels("arkivverdig")[0])
     async with httpx.AsyncClient(base_url=standin.url) as admin:
         # An expired static token: a 401 that no renewal can fix, so a refusal (the adapter's rule).
         (await admin.put("/_standin/faults", json={"expired_token": True})).raise_for_status()
         async with (
-            event_log(settings.nats_url, "sakspost.alert.>") as alerts,
+            event_log(settings, "sakspost.alert.>") as alerts,
             websak(alert_after_seconds=3600).running(),
         ):
-            await publish(js, mail.routed)
+            await publish(injector, mail.routed)
             ((subject, alert),) = await alerts.wait_for_case(mail.case_id, "alert", timeout=30)
             # The same event once more (a replay): recorded as refused already, no second alert.
-            await _replay(js, mail, "replayed")
-            await publish(js, behind.routed)
+            await _replay(injector, mail, "replayed")
+            await publish(injector, behind.routed)
             await alerts.wait_for_case(behind.case_id, "alert", timeout=30)
         await _all_handled(js)
         assert subject == "sakspost.alert.archive_failed.bygg"
@@ -160,20 +160,19 @@ async def test_permanent_refusal_alerts_at_once_and_the_retry_command_archives_i
         assert stored is not None and stored[0].refusal is not None  # kept, never dropped
         (await admin.delete("/_standin/faults")).raise_for_status()
 
-    async with event_log(settings.nats_url, "sakspost.mail.archived.>") as archived:
+    async with event_log(settings, "sakspost.mail.archived.>") as archived:
         command = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "services.websak",
             "retry",
             stdout=asyncio.subprocess.PIPE,
-            env={
-                **os.environ,
-                "SAKSPOST_NATS_URL": settings.nats_url,
-                "SAKSPOST_WEBSAK_BASE_URL": standin.url,
-                "SAKSPOST_WEBSAK_TOKEN": DEFAULT_TOKEN,
-                "SAKSPOST_LOG_LEVEL": "warning",
-            },
+            env=nats_environment(
+                settings,
+                SAKSPOST_WEBSAK_BASE_URL=standin.url,
+                SAKSPOST_WEBSAK_TOKEN=DEFAULT_TOKEN,
+                SAKSPOST_LOG_LEVEL="warning",
+            ),
             cwd=REPO_ROOT,
         )
         output, _ = await asyncio.wait_for(command.communicate(), timeout=60)
@@ -187,11 +186,12 @@ async def test_permanent_refusal_alerts_at_once_and_the_retry_command_archives_i
 
 async def test_archive_down_for_a_while_alerts_once_when_overdue_then_archives_all(  # R10
     js: JetStreamContext,
+    injector: EventInjector,
     org: Organisation,
     settings: Settings,
     standin: RunningStandIn,
 ) -> None:
-    mails = [await deliver(js, org, label) for label in labels("arkivverdig")[:3]]
+    mails = [await deliver(injector, org, label) for label in labels("arkivverdig")[:3]]
     # JetStream redelivers a nacked message before it delivers a new one. With the suite's
     # 0.5 s cap on the retry delay, two failing mails whose handling takes longer than that
     # (a loaded machine) are always due again first, and the third never gets its first attempt
@@ -201,12 +201,12 @@ async def test_archive_down_for_a_while_alerts_once_when_overdue_then_archives_a
     websak = build(slower, org, wiring_for(standin.url, alert_after_seconds=1.0))
     async with (
         httpx.AsyncClient(base_url=standin.url) as admin,
-        event_log(settings.nats_url, "sakspost.>") as events,
+        event_log(settings, "sakspost.>") as events,
         websak.running(),
     ):
         (await admin.put("/_standin/faults", json={"down": True})).raise_for_status()
         for mail in mails:
-            await publish(js, mail.routed)
+            await publish(injector, mail.routed)
 
         def overdue(_subject: str, payload: dict[str, Any]) -> bool:
             return payload.get("kind") == "archive_failed" and payload["severity"] == "warning"
@@ -226,6 +226,7 @@ async def test_archive_down_for_a_while_alerts_once_when_overdue_then_archives_a
 
 async def test_later_mail_of_a_conversation_joins_the_case_of_the_first(  # R9a, R3
     js: JetStreamContext,
+    injector: EventInjector,
     org: Organisation,
     settings: Settings,
     standin: RunningStandIn,
@@ -237,17 +238,17 @@ async def test_later_mail_of_a_conversation_joins_the_case_of_the_first(  # R9a,
     sensitive_label = next(lb for lb in labels("arkivverdig") if lb["sensitive"])
     thread = "AAQkAGI2+conversation/1="
     first, later, sensitive = [
-        await deliver(js, org, label, conversation_id=thread)
+        await deliver(injector, org, label, conversation_id=thread)
         for label in (first_label, later_label, sensitive_label)
     ]
     async with (
-        event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
+        event_log(settings, "sakspost.mail.archived.>") as archived,
         websak().running(),
     ):
-        await publish(js, first.routed)
+        await publish(injector, first.routed)
         ((_s, first_event),) = await archived.wait_for_case(first.case_id, "archived")
-        await publish(js, later.routed)
-        await publish(js, sensitive.routed)
+        await publish(injector, later.routed)
+        await publish(injector, sensitive.routed)
         ((_s, later_event),) = await archived.wait_for_case(later.case_id, "archived")
         ((_s, sensitive_event),) = await archived.wait_for_case(sensitive.case_id, "archived")
 

@@ -5,23 +5,28 @@ still ends with exactly one complete journalpost and one `archived` event."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from devtools.websak_standin.runner import DEFAULT_TOKEN
 from schemas.events import Event
 from services.common.jetstream import RECEIPTS_BUCKET
+from services.common.natsserver import NatsServer
 from services.common.orgconfig import Organisation
 from services.common.settings import REPO_ROOT, Settings
-from services.websak.app import Wiring, build, open_archiver
+from services.websak.app import ROUTED, Wiring, build, open_archiver
 from services.websak.receipts import ReceiptStore, Stage
+from tests.support.environment import nats_environment
 from tests.support.events import event_log
+from tests.support.provisioning import layout_for, provision_as_admin
+from tests.support.publishing import EventInjector
 from tests.websak_service.conftest import wiring_for
 from tests.websak_service.gate import Gate, gated_standin
 from tests.websak_service.support import (
@@ -59,18 +64,17 @@ def _free_port() -> int:
 
 
 async def _start_websak_process(settings: Settings, websak_url: str) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "SAKSPOST_NATS_URL": settings.nats_url,
-        "SAKSPOST_HTTP_PORT": str(_free_port()),
-        "SAKSPOST_DATA_DIR": str(settings.data_dir),
-        "SAKSPOST_ACK_WAIT_SECONDS": str(ACK_WAIT_SECONDS),
-        "SAKSPOST_RETRY_BASE_SECONDS": "0.05",
-        "SAKSPOST_RETRY_MAX_SECONDS": "0.5",
-        "SAKSPOST_LOG_LEVEL": "warning",
-        "SAKSPOST_WEBSAK_BASE_URL": websak_url,
-        "SAKSPOST_WEBSAK_TOKEN": DEFAULT_TOKEN,
-    }
+    env = nats_environment(
+        settings,
+        SAKSPOST_HTTP_PORT=str(_free_port()),
+        SAKSPOST_DATA_DIR=str(settings.data_dir),
+        SAKSPOST_ACK_WAIT_SECONDS=str(ACK_WAIT_SECONDS),
+        SAKSPOST_RETRY_BASE_SECONDS="0.05",
+        SAKSPOST_RETRY_MAX_SECONDS="0.5",
+        SAKSPOST_LOG_LEVEL="warning",
+        SAKSPOST_WEBSAK_BASE_URL=websak_url,
+        SAKSPOST_WEBSAK_TOKEN=DEFAULT_TOKEN,
+    )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.websak", env=env, cwd=REPO_ROOT
     )
@@ -79,21 +83,26 @@ async def _start_websak_process(settings: Settings, websak_url: str) -> asyncio.
 @pytest.mark.parametrize("step", list(STEPS))
 async def test_killed_after_each_step_still_one_complete_journalpost(  # R9a
     step: str,
-    js: JetStreamContext,
+    nats_server: NatsServer,
+    injector: EventInjector,
     org: Organisation,
     settings: Settings,
     tmp_path: Path,
 ) -> None:
     settings = settings.model_copy(update={"ack_wait_seconds": ACK_WAIT_SECONDS})
+    # The consumers' acknowledgement wait is provisioning's: provisioned again, as `sakspost
+    # provision` does with these settings, so a killed process's message comes back this soon.
+    changed = await provision_as_admin(nats_server, layout_for(settings))
+    assert changed[f"consumer:{ROUTED.durable}"] == "updated"
     gate = Gate(*STEPS[step])
-    mail = await deliver(js, org, label_of(SAMPLE))
+    mail = await deliver(injector, org, label_of(SAMPLE))
     async with (
         gated_standin(tmp_path / "websak", gate) as url,
-        event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
+        event_log(settings, "sakspost.mail.archived.>") as archived,
     ):
         process = await _start_websak_process(settings, url)
         try:
-            await publish(js, mail.routed)
+            await publish(injector, mail.routed)
             await asyncio.wait_for(gate.held.wait(), timeout=60)
         finally:
             process.send_signal(signal.SIGKILL)
@@ -110,9 +119,14 @@ async def test_killed_after_each_step_still_one_complete_journalpost(  # R9a
 
 
 async def test_crash_after_the_documents_before_archived_is_published(  # R9a
-    js: JetStreamContext, org: Organisation, settings: Settings, tmp_path: Path
+    js: JetStreamContext,
+    injector: EventInjector,
+    connect_as: Callable[[str], Awaitable[Client]],
+    org: Organisation,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
-    mail = await deliver(js, org, label_of(SAMPLE))
+    mail = await deliver(injector, org, label_of(SAMPLE))
     never = Gate("GET", "/never")
 
     async def crash(_event: Event) -> None:
@@ -120,10 +134,12 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
 
     async with (
         gated_standin(tmp_path / "websak", never) as url,
-        event_log(settings.nats_url, "sakspost.mail.archived.>") as archived,
+        event_log(settings, "sakspost.mail.archived.>") as archived,
     ):
         wiring = wiring_for(url)
-        archiver, archive = await open_archiver(js, crash, org, wiring)
+        # The archiver of a websak process, with websak's rights.
+        websak_js = (await connect_as("websak")).jetstream()
+        archiver, archive = await open_archiver(websak_js, crash, org, wiring)
         with pytest.raises(ConnectionError):
             await archiver.on_routed(mail.routed)
         await archive.aclose()
@@ -134,6 +150,6 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
         # Started again with the WebSak stand-in unreachable: the receipt alone finishes the case.
         unreachable = Wiring(connection=wiring_for("http://127.0.0.1:9").connection)
         async with build(settings, org, unreachable).running():
-            await publish(js, mail.routed)
+            await publish(injector, mail.routed)
             ((_subject, event),) = await archived.wait_for_case(mail.case_id, "archived")
         await assert_one_complete_journalpost(url, mail, event)

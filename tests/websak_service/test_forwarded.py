@@ -11,14 +11,12 @@ import hashlib
 from datetime import UTC, datetime
 
 import httpx
-from nats.js import JetStreamContext
 
 from devtools.websak_standin import RunningStandIn
 from schemas.events import MailRouted
 from schemas.identity import make_event_id
 from schemas.vocab import AssignmentPolicy, MailClass
 from services.common.mail import parse_mail
-from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.outgoing import forward_mime
 from services.common.received import build_received
@@ -26,6 +24,7 @@ from services.common.settings import Settings
 from services.websak.submission import ORIGINAL_FILENAME, WRAPPER_FILENAME
 from tests.conftest import SAMPLES
 from tests.support.events import event_log
+from tests.support.publishing import EventInjector
 from tests.websak_service.conftest import ServiceFactory
 from tests.websak_service.support import (
     RECEIVED_AT,
@@ -38,7 +37,7 @@ from tests.websak_service.support import (
 
 
 async def test_a_forward_is_archived_as_its_original(  # R9c, R9a
-    js: JetStreamContext,
+    injector: EventInjector,
     org: Organisation,
     settings: Settings,
     standin: RunningStandIn,
@@ -63,7 +62,7 @@ async def test_a_forward_is_archived_as_its_original(  # R9c, R9a
         "Feilsendt til meg.",
         datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
     )
-    await MimeStore(js).put(wrapper)
+    await injector.store_mime(wrapper)
     received = build_received(org, mailbox, wrapper, "graph-forward", RECEIVED_AT)
     routed = MailRouted(
         event_id=make_event_id("routed", received.case_id),
@@ -76,8 +75,8 @@ async def test_a_forward_is_archived_as_its_original(  # R9c, R9a
         mailbox=received.mailbox,
         mime_sha256=received.mime_sha256,
     )
-    async with event_log(settings.nats_url, "sakspost.mail.archived.>") as log, websak().running():
-        await publish(js, routed)
+    async with event_log(settings, "sakspost.mail.archived.>") as log, websak().running():
+        await publish(injector, routed)
         ((_, archived),) = await log.wait_for_case(received.case_id, "archived", timeout=30)
 
     state = await archive_state(standin.url)
