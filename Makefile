@@ -59,6 +59,7 @@ lint: $(STAMP) $(ASYNCAPI_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/sakspost schemas export --check
+	$(BIN)/python -m devtools.natschart
 	@$(MAKE) --no-print-directory asyncapi-check
 
 $(ASYNCAPI_STAMP): $(ASYNCAPI_TOOL)/package.json $(ASYNCAPI_TOOL)/package-lock.json
