@@ -1,24 +1,31 @@
-"""The emulator's Entra ID: its token endpoint checks the client assertion's signature,
-thumbprint, audience, issuer, subject and validity, and Graph answers only with its token."""
+"""Graph with a real token: a client secret or a certificate through azure-identity and the
+unchanged msgraph-sdk, against the emulator's Entra ID (its token endpoint checks the secret, or
+the client assertion's signature, thumbprint, audience, issuer, subject and validity)."""
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from azure.core.exceptions import ClientAuthenticationError
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.utils import base64url_encode
+from pydantic import SecretStr
 
 from devtools.graph_emulator import RunningEmulator, run_emulator
 from devtools.graph_emulator.identity import ASSERTION_TYPE, GRAPH_SCOPE, AppRegistration
+from services.common.graph import graph_client_for
 from services.common.orgconfig import Organisation
+from services.common.settings import Settings
 from tests.graph_emulator.certificates import Identity
 from tests.graph_emulator.conftest import FAST, SHARED
 
@@ -38,6 +45,16 @@ class SignedIn:
     old: Identity
     new: Identity
 
+    def settings(self, **graph: Any) -> Settings:
+        return Settings(
+            graph_base_url=self.emulator.graph_url,
+            graph_tenant_id=self.emulator.emulator.tenant_id,
+            graph_client_id=CLIENT_ID,
+            graph_authority=self.emulator.login_url,
+            graph_authority_ca_file=self.emulator.login_ca,
+            **graph,
+        )
+
     @property
     def token_url(self) -> str:
         return f"{self.emulator.login_url}/{self.emulator.emulator.tenant_id}/oauth2/v2.0/token"
@@ -51,6 +68,11 @@ async def signed_in(org: Organisation) -> AsyncIterator[SignedIn]:
         yield SignedIn(running, old, new)
 
 
+async def graph_answers(settings: Settings) -> None:
+    page = await graph_client_for(settings).users.by_user_id(SHARED).messages.get()
+    assert page is not None and page.value == []
+
+
 async def test_graph_refuses_a_request_without_a_token(signed_in: SignedIn) -> None:
     async with httpx.AsyncClient(base_url=signed_in.emulator.graph_url) as http:
         anonymous = await http.get(f"/users/{SHARED}/messages")
@@ -59,6 +81,53 @@ async def test_graph_refuses_a_request_without_a_token(signed_in: SignedIn) -> N
         )
     assert anonymous.status_code == forged.status_code == 401
     assert anonymous.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+async def test_a_client_secret_gets_a_token_and_graph_answers(signed_in: SignedIn) -> None:
+    await graph_answers(signed_in.settings(graph_client_secret=SecretStr(SECRET)))
+
+
+@pytest.mark.parametrize("form", ["pem", "encrypted pem", "pkcs12"])
+async def test_a_certificate_gets_a_token_and_graph_answers(
+    signed_in: SignedIn, tmp_path: Path, form: str
+) -> None:
+    identity = signed_in.new
+    if form == "pem":
+        path, password = identity.pem(tmp_path / "graph.pem"), None
+    elif form == "encrypted pem":
+        path, password = identity.pem(tmp_path / "graph.pem", PASSWORD), SecretStr(PASSWORD)
+    else:
+        path, password = identity.pkcs12(tmp_path / "graph.pfx", PASSWORD), SecretStr(PASSWORD)
+    await graph_answers(
+        signed_in.settings(graph_certificate_path=path, graph_certificate_password=password)
+    )
+
+
+async def test_while_a_certificate_is_rotated_both_work(
+    signed_in: SignedIn, tmp_path: Path
+) -> None:
+    # Two processes, one started before the rotation and one after, during the overlap.
+    old = signed_in.settings(graph_certificate_path=signed_in.old.pem(tmp_path / "old.pem"))
+    new = signed_in.settings(graph_certificate_path=signed_in.new.pem(tmp_path / "new.pem"))
+    await graph_answers(old)
+    await graph_answers(new)
+
+
+async def test_a_certificate_the_app_does_not_have_is_refused(
+    signed_in: SignedIn, tmp_path: Path
+) -> None:
+    stranger = Identity.new("not registered").pem(tmp_path / "stranger.pem")
+    graph = graph_client_for(signed_in.settings(graph_certificate_path=stranger))
+    with pytest.raises(ClientAuthenticationError, match=r"AADSTS700027.*not registered"):
+        await graph.users.by_user_id(SHARED).messages.get()
+
+
+async def test_a_wrong_secret_is_refused_without_showing_it(signed_in: SignedIn) -> None:
+    wrong = "wrong-but-still-secret"
+    graph = graph_client_for(signed_in.settings(graph_client_secret=SecretStr(wrong)))
+    with pytest.raises(ClientAuthenticationError, match="AADSTS7000215") as refused:
+        await graph.users.by_user_id(SHARED).messages.get()
+    assert wrong not in str(refused.value)
 
 
 def assertion(
@@ -134,3 +203,24 @@ async def test_the_token_endpoint_checks_every_part_of_a_client_assertion(
         assert answer.json()["error"] == "invalid_client"
         assert answer.json()["error_codes"] == [case.code]
         assert answer.json()["error_description"].startswith(f"AADSTS{case.code}: ")
+
+
+async def test_no_log_line_holds_the_secret_or_the_certificate_password(
+    signed_in: SignedIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await graph_answers(signed_in.settings(graph_client_secret=SecretStr(SECRET)))
+    wrong = graph_client_for(signed_in.settings(graph_client_secret=SecretStr("wrong-secret")))
+    with pytest.raises(ClientAuthenticationError):
+        await wrong.users.by_user_id(SHARED).messages.get()
+    certificate = signed_in.new.pkcs12(tmp_path / "graph.pfx", PASSWORD)
+    await graph_answers(
+        signed_in.settings(
+            graph_certificate_path=certificate, graph_certificate_password=SecretStr(PASSWORD)
+        )
+    )
+    # The libraries did log the token requests (at debug and info), just never a secret.
+    assert "oauth2/v2.0/token" in caplog.text
+    logged = caplog.text + "".join(str(record.__dict__) for record in caplog.records)
+    for secret in (SECRET, "wrong-secret", PASSWORD):
+        assert secret not in logged
