@@ -54,8 +54,8 @@ TIMEOUT = httpx.Timeout(100.0, connect=30.0)
 
 THROTTLED = 429
 
-Credential = ClientSecretCredential | CertificateCredential
-_credentials: dict[GraphApp, Credential] = {}
+_Credential = ClientSecretCredential | CertificateCredential
+_credentials: dict[GraphApp, _Credential] = {}
 _credentials_lock = threading.Lock()
 
 
@@ -84,7 +84,7 @@ async def _prefer_immutable_ids(request: httpx.Request) -> None:
         request.headers["Prefer"] = f"{prefer}, {IMMUTABLE_IDS}"
 
 
-def _credential(app: GraphApp) -> Credential:
+def _credential(app: GraphApp) -> _Credential:
     """The process's one credential for this app registration."""
     with _credentials_lock:
         if app not in _credentials:
@@ -92,7 +92,7 @@ def _credential(app: GraphApp) -> Credential:
         return _credentials[app]
 
 
-def _new_credential(app: GraphApp) -> Credential:
+def _new_credential(app: GraphApp) -> _Credential:
     options: dict[str, Any] = {}
     if app.authority is not None:
         options["authority"] = app.authority

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.configfile import load_env_model
@@ -124,6 +124,22 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator(
+        "graph_tenant_id",
+        "graph_client_id",
+        "graph_client_secret",
+        "graph_certificate_path",
+        "graph_certificate_password",
+        "graph_authority",
+        "graph_authority_ca_file",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A Kubernetes Secret key that is missing often arrives as an empty variable; an empty
+        # path would otherwise be read as ".".
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _one_graph_credential(self) -> Settings:
         self.graph_app()
@@ -131,11 +147,10 @@ class Settings(BaseSettings):
 
     def graph_app(self) -> GraphApp | None:
         """The app registration the `SAKSPOST_GRAPH_*` settings describe; None when they name
-        none (the emulator without tokens, or a service that does not call Graph). An empty
-        value counts as unset: a Kubernetes Secret key that is missing often arrives as one."""
-        tenant, client = self.graph_tenant_id or None, self.graph_client_id or None
-        secret = self.graph_client_secret or None
-        certificate, password = self.graph_certificate_path, self.graph_certificate_password or None
+        none (the emulator without tokens, or a service that does not call Graph)."""
+        tenant, client = self.graph_tenant_id, self.graph_client_id
+        secret = self.graph_client_secret
+        certificate, password = self.graph_certificate_path, self.graph_certificate_password
         if not any((tenant, client, secret, certificate, password)):
             return None
         if secret is not None and certificate is not None:

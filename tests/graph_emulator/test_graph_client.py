@@ -100,6 +100,10 @@ def test_the_settings_describe_the_app_registration(tmp_path: Path) -> None:
             {"TENANT_ID": "t", "CLIENT_ID": "c", "CLIENT_SECRET": ""},
             "unset: SAKSPOST_GRAPH_CLIENT_SECRET or SAKSPOST_GRAPH_CERTIFICATE_PATH",
         ),
+        (
+            {"TENANT_ID": "t", "CLIENT_ID": "c", "CERTIFICATE_PATH": ""},
+            "unset: SAKSPOST_GRAPH_CLIENT_SECRET or SAKSPOST_GRAPH_CERTIFICATE_PATH",
+        ),
     ],
 )
 def test_a_graph_credential_is_exactly_one_of_secret_or_certificate(
