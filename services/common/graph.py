@@ -93,6 +93,9 @@ def _credential(app: GraphApp) -> _Credential:
 
 
 def _new_credential(app: GraphApp) -> _Credential:
+    # azure-identity's aio credentials post straight to {authority}/{tenant}/oauth2/v2.0/token,
+    # with no instance or OpenID discovery: another authority (the emulator's) needs only that
+    # route, over https (azure-identity refuses any other scheme).
     options: dict[str, Any] = {}
     if app.authority is not None:
         options["authority"] = app.authority
