@@ -13,6 +13,7 @@ from devtools.graph_emulator import persistence
 from devtools.graph_emulator.clock import Clock
 from devtools.graph_emulator.delivery import Postman
 from devtools.graph_emulator.faults import FaultBoard
+from devtools.graph_emulator.identity import AppRegistration, TokenIssuer
 from devtools.graph_emulator.mailboxes import mailboxes_for
 from devtools.graph_emulator.notifications import Dispatcher
 from devtools.graph_emulator.requestlog import RequestLog
@@ -28,11 +29,23 @@ APPLICATION_ID = "5a5a0000-5a5a-4000-8000-000000000001"
 
 
 class Emulator:
-    def __init__(self, org: Organisation, timings: Timings, data_dir: Path | None) -> None:
+    def __init__(
+        self,
+        org: Organisation,
+        timings: Timings,
+        data_dir: Path | None,
+        app_registration: AppRegistration | None = None,
+    ) -> None:
         self.org = org
         self.timings = timings
         self.data_dir = data_dir
         self.tenant_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, org.domain.lower()))
+        # Entra ID takes the tenant's id or one of its domains in the token URL.
+        self.identity = (
+            TokenIssuer(app_registration, [self.tenant_id, org.domain])
+            if app_registration is not None
+            else None
+        )
         self.clock = Clock()
         self.store = MailStore(self.clock)
         for mailbox in mailboxes_for(org):

@@ -1,4 +1,5 @@
-"""ASGI middleware in front of the Graph routes: fault switches first, then the request log.
+"""ASGI middleware in front of the Graph routes: the bearer token (when the emulator issues
+tokens), fault switches, then the request log.
 
 Faults act per mailbox, so throttling one mailbox leaves the others answering, as with Exchange's
 per app-and-mailbox limits.
@@ -53,7 +54,17 @@ class GraphGate:
         board = self._emulator.faults
         faults = board.get(address) if address else None
         entered = False
+        identity = self._emulator.identity
         try:
+            if identity is not None and not identity.accepts(
+                Headers(scope=scope).get("authorization")
+            ):
+                await error_response(
+                    401, "InvalidAuthenticationToken",
+                    "Access token is empty, expired or not issued for this app.",
+                    {"WWW-Authenticate": 'Bearer realm="", error="invalid_token"'},
+                )(scope, receive, recording_send)  # fmt: skip
+                return
             if faults is not None and address is not None:
                 limit = faults.concurrency_limit
                 if limit is not None and board.in_flight.get(address, 0) >= limit:

@@ -1,20 +1,26 @@
-"""Serving the emulator: HTTP (uvicorn) and SMTP (aiosmtpd) on the running event loop."""
+"""Serving the emulator: HTTP (uvicorn) and SMTP (aiosmtpd) on the running event loop, and with
+an app registration its login host (HTTPS, the token endpoint) on a port of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import structlog
 import uvicorn
 from aiosmtpd.smtp import SMTP
+from starlette.types import ASGIApp
 
 from devtools.graph_emulator.app import build_app
 from devtools.graph_emulator.emulator import Emulator
+from devtools.graph_emulator.identity import AppRegistration, login_app, write_tls_files
 from devtools.graph_emulator.smtp_intake import IntakeHandler
 from devtools.graph_emulator.timings import Timings
 from devtools.serving import bound_socket
@@ -29,6 +35,10 @@ class RunningEmulator:
     http_port: int
     smtp_port: int
     emulator: Emulator
+    # With an app registration: the authority a credential takes (https://host:port) and the
+    # certificate its TLS is checked against.
+    login_url: str | None = None
+    login_ca: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -41,6 +51,34 @@ class RunningEmulator:
 
 
 @contextlib.asynccontextmanager
+async def _serve_http(app: ASGIApp, sock: socket.socket, **config: Any) -> AsyncIterator[None]:
+    """uvicorn serving `app` on `sock` until the block ends; `config` adds uvicorn options."""
+    # Graph keeps idle connections open for minutes; uvicorn's 5 s default closes one just as a
+    # client under load reuses it (an httpx ReadError that real Graph would not cause).
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=120,
+            **config,
+        )
+    )
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+            await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+@contextlib.asynccontextmanager
 async def run_emulator(
     org: Organisation,
     host: str = "127.0.0.1",
@@ -49,40 +87,48 @@ async def run_emulator(
     *,
     data_dir: Path | None = None,
     timings: Timings | None = None,
+    app_registration: AppRegistration | None = None,
 ) -> AsyncIterator[RunningEmulator]:
-    """Run the emulator on this event loop until the block ends; port 0 picks a free port."""
-    emulator = Emulator(org, timings or Timings(), data_dir)
+    """Run the emulator on this event loop until the block ends; port 0 picks a free port.
+
+    With `app_registration` the Graph routes require tokens from the emulator's login host."""
+    emulator = Emulator(org, timings or Timings(), data_dir, app_registration)
     await emulator.start()
     app = build_app(emulator)
-    http_socket = bound_socket(host, http_port)
-    # Graph keeps idle connections open for minutes; uvicorn's 5 s default closes one just as a
-    # client under load reuses it (an httpx ReadError that real Graph would not cause).
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=120
-    )
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[http_socket]))
-    loop = asyncio.get_running_loop()
-    handler = IntakeHandler(emulator.store, emulator.postman)
-    smtp = await loop.create_server(
-        partial(SMTP, handler, hostname="graph-emulator.local", loop=loop), host, smtp_port
-    )
-    try:
-        while not server.started:
-            if serving.done():
-                serving.result()
-            await asyncio.sleep(0.01)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(emulator.close)
+        http_socket = bound_socket(host, http_port)
+        await stack.enter_async_context(_serve_http(app, http_socket))
+        login_url, login_ca = None, None
+        if emulator.identity is not None:
+            tls = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="graph-login-")))
+            login_ca, login_key = write_tls_files(tls, [host])
+            login_socket = bound_socket(host, 0)
+            await stack.enter_async_context(
+                _serve_http(
+                    login_app(emulator.identity),
+                    login_socket,
+                    ssl_certfile=str(login_ca),
+                    ssl_keyfile=str(login_key),
+                )
+            )
+            login_url = f"https://{host}:{login_socket.getsockname()[1]}"
+        loop = asyncio.get_running_loop()
+        handler = IntakeHandler(emulator.store, emulator.postman)
+        smtp = await loop.create_server(
+            partial(SMTP, handler, hostname="graph-emulator.local", loop=loop), host, smtp_port
+        )
+        stack.push_async_callback(smtp.wait_closed)
+        stack.callback(smtp.close)
         app.state.ready = True
+        stack.callback(setattr, app.state, "ready", False)
         running = RunningEmulator(
-            host, http_socket.getsockname()[1], smtp.sockets[0].getsockname()[1], emulator
+            host,
+            http_socket.getsockname()[1],
+            smtp.sockets[0].getsockname()[1],
+            emulator,
+            login_url,
+            login_ca,
         )
         log.info("emulator_started", http_port=running.http_port, smtp_port=running.smtp_port)
         yield running
-    finally:
-        app.state.ready = False
-        smtp.close()
-        await smtp.wait_closed()
-        server.should_exit = True
-        await serving
-        http_socket.close()
-        await emulator.close()

@@ -1,10 +1,14 @@
 """The one way Sakspost services build a Microsoft Graph client (msgraph-sdk).
 
 - With a base URL (the Graph emulator, local runs and tests) the SDK talks plain HTTP through an
-  httpx client whose `base_url` the request adapter uses, with no token at all.
-- Without one it talks to graph.microsoft.com with an app-only ClientSecretCredential. One
-  credential is held per process: it caches the token, and long-lived reuse is what kiota's fixed
-  token provider expects (older releases closed the credential after each fetch).
+  httpx client whose `base_url` the request adapter uses, with no token unless an app
+  registration is given too (the emulator's token endpoint, in tests).
+- With an app registration (`GraphApp`: a client secret or a certificate) every request carries
+  an app-only token from Entra ID (azure-identity's ClientSecretCredential or
+  CertificateCredential); without a base URL one is required, and the SDK talks to
+  graph.microsoft.com. One credential is held per process and app registration: it caches the
+  token, and long-lived reuse is what kiota's fixed token provider expects (older releases
+  closed the credential after each fetch).
 - Every request asks for immutable ids (`Prefer: IdType="ImmutableId"`), so a message keeps its id
   when it is moved, including requests that send their own `Prefer` (delta page size).
 - The SDK's retry handler also retries POSTs: a 504 on sendMail could send twice. Build clients for
@@ -15,9 +19,10 @@ from __future__ import annotations
 
 import base64
 import threading
+from typing import Any
 
 import httpx
-from azure.identity.aio import ClientSecretCredential
+from azure.identity.aio import CertificateCredential, ClientSecretCredential
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.authentication import AnonymousAuthenticationProvider
 from kiota_abstractions.method import Method
@@ -33,7 +38,13 @@ from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]  # ships no py.typed
 
 from services.common.errors import TransientError
-from services.common.settings import Settings
+from services.common.settings import (
+    ClientCertificate,
+    ClientSecret,
+    GraphApp,
+    Settings,
+    SettingsError,
+)
 
 GRAPH_ROOT = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
@@ -43,7 +54,8 @@ TIMEOUT = httpx.Timeout(100.0, connect=30.0)
 
 THROTTLED = 429
 
-_credentials: dict[tuple[str, str], ClientSecretCredential] = {}
+_Credential = ClientSecretCredential | CertificateCredential
+_credentials: dict[GraphApp, _Credential] = {}
 _credentials_lock = threading.Lock()
 
 
@@ -64,10 +76,6 @@ def graph_failure(error: APIError, what: str) -> Exception:
     return GraphRefused(f"Graph {what}: HTTP {status}")
 
 
-class GraphConfigError(ValueError):
-    """Neither an emulator base URL nor a complete app registration was given."""
-
-
 async def _prefer_immutable_ids(request: httpx.Request) -> None:
     prefer = request.headers.get("Prefer")
     if prefer is None:
@@ -76,25 +84,65 @@ async def _prefer_immutable_ids(request: httpx.Request) -> None:
         request.headers["Prefer"] = f"{prefer}, {IMMUTABLE_IDS}"
 
 
-def _credential(tenant_id: str, client_id: str, client_secret: str) -> ClientSecretCredential:
+def _credential(app: GraphApp) -> _Credential:
     """The process's one credential for this app registration."""
     with _credentials_lock:
-        key = (tenant_id, client_id)
-        if key not in _credentials:
-            _credentials[key] = ClientSecretCredential(tenant_id, client_id, client_secret)
-        return _credentials[key]
+        if app not in _credentials:
+            _credentials[app] = _new_credential(app)
+        return _credentials[app]
+
+
+def _new_credential(app: GraphApp) -> _Credential:
+    # azure-identity's aio credentials post straight to {authority}/{tenant}/oauth2/v2.0/token,
+    # with no instance or OpenID discovery: another authority (the emulator's) needs only that
+    # route, over https (azure-identity refuses any other scheme).
+    options: dict[str, Any] = {}
+    if app.authority is not None:
+        options["authority"] = app.authority
+    if app.authority_ca_file is not None:
+        options["connection_verify"] = str(app.authority_ca_file)
+    if isinstance(app.credential, ClientSecret):
+        secret = app.credential.value.get_secret_value()
+        return ClientSecretCredential(app.tenant_id, app.client_id, secret, **options)
+    return _certificate_credential(app, app.credential, options)
+
+
+def _certificate_credential(
+    app: GraphApp, certificate: ClientCertificate, options: dict[str, Any]
+) -> CertificateCredential:
+    # The key is read here, at start-up, so a wrong file or password stops the service at once
+    # with the setting to fix, not at the first token request.
+    password = certificate.password.get_secret_value() if certificate.password else None
+    try:
+        return CertificateCredential(
+            app.tenant_id, app.client_id, str(certificate.path), password=password, **options
+        )
+    except OSError as error:
+        raise SettingsError(
+            f"SAKSPOST_GRAPH_CERTIFICATE_PATH: cannot read {certificate.path} "
+            f"({error.strerror}) (fix: mount the certificate's Secret there)"
+        ) from None
+    except (ValueError, TypeError) as error:
+        # cryptography's messages name the problem (wrong password, no RSA key), never the key.
+        raise SettingsError(
+            f"SAKSPOST_GRAPH_CERTIFICATE_PATH: {certificate.path} holds no usable certificate "
+            f"and RSA private key: {error} (fix: a PEM or PKCS#12 file with both, and the right "
+            "SAKSPOST_GRAPH_CERTIFICATE_PASSWORD)"
+        ) from None
 
 
 def make_graph_client(
-    base_url: str | None = None,
-    *,
-    tenant_id: str | None = None,
-    client_id: str | None = None,
-    client_secret: str | None = None,
-    retries: bool = True,
+    base_url: str | None = None, *, app: GraphApp | None = None, retries: bool = True
 ) -> GraphServiceClient:
-    """A GraphServiceClient for the emulator (`base_url`, e.g. http://127.0.0.1:8025/v1.0)
-    or for Microsoft 365 (tenant, client id and secret); `retries=False` for sendMail/forward."""
+    """A GraphServiceClient for the emulator (`base_url`, e.g. http://127.0.0.1:8025/v1.0), with
+    tokens when `app` is given, or for Microsoft 365 (`app` alone); `retries=False` for
+    sendMail/forward."""
+    if base_url is None and app is None:
+        raise SettingsError(
+            "Graph needs SAKSPOST_GRAPH_BASE_URL (the emulator) or an app registration (fix: set "
+            "SAKSPOST_GRAPH_TENANT_ID, SAKSPOST_GRAPH_CLIENT_ID and SAKSPOST_GRAPH_CLIENT_SECRET "
+            "or SAKSPOST_GRAPH_CERTIFICATE_PATH)"
+        )
     root = (base_url or GRAPH_ROOT).rstrip("/")
     http = httpx.AsyncClient(
         base_url=root,
@@ -107,28 +155,15 @@ def make_graph_client(
         no_retry = RetryHandlerOption(max_retries=0, should_retry=False)
         options[RetryHandlerOption.get_key()] = no_retry
     http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
-    if base_url is not None:
+    if app is None:
         return _client(GraphRequestAdapter(AnonymousAuthenticationProvider(), http), root)
-    if not (tenant_id and client_id and client_secret):
-        raise GraphConfigError(
-            "Graph needs either a base URL (the emulator) or tenant id, client id and client "
-            "secret (fix: set SAKSPOST_GRAPH_BASE_URL, or the three SAKSPOST_GRAPH_* secrets)"
-        )
-    credential = _credential(tenant_id, client_id, client_secret)
-    auth = AzureIdentityAuthenticationProvider(credential, scopes=GRAPH_SCOPES)
+    auth = AzureIdentityAuthenticationProvider(_credential(app), scopes=GRAPH_SCOPES)
     return _client(GraphRequestAdapter(auth, http), root)
 
 
 def graph_client_for(settings: Settings, retries: bool = True) -> GraphServiceClient:
     """The Graph client the `SAKSPOST_GRAPH_*` settings describe (the emulator or Microsoft 365)."""
-    secret = settings.graph_client_secret
-    return make_graph_client(
-        settings.graph_base_url,
-        tenant_id=settings.graph_tenant_id,
-        client_id=settings.graph_client_id,
-        client_secret=secret.get_secret_value() if secret else None,
-        retries=retries,
-    )
+    return make_graph_client(settings.graph_base_url, app=settings.graph_app(), retries=retries)
 
 
 def _client(adapter: GraphRequestAdapter, root: str) -> GraphServiceClient:

@@ -6,11 +6,12 @@ Secrets come only from the environment (or files mounted into it by Kubernetes);
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.configfile import load_env_model
@@ -30,6 +31,38 @@ DEFAULT_HTTP_PORTS: dict[str, int] = {
 
 class SettingsError(ValueError):
     """The environment does not configure a usable service; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class ClientSecret:
+    value: SecretStr
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """A PEM or PKCS#12 file holding the certificate and its RSA private key."""
+
+    path: Path
+    password: SecretStr | None = None
+
+
+@dataclass(frozen=True)
+class GraphApp:
+    """The Entra ID app registration Sakspost signs in to Graph as, with exactly one credential.
+
+    `authority` is the Entra ID host tokens come from (None: login.microsoftonline.com);
+    `authority_ca_file` a PEM bundle its TLS certificate is checked against instead of the
+    system's (the emulator's login endpoint, which has no public certificate).
+    """
+
+    tenant_id: str
+    client_id: str
+    credential: ClientSecret | ClientCertificate
+    authority: str | None = None
+    authority_ca_file: Path | None = None
+
+
+_GRAPH_CREDENTIALS = "SAKSPOST_GRAPH_CLIENT_SECRET or SAKSPOST_GRAPH_CERTIFICATE_PATH"
 
 
 class Settings(BaseSettings):
@@ -80,6 +113,16 @@ class Settings(BaseSettings):
     graph_tenant_id: str | None = None
     graph_client_id: str | None = None
     graph_client_secret: SecretStr | None = None
+    graph_certificate_path: Path | None = Field(
+        default=None, description="PEM or PKCS#12 file with the app's certificate and private key"
+    )
+    graph_certificate_password: SecretStr | None = None
+    graph_authority: str | None = Field(
+        default=None, description="Entra ID host tokens come from; unset: login.microsoftonline.com"
+    )
+    graph_authority_ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle for the authority's TLS instead of the system's"
+    )
 
     @model_validator(mode="after")
     def _window_outlasts_delta(self) -> Settings:
@@ -89,6 +132,66 @@ class Settings(BaseSettings):
                 "SAKSPOST_DELTA_INTERVAL_SECONDS, or a mail seen again by delta is published twice"
             )
         return self
+
+    @field_validator(
+        "graph_tenant_id",
+        "graph_client_id",
+        "graph_client_secret",
+        "graph_certificate_path",
+        "graph_certificate_password",
+        "graph_authority",
+        "graph_authority_ca_file",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A Kubernetes Secret key that is missing often arrives as an empty variable; an empty
+        # path would otherwise be read as ".".
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _one_graph_credential(self) -> Settings:
+        self.graph_app()
+        return self
+
+    def graph_app(self) -> GraphApp | None:
+        """The app registration the `SAKSPOST_GRAPH_*` settings describe; None when they name
+        none (the emulator without tokens, or a service that does not call Graph)."""
+        tenant, client = self.graph_tenant_id, self.graph_client_id
+        secret = self.graph_client_secret
+        certificate, password = self.graph_certificate_path, self.graph_certificate_password
+        if not any((tenant, client, secret, certificate, password)):
+            return None
+        if secret is not None and certificate is not None:
+            raise SettingsError(f"set one of {_GRAPH_CREDENTIALS}, not both")
+        if password is not None and certificate is None:
+            raise SettingsError(
+                "SAKSPOST_GRAPH_CERTIFICATE_PASSWORD is set without a certificate "
+                "(fix: set SAKSPOST_GRAPH_CERTIFICATE_PATH, or unset the password)"
+            )
+        credential: ClientSecret | ClientCertificate | None = None
+        if secret is not None:
+            credential = ClientSecret(secret)
+        elif certificate is not None:
+            credential = ClientCertificate(certificate, password)
+        if tenant is None or client is None or credential is None:
+            missing = [
+                name
+                for name, value in (
+                    ("SAKSPOST_GRAPH_TENANT_ID", tenant),
+                    ("SAKSPOST_GRAPH_CLIENT_ID", client),
+                    (_GRAPH_CREDENTIALS, credential),
+                )
+                if value is None
+            ]
+            raise SettingsError(
+                f"the Graph app registration is incomplete, unset: {'; '.join(missing)} (fix: "
+                f"set SAKSPOST_GRAPH_TENANT_ID, SAKSPOST_GRAPH_CLIENT_ID and one of "
+                f"{_GRAPH_CREDENTIALS})"
+            )
+        return GraphApp(
+            tenant, client, credential, self.graph_authority, self.graph_authority_ca_file
+        )
 
     def port_for(self, service: str) -> int:
         if self.http_port is not None:

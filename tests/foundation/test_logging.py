@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import structlog
@@ -67,5 +68,14 @@ def test_bad_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_secrets_never_print() -> None:
-    settings = Settings(graph_client_secret=SecretStr("hunter2"))
-    assert "hunter2" not in repr(settings)
+    settings = Settings(
+        graph_tenant_id="t", graph_client_id="c", graph_client_secret=SecretStr("hunter2")
+    )
+    assert "hunter2" not in repr(settings) + repr(settings.graph_app())
+    certificate = Settings(
+        graph_tenant_id="t",
+        graph_client_id="c",
+        graph_certificate_path=Path("/run/secrets/graph/graph.pfx"),
+        graph_certificate_password=SecretStr("pfx-passord"),
+    )
+    assert "pfx-passord" not in repr(certificate) + repr(certificate.graph_app())
