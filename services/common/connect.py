@@ -18,6 +18,12 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 UNREACHABLE = (OSError, NatsTimeoutError, NoServersError)
 
 
+async def _reported_by_the_command(_error: Exception) -> None:
+    """A command says what failed itself, in one line, from the exception it gets or from the
+    connection's last error (a refused publish); nats-py's default callback would log every error
+    with a traceback besides."""
+
+
 async def connect_once(settings: Settings, name: str) -> Client:
     password = settings.nats_password.get_secret_value() if settings.nats_password else None
     return await nats.connect(
@@ -30,4 +36,5 @@ async def connect_once(settings: Settings, name: str) -> Client:
         allow_reconnect=False,
         # 0 would mean "try for ever" to nats-py: one attempt per server, then give up.
         max_reconnect_attempts=1,
+        error_cb=_reported_by_the_command,
     )
