@@ -7,12 +7,14 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from sakspost.backup import BackupFailed, back_up, restore
 from sakspost.cases import cases_app
 from sakspost.components import Ports
 from sakspost.demo import run_demo
@@ -203,6 +205,36 @@ def provision_command() -> None:
 
     for part, outcome in asyncio.run(run()).items():
         console.print(f"{part}: {outcome}")
+
+
+BackupDir = Annotated[Path, typer.Argument(help="Mappa til tryggingskopien")]
+
+
+@app.command("backup")
+def backup_command(directory: BackupDir) -> None:
+    """Ta tryggingskopi av straumane, KV-bøttene og objektlageret til ei ny mappe (som admin)."""
+    settings = _settings()
+    layout = full_layout(settings, load_organisation(settings.org_config))
+    _backup_or_restore(back_up(settings, layout, directory, _line))
+
+
+@app.command("restore")
+def restore_command(directory: BackupDir) -> None:
+    """Gjenopprett ein tryggingskopi til ein tom JetStream (som admin)."""
+    _backup_or_restore(restore(_settings(), directory, _line))
+
+
+def _line(message: str) -> None:
+    """One line, never wrapped: it may end up in a job's log, read line by line."""
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def _backup_or_restore(work: Coroutine[object, object, object]) -> None:
+    try:
+        asyncio.run(work)
+    except BackupFailed as failure:
+        errors.print(str(failure), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @schemas_app.command("export")
