@@ -162,8 +162,12 @@ def _has_max_age(config: Mapping[str, Any]) -> bool:
 def rewinds(entry: StreamEntry, restored_floors: Mapping[str, int]) -> dict[str, int]:
     """The consumers that came back ahead of their recorded floor, and the floor to restart from.
 
+    Only a stream that keeps what was acknowledged (limits retention) can deliver it again: a work
+    queue has deleted it (and JetStream refuses a consumer there that does not deliver all).
     Only consumers present after the restore are considered: `missing_consumers` reports the rest.
     """
+    if entry.config.get("retention", "limits") != "limits":
+        return {}
     return {
         name: floor
         for name, floor in entry.consumer_floors.items()

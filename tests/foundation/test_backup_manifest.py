@@ -119,3 +119,12 @@ def test_a_consumer_ahead_of_its_recorded_floor_is_put_back_to_it() -> None:
     restored = {"router": 6, "websak": 9}
     assert rewinds(entry, restored) == {"router": 4}
     assert missing_consumers(entry, restored) == ["gone"]
+
+
+def test_a_work_queue_has_nothing_to_deliver_again() -> None:
+    entry = _entry(
+        "SAKSPOST_INGEST",
+        config={"retention": "workqueue"},
+        consumer_floors={"ingest-fetcher-post": 4},
+    )
+    assert rewinds(entry, {"ingest-fetcher-post": 6}) == {}
