@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -94,8 +95,8 @@ async def back_up(settings: Settings, layout: Layout, directory: Path, say: Say)
                 entries.append(entry)
             server = connection.connected_server_version
             server_version = f"{server.major}.{server.minor}.{server.patch}"
-        except JetStreamApiError as error:
-            raise BackupFailed(_api_failure(error)) from None
+        except (JetStreamApiError, NatsError) as error:
+            raise BackupFailed(_failure(error)) from None
         finally:
             await connection.close()
         manifest = Manifest(
@@ -105,7 +106,8 @@ async def back_up(settings: Settings, layout: Layout, directory: Path, say: Say)
             finished_at=datetime.now(UTC),
             streams=tuple(entries),
         )
-        _write_file(directory / MANIFEST_NAME, manifest.model_dump_json(indent=2).encode())
+        with _writing(directory):
+            _write_file(directory / MANIFEST_NAME, manifest.model_dump_json(indent=2).encode())
     except BaseException:
         # Nothing half-written is left under the name: the same command can simply run again.
         shutil.rmtree(directory, ignore_errors=True)
@@ -125,11 +127,21 @@ async def back_up(settings: Settings, layout: Layout, directory: Path, say: Say)
 
 def _claim(directory: Path) -> None:
     """Create `directory`, which must not exist: creating it is what makes it this backup's."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    with _writing(directory):
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            raise BackupFailed(text("backup_exists", dir=directory)) from None
+
+
+@contextmanager
+def _writing(directory: Path) -> Iterator[None]:
+    """A backup volume that is full, read-only or not ours fails in one line."""
     try:
-        directory.mkdir()
-    except FileExistsError:
-        raise BackupFailed(text("backup_exists", dir=directory)) from None
+        yield
+    except OSError as error:
+        raise BackupFailed(text("backup_unwritable", dir=directory, reason=error)) from None
 
 
 async def _require_streams(connection: Client, streams: Sequence[str]) -> None:
@@ -153,7 +165,8 @@ async def _snapshot_to_file(
     connection: Client, stream: str, directory: Path, floors: dict[str, dict[str, int]]
 ) -> StreamEntry:
     name = snapshot_file(stream)
-    target = _SnapshotFile(directory / name)
+    with _writing(directory):
+        target = _SnapshotFile(directory / name)
     try:
         described = await snapshot_stream(connection, stream, target.write)
         target.keep()
@@ -185,15 +198,17 @@ class _SnapshotFile:
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
-        self._out.write(chunk)
+        with _writing(self._path.parent):
+            self._out.write(chunk)
         self.digest.update(chunk)
         self.size += len(chunk)
 
     def keep(self) -> None:
-        self._out.flush()
-        os.fsync(self._out.fileno())
-        self._out.close()
-        self._part.rename(self._path)
+        with _writing(self._path.parent):
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+            self._part.rename(self._path)
 
     def close(self) -> None:
         self._out.close()
@@ -244,8 +259,8 @@ async def restore(settings: Settings, directory: Path, say: Say) -> Manifest:
         if present:
             raise BackupFailed(text("restore_not_empty", streams=", ".join(present)))
         wrong = await _restore_all(connection, manifest, directory, settings, say)
-    except JetStreamApiError as error:
-        raise BackupFailed(_api_failure(error)) from None
+    except (JetStreamApiError, NatsError) as error:
+        raise BackupFailed(_failure(error)) from None
     finally:
         await connection.close()
     if wrong:
@@ -262,6 +277,8 @@ def _read_manifest(directory: Path) -> Manifest:
         raise BackupFailed(
             text("restore_no_manifest", dir=directory, manifest=MANIFEST_NAME)
         ) from None
+    except OSError as error:
+        raise BackupFailed(text("restore_bad_manifest", path=path, reason=error)) from None
     try:
         return Manifest.model_validate_json(data)
     except ValidationError as error:
@@ -272,12 +289,14 @@ def _read_manifest(directory: Path) -> Manifest:
 
 
 def _file_found(path: Path) -> FileFound | None:
+    """The file's size and SHA-256; None when it cannot be read (missing, no permission)."""
     try:
         with path.open("rb") as source:
             digest = hashlib.file_digest(source, "sha256").hexdigest()
-    except FileNotFoundError:
+            size = source.tell()
+    except OSError:
         return None
-    return FileFound(path.stat().st_size, digest)
+    return FileFound(size, digest)
 
 
 async def _restore_all(
@@ -298,15 +317,15 @@ async def _restore_all(
             state = await restore_stream(
                 connection, config, entry.state, _chunks(directory / entry.file)
             )
+            done.append(entry.name)
             check = count_check(entry, state)
             say(_stream_line("restore_stream", entry) if check.ok else _count_line(check))
             consumers_back = await _consumers_back(connection, entry, say)
-        except JetStreamApiError as error:
+        except (JetStreamApiError, NatsError) as error:
             # What is restored stays; JetStream must be emptied before the next attempt.
             raise BackupFailed(
-                text("restore_stopped", reason=_api_failure(error), done=", ".join(done) or "-")
+                text("restore_stopped", reason=_failure(error), done=", ".join(done) or "-")
             ) from None
-        done.append(entry.name)
         if not (check.ok and consumers_back):
             wrong.append(entry.name)
     return wrong
@@ -388,5 +407,7 @@ def _count_line(check: CountCheck) -> str:
     )
 
 
-def _api_failure(error: JetStreamApiError) -> str:
-    return text(f"api_{error.failure}", subject=error.subject, detail=error.detail)
+def _failure(error: JetStreamApiError | NatsError) -> str:
+    if isinstance(error, JetStreamApiError):
+        return text(f"api_{error.failure}", subject=error.subject, detail=error.detail)
+    return text("nats_lost", reason=error)  # the connection closed under the command

@@ -92,6 +92,11 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "nb": "Får ikke kontakt med NATS på {url}: {reason}",
         "en": "Cannot reach NATS at {url}: {reason}",
     },
+    "nats_lost": {
+        "nn": "Sambandet med NATS fall bort: {reason}",
+        "nb": "Forbindelsen med NATS falt bort: {reason}",
+        "en": "The connection to NATS was lost: {reason}",
+    },
     "api_no_answer": {
         "nn": "JetStream svarar ikkje på {subject} (er JetStream slått på?)",
         "nb": "JetStream svarer ikke på {subject} (er JetStream slått på?)",
@@ -122,6 +127,11 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "nb": "{dir} finnes fra før: en sikkerhetskopi blir aldri skrevet over (velg en ny mappe)",
         "en": "{dir} already exists: a backup is never overwritten (choose a new directory)",
     },
+    "backup_unwritable": {
+        "nn": "Kan ikkje skrive tryggingskopien i {dir}: {reason}",
+        "nb": "Kan ikke skrive sikkerhetskopien i {dir}: {reason}",
+        "en": "Cannot write the backup in {dir}: {reason}",
+    },
     "backup_missing_streams": {
         "nn": "JetStream manglar {streams} (køyr `sakspost provision` først)",
         "nb": "JetStream mangler {streams} (kjør `sakspost provision` først)",
@@ -151,12 +161,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "{path} is damaged ({reason}); nothing was restored",
     },
     "restore_damaged": {
-        "nn": "Tryggingskopien i {dir} er skadd: {files} stemmer ikkje med SHA-256 i {manifest};"
-        " ingenting er gjenoppretta",
-        "nb": "Sikkerhetskopien i {dir} er skadet: {files} stemmer ikke med SHA-256 i {manifest};"
-        " ingenting er gjenopprettet",
-        "en": "The backup in {dir} is damaged: {files} do not match their SHA-256 in {manifest};"
-        " nothing was restored",
+        "nn": "Tryggingskopien i {dir} er skadd: {files} manglar eller stemmer ikkje med SHA-256"
+        " i {manifest}; ingenting er gjenoppretta",
+        "nb": "Sikkerhetskopien i {dir} er skadet: {files} mangler eller stemmer ikke med SHA-256"
+        " i {manifest}; ingenting er gjenopprettet",
+        "en": "The backup in {dir} is damaged: {files} missing or not matching their SHA-256 in"
+        " {manifest}; nothing was restored",
     },
     "restore_verified": {
         "nn": "{count} filer stemmer med {manifest} (tryggingskopi frå {at}, Sakspost {version})",

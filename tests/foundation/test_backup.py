@@ -304,8 +304,8 @@ async def test_a_corrupted_snapshot_file_is_found_before_anything_is_restored(
 
     assert code == 1
     assert errors == [
-        f"The backup in {backup} is damaged: {damaged.name} do not match their SHA-256 in "
-        f"{MANIFEST_NAME}; nothing was restored"
+        f"The backup in {backup} is damaged: {damaged.name} missing or not matching their "
+        f"SHA-256 in {MANIFEST_NAME}; nothing was restored"
     ]
     assert left == []
 
