@@ -26,7 +26,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.common.jetstream import EVENTS_STREAM, Layout
 
@@ -76,7 +76,8 @@ class StreamEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str
+    # A stream name as JetStream allows it: no path separators, so `file` stays in the backup.
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     file: str
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -84,6 +85,12 @@ class StreamEntry(BaseModel):
     state: dict[str, Any]
     # The acknowledgement floor of each service consumer of this stream before the first snapshot.
     consumer_floors: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _file_is_named_after_the_stream(self) -> StreamEntry:
+        if self.file != snapshot_file(self.name):
+            raise ValueError(f"file must be {snapshot_file(self.name)}")
+        return self
 
     @property
     def messages(self) -> int:

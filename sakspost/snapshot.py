@@ -112,7 +112,7 @@ async def restore_stream(
     ]
     for chunk in chunks:
         answer = await _request(connection, upload, chunk, CHUNK_TIMEOUT_SECONDS)
-        if answer.data:
+        if answer.data:  # an accepted chunk is answered empty: this is the server's error
             _json_answer(answer, upload)
     finished = _json_answer(await _request(connection, upload, b"", FINISH_TIMEOUT_SECONDS), upload)
     restored: dict[str, Any] = finished["state"]
@@ -155,7 +155,8 @@ def _json_answer(answer: Msg, subject: str) -> dict[str, Any]:
     try:
         body: dict[str, Any] = json.loads(answer.data)
     except ValueError:
-        raise JetStreamApiError(Failure.REFUSED, subject, answer.data[:200].decode()) from None
+        detail = answer.data[:200].decode("utf-8", "replace")
+        raise JetStreamApiError(Failure.REFUSED, subject, detail) from None
     error = body.get("error")
     if error:
         detail = _detail(error.get("description"), error.get("err_code"))

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from sakspost.manifest import (
     FileFound,
     Manifest,
@@ -128,3 +131,13 @@ def test_a_work_queue_has_nothing_to_deliver_again() -> None:
         consumer_floors={"ingest-fetcher-post": 4},
     )
     assert rewinds(entry, {"ingest-fetcher-post": 6}) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "file"), [("S", "../../etc/passwd"), ("../S", "../S.tar.s2"), ("S", "T.tar.s2")]
+)
+def test_a_manifest_names_only_files_of_its_own_streams_in_its_own_directory(
+    name: str, file: str
+) -> None:
+    with pytest.raises(ValidationError):
+        _entry(name, file=file)
