@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import typer
 from nats.errors import Error as NatsError
 from rich.console import Console
 
+from sakspost.backup import BackupFailed, back_up, restore
 from sakspost.cases import cases_app
 from sakspost.components import Ports
 from sakspost.demo import run_demo
@@ -241,6 +243,36 @@ def provision_command() -> None:
         raise fail(f"provision: {type(error).__name__}: {error}") from None
     for part, result in outcome.items():
         console.print(f"{part}: {result}")
+
+
+BackupDir = Annotated[Path, typer.Argument(help="Mappa til tryggingskopien")]
+
+
+@app.command("backup")
+def backup_command(directory: BackupDir) -> None:
+    """Ta tryggingskopi av straumane, KV-bøttene og objektlageret til ei ny mappe (som admin)."""
+    settings = _settings()
+    layout = full_layout(settings, load_organisation(settings.org_config))
+    _backup_or_restore(back_up(settings, layout, directory, _line))
+
+
+@app.command("restore")
+def restore_command(directory: BackupDir) -> None:
+    """Gjenopprett ein tryggingskopi til ein tom JetStream (som admin)."""
+    _backup_or_restore(restore(_settings(), directory, _line))
+
+
+def _line(message: str) -> None:
+    """One line, never wrapped: it may end up in a job's log, read line by line."""
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def _backup_or_restore(work: Coroutine[object, object, object]) -> None:
+    try:
+        asyncio.run(work)
+    except BackupFailed as failure:
+        errors.print(str(failure), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @schemas_app.command("export")

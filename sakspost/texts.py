@@ -101,6 +101,139 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "nb": "ikke alt er klart",
         "en": "not everything is ready",
     },
+    "nats_lost": {
+        "nn": "Sambandet med NATS fall bort: {reason}",
+        "nb": "Forbindelsen med NATS falt bort: {reason}",
+        "en": "The connection to NATS was lost: {reason}",
+    },
+    "api_no_answer": {
+        "nn": "JetStream svarar ikkje på {subject} (er JetStream slått på?)",
+        "nb": "JetStream svarer ikke på {subject} (er JetStream slått på?)",
+        "en": "JetStream does not answer on {subject} (is JetStream enabled?)",
+    },
+    "api_denied": {
+        "nn": "Manglar løyve til {subject}: {detail}",
+        "nb": "Mangler tillatelse til {subject}: {detail}",
+        "en": "No permission for {subject}: {detail}",
+    },
+    "api_refused": {
+        "nn": "JetStream avviste {subject}: {detail}",
+        "nb": "JetStream avviste {subject}: {detail}",
+        "en": "JetStream refused {subject}: {detail}",
+    },
+    "api_stalled": {
+        "nn": "JetStream slutta å sende etter {subject}",
+        "nb": "JetStream sluttet å sende etter {subject}",
+        "en": "JetStream stopped sending after {subject}",
+    },
+    "api_aborted": {
+        "nn": "JetStream avbraut {subject}: {detail}",
+        "nb": "JetStream avbrøt {subject}: {detail}",
+        "en": "JetStream aborted {subject}: {detail}",
+    },
+    "backup_exists": {
+        "nn": "{dir} finst frå før: ein tryggingskopi blir aldri skriven over (vel ei ny mappe)",
+        "nb": "{dir} finnes fra før: en sikkerhetskopi blir aldri skrevet over (velg en ny mappe)",
+        "en": "{dir} already exists: a backup is never overwritten (choose a new directory)",
+    },
+    "backup_unwritable": {
+        "nn": "Kan ikkje skrive tryggingskopien i {dir}: {reason}",
+        "nb": "Kan ikke skrive sikkerhetskopien i {dir}: {reason}",
+        "en": "Cannot write the backup in {dir}: {reason}",
+    },
+    "backup_missing_streams": {
+        "nn": "JetStream manglar {streams} (køyr `sakspost provision` først)",
+        "nb": "JetStream mangler {streams} (kjør `sakspost provision` først)",
+        "en": "JetStream lacks {streams} (run `sakspost provision` first)",
+    },
+    "backup_stream": {
+        "nn": "{stream}: {messages} meldingar, siste sekvens {last_seq}, {consumers} konsumentar"
+        " → {file} ({size})",
+        "nb": "{stream}: {messages} meldinger, siste sekvens {last_seq}, {consumers} konsumenter"
+        " → {file} ({size})",
+        "en": "{stream}: {messages} messages, last sequence {last_seq}, {consumers} consumers"
+        " → {file} ({size})",
+    },
+    "backup_done": {
+        "nn": "tryggingskopien er i {dir}: {count} straumar, {size}, {seconds} s",
+        "nb": "sikkerhetskopien er i {dir}: {count} strømmer, {size}, {seconds} s",
+        "en": "the backup is in {dir}: {count} streams, {size}, {seconds} s",
+    },
+    "restore_no_manifest": {
+        "nn": "{dir} har ingen {manifest}: det er ikkje ein fullført tryggingskopi",
+        "nb": "{dir} har ingen {manifest}: det er ikke en fullført sikkerhetskopi",
+        "en": "{dir} has no {manifest}: it is not a finished backup",
+    },
+    "restore_bad_manifest": {
+        "nn": "{path} er skadd ({reason}); ingenting er gjenoppretta",
+        "nb": "{path} er skadet ({reason}); ingenting er gjenopprettet",
+        "en": "{path} is damaged ({reason}); nothing was restored",
+    },
+    "restore_damaged": {
+        "nn": "Tryggingskopien i {dir} er skadd: {files} manglar eller stemmer ikkje med SHA-256"
+        " i {manifest}; ingenting er gjenoppretta",
+        "nb": "Sikkerhetskopien i {dir} er skadet: {files} mangler eller stemmer ikke med SHA-256"
+        " i {manifest}; ingenting er gjenopprettet",
+        "en": "The backup in {dir} is damaged: {files} missing or not matching their SHA-256 in"
+        " {manifest}; nothing was restored",
+    },
+    "restore_verified": {
+        "nn": "{count} filer stemmer med {manifest} (tryggingskopi frå {at}, Sakspost {version})",
+        "nb": "{count} filer stemmer med {manifest} (sikkerhetskopi fra {at}, Sakspost {version})",
+        "en": "{count} files match {manifest} (backup of {at}, Sakspost {version})",
+    },
+    "restore_not_empty": {
+        "nn": "JetStream har alt {streams}: gjenoppretting går berre til ein tom JetStream"
+        " (stopp tenestene og start NATS med tomt lager)",
+        "nb": "JetStream har allerede {streams}: gjenoppretting går bare til en tom JetStream"
+        " (stopp tjenestene og start NATS med tomt lager)",
+        "en": "JetStream already holds {streams}: a restore goes only into an empty JetStream"
+        " (stop the services and start NATS with an empty store)",
+    },
+    "restore_stream": {
+        "nn": "{stream}: {messages} meldingar, siste sekvens {last_seq}, {consumers} konsumentar",
+        "nb": "{stream}: {messages} meldinger, siste sekvens {last_seq}, {consumers} konsumenter",
+        "en": "{stream}: {messages} messages, last sequence {last_seq}, {consumers} consumers",
+    },
+    "restore_count": {
+        "nn": "{stream}: {messages} meldingar og siste sekvens {last_seq}, men tryggingskopien"
+        " har {expected_messages} og {expected_last_seq}",
+        "nb": "{stream}: {messages} meldinger og siste sekvens {last_seq}, men sikkerhetskopien"
+        " har {expected_messages} og {expected_last_seq}",
+        "en": "{stream}: {messages} messages and last sequence {last_seq}, but the backup has"
+        " {expected_messages} and {expected_last_seq}",
+    },
+    "restore_missing_consumers": {
+        "nn": "{stream}: konsumentane {consumers} kom ikkje attende",
+        "nb": "{stream}: konsumentene {consumers} kom ikke tilbake",
+        "en": "{stream}: the consumers {consumers} did not come back",
+    },
+    "restore_rewound": {
+        "nn": "{stream}: {consumer} held fram etter sekvens {floor}, der han var då"
+        " tryggingskopien byrja (det som kom etter, blir handsama på nytt)",
+        "nb": "{stream}: {consumer} fortsetter etter sekvens {floor}, der den var da"
+        " sikkerhetskopien begynte (det som kom etter, blir behandlet på nytt)",
+        "en": "{stream}: {consumer} continues after sequence {floor}, where it was when the"
+        " backup began (what came after is handled again)",
+    },
+    "restore_stopped": {
+        "nn": "{reason} (alt gjenoppretta: {done}; tøm JetStream-lageret før eit nytt forsøk)",
+        "nb": "{reason} (allerede gjenopprettet: {done}; tøm JetStream-lageret før et nytt forsøk)",
+        "en": "{reason} (already restored: {done}; empty the JetStream store before trying again)",
+    },
+    "restore_wrong": {
+        "nn": "Gjenopprettinga stemmer ikkje med tryggingskopien for {streams}",
+        "nb": "Gjenopprettingen stemmer ikke med sikkerhetskopien for {streams}",
+        "en": "The restore does not match the backup for {streams}",
+    },
+    "restore_done": {
+        "nn": "gjenoppretta {count} straumar frå {dir}; start Sakspost att"
+        " (provisjoneringa oppdaterer resten av oppsettet)",
+        "nb": "gjenopprettet {count} strømmer fra {dir}; start Sakspost igjen"
+        " (provisjoneringen oppdaterer resten av oppsettet)",
+        "en": "restored {count} streams from {dir}; start Sakspost again"
+        " (provisioning brings the rest of the layout up to date)",
+    },
 }
 
 

@@ -252,17 +252,29 @@ async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> str:
         if error.err_code not in _NOT_UPDATABLE_ERRORS:
             raise
         floor = info.ack_floor.stream_seq if info.ack_floor else 0
-        migrated = replace(
-            desired, deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=floor + 1
-        )
-        await js.delete_consumer(spec.stream, spec.durable)
-        await js.add_consumer(spec.stream, config=migrated)
+        await restart_consumer_after(js, spec.stream, desired, floor)
         log.warning(
             "consumer recreated", consumer=spec.durable, fields=differing, from_seq=floor + 1
         )
         return "recreated"
     log.info("consumer updated", consumer=spec.durable, fields=differing)
     return "updated"
+
+
+async def restart_consumer_after(
+    js: JetStreamContext, stream: str, config: api.ConsumerConfig, floor: int
+) -> None:
+    """Recreate the durable consumer `config` so that it delivers every message after `floor`.
+
+    The durable keeps its name, so its service finds it again; what it had delivered and
+    acknowledged beyond `floor` is delivered again (handlers are idempotent).
+    """
+    assert config.durable_name is not None
+    restarted = replace(
+        config, deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=floor + 1
+    )
+    await js.delete_consumer(stream, config.durable_name)
+    await js.add_consumer(stream, config=restarted)
 
 
 async def ensure_bucket(js: JetStreamContext, spec: BucketSpec, replicas: int) -> str:
