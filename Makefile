@@ -12,7 +12,8 @@ TEST_SCALE ?= 0.1
 BENCH_ARGS ?=
 CHAOS_MINUTES ?= 30
 
-.PHONY: demo test test-fast test-full bench chaos lint asyncapi-check format lock system clean
+.PHONY: demo test test-fast test-full bench chaos lint asyncapi-check format lock \
+	lock-image system clean
 
 # The official AsyncAPI parser (Node) checks the generated documents; `npm ci` installs exactly the
 # committed lock, again whenever the lock changes.
@@ -79,6 +80,14 @@ lock: $(STAMP)
 		--no-emit-find-links -o requirements.lock pyproject.toml
 	$(BIN)/pip-compile --quiet --no-header --strip-extras --no-emit-index-url \
 		--no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
+	@$(MAKE) --no-print-directory lock-image
+
+# The image's lock (deploy/Dockerfile installs it with --require-hashes): requirements.lock's pins
+# exactly, plus what building the wheel needs (setuptools), each with the hashes of its files.
+lock-image: $(STAMP)
+	$(BIN)/pip-compile --quiet --no-header --strip-extras --no-emit-index-url \
+		--no-emit-find-links --generate-hashes --allow-unsafe --build-deps-for wheel \
+		-c requirements.lock -o requirements-image.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .sakspost .mypy_cache .ruff_cache .pytest_cache $(ASYNCAPI_TOOL)/node_modules
