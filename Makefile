@@ -12,7 +12,7 @@ TEST_SCALE ?= 0.1
 BENCH_ARGS ?=
 CHAOS_MINUTES ?= 30
 
-.PHONY: demo test test-fast test-full bench chaos lint asyncapi-check format lock \
+.PHONY: demo test test-fast test-full bench chaos lint asyncapi-check deploy-check format lock \
 	lock-image system clean
 
 # The official AsyncAPI parser (Node) checks the generated documents; `npm ci` installs exactly the
@@ -61,6 +61,7 @@ lint: $(STAMP) $(ASYNCAPI_STAMP)
 	$(BIN)/mypy
 	$(BIN)/sakspost schemas export --check
 	@$(MAKE) --no-print-directory asyncapi-check
+	@$(MAKE) --no-print-directory deploy-check
 
 $(ASYNCAPI_STAMP): $(ASYNCAPI_TOOL)/package.json $(ASYNCAPI_TOOL)/package-lock.json
 	cd $(ASYNCAPI_TOOL) && npm ci --ignore-scripts --no-audit --no-fund
@@ -68,6 +69,12 @@ $(ASYNCAPI_STAMP): $(ASYNCAPI_TOOL)/package.json $(ASYNCAPI_TOOL)/package-lock.j
 
 asyncapi-check: $(ASYNCAPI_STAMP)
 	node $(ASYNCAPI_TOOL)/validate.mjs schemas/asyncapi/*.json
+
+# The Kubernetes deployment without a cluster: every overlay rendered by kubectl's own kustomize,
+# each object validated strictly (Kubernetes 1.30 schemas; KEDA and Prometheus-operator CRD
+# models), hadolint on the Dockerfile. It prints which check each kind got.
+deploy-check: $(STAMP)
+	$(BIN)/python -m devtools.deploycheck
 
 format: $(STAMP)
 	$(BIN)/ruff format .
