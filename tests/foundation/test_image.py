@@ -23,9 +23,7 @@ def _pins(name: str) -> dict[str, str]:
 
 def test_image_lock_pins_what_requirements_lock_pins_plus_the_build_backend() -> None:
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    backend = {
-        canonicalize_name(Requirement(r).name) for r in project["build-system"]["requires"]
-    }
+    backend = {canonicalize_name(Requirement(r).name) for r in project["build-system"]["requires"]}
     image = _pins("requirements-image.lock")
     assert {k: v for k, v in image.items() if k not in backend} == _pins("requirements.lock")
     assert backend <= set(image)
