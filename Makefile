@@ -12,7 +12,8 @@ TEST_SCALE ?= 0.1
 BENCH_ARGS ?=
 CHAOS_MINUTES ?= 30
 
-.PHONY: demo test test-fast test-full bench chaos lint asyncapi-check format lock system clean
+.PHONY: demo test test-fast test-full bench chaos lint asyncapi-check deploy-check format lock \
+	lock-image system clean
 
 # The official AsyncAPI parser (Node) checks the generated documents; `npm ci` installs exactly the
 # committed lock, again whenever the lock changes.
@@ -61,6 +62,7 @@ lint: $(STAMP) $(ASYNCAPI_STAMP)
 	$(BIN)/sakspost schemas export --check
 	$(BIN)/python -m devtools.natschart
 	@$(MAKE) --no-print-directory asyncapi-check
+	@$(MAKE) --no-print-directory deploy-check
 
 $(ASYNCAPI_STAMP): $(ASYNCAPI_TOOL)/package.json $(ASYNCAPI_TOOL)/package-lock.json
 	cd $(ASYNCAPI_TOOL) && npm ci --ignore-scripts --no-audit --no-fund
@@ -68,6 +70,12 @@ $(ASYNCAPI_STAMP): $(ASYNCAPI_TOOL)/package.json $(ASYNCAPI_TOOL)/package-lock.j
 
 asyncapi-check: $(ASYNCAPI_STAMP)
 	node $(ASYNCAPI_TOOL)/validate.mjs schemas/asyncapi/*.json
+
+# The Kubernetes deployment without a cluster: every overlay rendered by kubectl's own kustomize,
+# each object validated strictly (Kubernetes 1.30 schemas; KEDA and Prometheus-operator CRD
+# models), hadolint on the Dockerfile. It prints which check each kind got.
+deploy-check: $(STAMP)
+	$(BIN)/python -m devtools.deploycheck
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -80,6 +88,14 @@ lock: $(STAMP)
 		--no-emit-find-links -o requirements.lock pyproject.toml
 	$(BIN)/pip-compile --quiet --no-header --strip-extras --no-emit-index-url \
 		--no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
+	@$(MAKE) --no-print-directory lock-image
+
+# The image's lock (deploy/Dockerfile installs it with --require-hashes): requirements.lock's pins
+# exactly, plus what building the wheel needs (setuptools), each with the hashes of its files.
+lock-image: $(STAMP)
+	$(BIN)/pip-compile --quiet --no-header --strip-extras --no-emit-index-url \
+		--no-emit-find-links --generate-hashes --allow-unsafe --build-deps-for wheel \
+		-c requirements.lock -o requirements-image.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .sakspost .mypy_cache .ruff_cache .pytest_cache $(ASYNCAPI_TOOL)/node_modules

@@ -40,7 +40,10 @@ class Component:
 
     @property
     def ready_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/readyz"
+        # A service is up when it is working, not merely ready for traffic: /statusz also waits
+        # for what it has pending (ingest's subscriptions). The dev tools answer /readyz only.
+        path = "/statusz" if self.is_service else "/readyz"
+        return f"http://127.0.0.1:{self.port}{path}"
 
 
 def module_exists(module: str) -> bool:

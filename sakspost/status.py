@@ -46,8 +46,9 @@ async def _http_status(client: httpx.AsyncClient, name: str, url: str) -> Compon
         return ComponentStatus(name, False, f"svarar ikkje ({type(error).__name__})")
     detail = url
     if response.headers.get("content-type", "").startswith("application/json"):
-        problems = response.json().get("problems") or []
-        detail = "; ".join(problems) or url
+        body = response.json()
+        findings = [*(body.get("problems") or []), *(body.get("pending") or [])]
+        detail = "; ".join(findings) or url
     return ComponentStatus(name, response.status_code == 200, detail)
 
 

@@ -50,10 +50,11 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 async def _ready(client: httpx.AsyncClient, within: float = 60.0) -> None:
+    """Until every mailbox is subscribed (/statusz): the burst's items name the subscriptions."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
-            if (await client.get("/readyz")).status_code == 200:
+            if (await client.get("/statusz")).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -3,9 +3,9 @@
 `ServiceApp` gives each service the same shape: a broker with tracing, a router holding its durable
 JetStream consumers under the retry discipline (`retry.py`), the channels it publishes on declared
 with their models (the AsyncAPI document is generated from these declarations), its shared
-resources in FastStream's context, `/healthz` and `/readyz` on FastStream's ASGI app, a wait for
-provisioning (done by `sakspost provision` as admin) before any consumer starts, and a graceful
-stop on SIGTERM.
+resources in FastStream's context, `/healthz`, `/readyz` and `/statusz` on FastStream's ASGI app,
+a wait for provisioning (done by `sakspost provision` as admin) before any consumer starts, and a
+graceful stop on SIGTERM.
 
 What FastStream cannot do is kept beside it as small named pieces: provisioning that migrates a
 changed durable consumer (`jetstream.py`) and the deterministic failure count in KV
@@ -104,6 +104,11 @@ class ServiceApp:
         self.buckets = list(buckets)
         self.streams = list(streams)
         self.readiness_checks: list[ReadinessCheck] = []
+        # Work a service has not finished that must not withhold its traffic: a pod that is not
+        # ready gets no requests, so a condition only requests can cure (ingest's subscriptions,
+        # which Graph validates by calling the webhook through the Service) never clears if it
+        # makes the pod unready. /readyz shows these; /statusz also fails on them.
+        self.pending_checks: list[ReadinessCheck] = []
         # Tests on FastStream's in-memory broker pass a counter; services count in KV.
         self._failures = failures
         self._examples = examples
@@ -111,7 +116,11 @@ class ServiceApp:
         self._ready = asyncio.Event()
         self.app = AsgiFastStream(
             self.broker,
-            asgi_routes=[("/healthz", self._healthz()), ("/readyz", self._readyz())],
+            asgi_routes=[
+                ("/healthz", self._healthz()),
+                ("/readyz", self._report(pending_fails=False)),
+                ("/statusz", self._report(pending_fails=True)),
+            ],
             on_startup=[self._connect],
             after_startup=[self._started],
             on_shutdown=[self._stopping],
@@ -257,18 +266,29 @@ class ServiceApp:
 
         return healthz
 
-    def _readyz(self) -> Any:
+    async def pending(self) -> list[str]:
+        """What this service has yet to finish while it serves (empty when nothing is)."""
+        found = [await check() for check in self.pending_checks]
+        return [finding for finding in found if finding]
+
+    def _report(self, *, pending_fails: bool) -> Any:
+        """/readyz (Kubernetes's readiness: fails on problems only) or /statusz (fails on
+        anything pending too: the whole service is working)."""
+
         @get(include_in_schema=False)
-        async def readyz(_scope: Any) -> AsgiResponse:
+        async def report(_scope: Any) -> AsgiResponse:
             problems = await self.readiness()
-            body = {"service": self.name, "ready": not problems, "problems": problems}
+            pending = await self.pending()
+            ready = not problems
+            body = {"service": self.name, "ready": ready, "problems": problems, "pending": pending}
+            healthy = ready and not (pending_fails and pending)
             return AsgiResponse(
                 json.dumps(body).encode(),
-                200 if not problems else 503,
+                200 if healthy else 503,
                 headers={"content-type": "application/json"},
             )
 
-        return readyz
+        return report
 
     def mount(self, path: str, route: Any) -> None:
         """Serve another ASGI app (e.g. a Starlette route) at exactly `path`."""

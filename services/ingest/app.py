@@ -185,7 +185,9 @@ def build(
         missing = running.directory.unwatched(list(org.departments), utc_now())
         return f"subscriptions: {len(missing)} mailboxes not watched" if missing else None
 
-    service.readiness_checks.append(watching)
+    # Pending, not a readiness problem: Graph validates a new subscription by calling the webhook
+    # through the Service, which sends traffic to ready pods only (/statusz fails on it).
+    service.pending_checks.append(watching)
 
     async def on_work(work: Work) -> None:
         running = holder["running"]

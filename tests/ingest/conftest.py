@@ -76,7 +76,7 @@ async def running_ingest(
     sock: socket.socket | None = None,
     **changes: Any,
 ) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
-    """Ingest serving on a free port, ready (every mailbox subscribed); its URL and a client."""
+    """Ingest serving on a free port, working (every mailbox subscribed); its URL and a client."""
     sock = sock or free_socket()
     port = sock.getsockname()[1]
     service = build(ingest_settings(settings, emulator, http_port=port, **changes), org, ingest)
@@ -84,23 +84,26 @@ async def running_ingest(
         serving(service, sock) as url,
         httpx.AsyncClient(base_url=url, trust_env=False) as client,
     ):
-        await wait_ready(client)
+        await wait_working(client)
         yield url, client
 
 
-async def wait_ready(client: httpx.AsyncClient, within: float = 20.0) -> None:
-    """Until /readyz says ready (polling a probe is what Kubernetes does, too)."""
+async def wait_working(client: httpx.AsyncClient, within: float = 20.0) -> None:
+    """Until /statusz says ingest is working: ready, and every mailbox subscribed (polling a probe
+    is what Kubernetes does, too)."""
     deadline = asyncio.get_running_loop().time() + within
+    problems: object = None
     while True:
         try:
-            response = await client.get("/readyz")
+            response = await client.get("/statusz")
             if response.status_code == 200:
                 return
-            problems = response.json().get("problems")
+            body = response.json()
+            problems = [*body["problems"], *body["pending"]]
         except httpx.TransportError as error:
             problems = type(error).__name__
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"ingest not ready in {within} s: {problems}")
+            raise AssertionError(f"ingest not working in {within} s: {problems}")
         await asyncio.sleep(0.05)
 
 

@@ -22,7 +22,7 @@ from devtools.graph_emulator import RunningEmulator
 from services.common.natsserver import free_port
 from services.common.settings import REPO_ROOT, Settings
 from tests.conftest import scaled
-from tests.ingest.conftest import send_many, spread_mails, wait_ready
+from tests.ingest.conftest import send_many, spread_mails, wait_working
 from tests.ingest.test_exactly_once import assert_exactly_once
 from tests.support.environment import nats_environment
 from tests.support.events import event_log
@@ -74,12 +74,12 @@ async def test_killed_and_restarted_halfway_loses_and_repeats_nothing(
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client,
     ):
         with ingest_process(env, log) as first:
-            await wait_ready(client, within=60)
+            await wait_working(client, within=60)
             await send_many(emulator.smtp_port, mails[:half])
             await events.wait_for(lambda _s, p: p["type"] == "received", half // 2, timeout=60)
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         await send_many(emulator.smtp_port, mails[half:])
         with ingest_process(env, log):
-            await wait_ready(client, within=60)
+            await wait_working(client, within=60)
             await assert_exactly_once(events, js, emulator, count)
