@@ -9,6 +9,9 @@ arkivverdig) and every consumer is idle, then reads each stream's bytes from Jet
 store's size on disk, backs everything up with `sakspost backup`'s own code, and restores the
 backup into a second, empty nats-server with `sakspost restore`'s (which checks every stream's
 count). Prints the figures as JSON, the sizes also per 1,000 mails.
+
+Everything runs under the production permissions: the events are watched as `integrator`, the
+streams inspected, backed up and restored as `admin` (the second server has its own credentials).
 """
 
 from __future__ import annotations
@@ -21,8 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-import nats
-
+from devtools.harness.connect import connect_as
 from devtools.harness.delivery import deliver_at_rate
 from devtools.harness.events import record_events
 from devtools.harness.mail import copies, shared_samples
@@ -35,7 +37,7 @@ from sakspost.registry import full_layout
 from services.common.jetstream import EVENTS_STREAM, MIME_BUCKET
 from services.common.natsserver import start_nats_server
 from services.common.orgconfig import load_organisation
-from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT, Settings
+from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT
 
 DEFAULT_MAILS = 1000
 DEFAULT_RATE = 10.0
@@ -48,19 +50,19 @@ async def measure(mails_count: int, rate: float, workdir: Path) -> dict[str, flo
     mails = copies(shared_samples(REPO_ROOT / "samples", org), mails_count, uuid.uuid4().hex[:8])
     async with (
         local_stack(workdir / "stack") as stack,
-        record_events(stack.nats_url) as recorder,
+        record_events(stack.settings()) as recorder,
     ):
         progress = Progress({mail.message_id for mail in mails})
         await deliver_at_rate(stack.ports.graph_smtp, mails, rate)
         await recorder.wait_until(progress, DRAIN_SECONDS, "every mail through the pipeline")
-        await wait_quiet(stack.nats_url, DRAIN_SECONDS)
-        settings = Settings(nats_url=stack.nats_url)
+        settings = stack.settings()
+        await wait_quiet(settings, DRAIN_SECONDS)
         layout = full_layout(settings, org)
         figures: dict[str, float] = {
             "mails": float(len(mails)),
             "mime_bytes_delivered": float(sum(len(mail.raw) for mail in mails)),
         }
-        connection = await nats.connect(stack.nats_url, name="sakspost-bench-storage")
+        connection = await connect_as(settings, "admin", "sakspost-bench-storage")
         try:
             js = connection.jetstream()
             for stream in backup_order(layout):
@@ -70,9 +72,10 @@ async def measure(mails_count: int, rate: float, workdir: Path) -> dict[str, flo
         finally:
             await connection.close()
         assert stack.nats_server is not None
-        store = stack.nats_server.store_dir / "jetstream"
+        # Every node's JetStream store (one node unless the stack runs a cluster).
+        stores = [node.config.store_dir for node in stack.nats_server.nodes]
         figures["disk_bytes"] = float(
-            sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+            sum(p.stat().st_size for store in stores for p in store.rglob("*") if p.is_file())
         )
         started = time.monotonic()
         manifest = await back_up(settings, layout, workdir / "backup", lambda _line: None)
@@ -81,7 +84,7 @@ async def measure(mails_count: int, rate: float, workdir: Path) -> dict[str, flo
     fresh = await asyncio.to_thread(start_nats_server, workdir / "restored")
     try:
         started = time.monotonic()
-        await restore(Settings(nats_url=fresh.url), workdir / "backup", lambda _line: None)
+        await restore(fresh.settings(), workdir / "backup", lambda _line: None)
         figures["restore_seconds"] = round(time.monotonic() - started, 1)
     finally:
         await asyncio.to_thread(fresh.stop)

@@ -1,7 +1,12 @@
 """`sakspost backup` and `sakspost restore` on a real nats-server: back up, wipe the server's store,
 restore, and find every case record, receipt, event, dead letter and MIME object byte for byte, and
 the services' durable consumers where they were; and the refusals that keep a backup or a
-JetStream from harm."""
+JetStream from harm.
+
+The server runs with Sakspost's accounts, as production does: the commands log in as `admin` from
+the server's credentials folder, the test fills JetStream as the services that own each part
+(ingest the MIME and `received`, the router its case records, dead letters and consumer, websak its
+receipts) and inspects it as `admin`. A wiped server comes back with the same credentials."""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +22,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -27,7 +30,7 @@ from nats.js.errors import NotFoundError
 from sakspost.backup import BackupFailed, back_up
 from sakspost.inject import inject_files
 from sakspost.manifest import MANIFEST_NAME, backup_order
-from sakspost.registry import full_layout
+from services.common.connect import connect_login
 from services.common.jetstream import (
     CASES_BUCKET,
     DEAD_LETTER_PREFIX,
@@ -36,17 +39,10 @@ from services.common.jetstream import (
     RECEIPTS_BUCKET,
     WRITEBACKS_BUCKET,
     Layout,
-    provision,
 )
 from services.common.mail import parse_mail
 from services.common.mimestore import MimeStore
-from services.common.natsserver import (
-    NatsServer,
-    free_port,
-    nats_server_binary,
-    start_nats_server,
-    wait_for_port,
-)
+from services.common.natsserver import NatsServer, free_port, start_nats_server
 from services.common.orgconfig import Organisation
 from services.common.received import official_recipient
 from services.common.settings import REPO_ROOT, Settings
@@ -55,6 +51,8 @@ from services.router.store import CaseStore
 from services.router.transitions import open_case
 from services.websak.receipts import ArchiveRequest, Receipt, ReceiptStore
 from tests.conftest import SAMPLES
+from tests.support import provisioning
+from tests.support.environment import nats_environment
 
 pytestmark = pytest.mark.integration
 
@@ -63,15 +61,18 @@ pytestmark = pytest.mark.integration
 ATTACHMENT_BYTES = 600 * 1024
 
 
-async def _sakspost(url: str, *args: str) -> tuple[int, str, list[str]]:
-    """`sakspost ARGS` as an operator runs it: exit code, output, and the error lines."""
+async def _sakspost(settings: Settings, *args: str, **login: str) -> tuple[int, str, list[str]]:
+    """`sakspost ARGS` as an operator runs it: exit code, output, and the error lines.
+
+    It reaches the server of `settings` and logs in as `admin` from its credentials folder, unless
+    `login` gives SAKSPOST_NATS_USER and SAKSPOST_NATS_PASSWORD."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "sakspost",
         *args,
         cwd=REPO_ROOT,
-        env=dict(os.environ, SAKSPOST_NATS_URL=url, SAKSPOST_LANGUAGE="en"),
+        env=nats_environment(settings, SAKSPOST_LANGUAGE="en", **login),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -113,41 +114,49 @@ class Filled:
 
 
 async def _fill(
-    settings: Settings, org: Organisation, js: JetStreamContext, tmp_path: Path
+    settings: Settings, org: Organisation, server: NatsServer, tmp_path: Path
 ) -> Filled:
+    """Each part written by the service that owns it, with exactly that service's rights."""
     mails = [*_shared_samples(org, 5), _mail_with_attachment(tmp_path)]
-    injected = await inject_files(settings, org, mails)  # MIME first, then `received`
-    cases = CaseStore(await js.key_value(CASES_BUCKET), await js.key_value(WRITEBACKS_BUCKET))
-    records = {}
-    for result in injected:
-        event = result.event
-        record = open_case(event, event.department)
-        assert await cases.create(record) is not None
-        records[event.case_id] = record
-    first = injected[0].event
-    receipt = Receipt(
-        request=ArchiveRequest(
-            case_id=first.case_id,
-            department=first.department,
-            mime_sha256=first.mime_sha256,
-            sensitive=False,
-            conversation_id=first.conversation_id,
-            routed_event_id="routed-" + first.event_id,
-        ),
-        started_at=first.occurred_at,
-    )
-    await ReceiptStore(await js.key_value(RECEIPTS_BUCKET)).create(receipt)
-    await js.publish(
-        f"{DEAD_LETTER_PREFIX}.router",
-        b'{"not": "an event"}',
-        headers={"Sakspost-Reason": "poison", "Sakspost-Original-Sequence": "1"},
-    )
-    # The router's consumer: two messages acknowledged, two delivered and waiting.
-    router = await js.pull_subscribe_bind("router", stream=EVENTS_STREAM)
-    fetched = await router.fetch(4, timeout=10)
-    for message in fetched[:2]:
-        await message.ack_sync()
-    await router.unsubscribe()
+    # As ingest: MIME first, then `received`.
+    injected = await inject_files(settings, org, mails)
+    async with (
+        _connected(server, "router") as router_connection,
+        _connected(server, "websak") as websak_connection,
+    ):
+        js = router_connection.jetstream()
+        cases = CaseStore(await js.key_value(CASES_BUCKET), await js.key_value(WRITEBACKS_BUCKET))
+        records = {}
+        for result in injected:
+            event = result.event
+            record = open_case(event, event.department)
+            assert await cases.create(record) is not None
+            records[event.case_id] = record
+        first = injected[0].event
+        receipt = Receipt(
+            request=ArchiveRequest(
+                case_id=first.case_id,
+                department=first.department,
+                mime_sha256=first.mime_sha256,
+                sensitive=False,
+                conversation_id=first.conversation_id,
+                routed_event_id="routed-" + first.event_id,
+            ),
+            started_at=first.occurred_at,
+        )
+        receipts = await websak_connection.jetstream().key_value(RECEIPTS_BUCKET)
+        await ReceiptStore(receipts).create(receipt)
+        await js.publish(
+            f"{DEAD_LETTER_PREFIX}.router",
+            b'{"not": "an event"}',
+            headers={"Sakspost-Reason": "poison", "Sakspost-Original-Sequence": "1"},
+        )
+        # The router's consumer: two messages acknowledged, two delivered and waiting.
+        router = await js.pull_subscribe_bind("router", stream=EVENTS_STREAM)
+        fetched = await router.fetch(4, timeout=10)
+        for message in fetched[:2]:
+            await message.ack_sync()
+        await router.unsubscribe()
     mime = {
         result.event.mime_sha256: path.read_bytes()
         for (path, _), result in zip(mails, injected, strict=True)
@@ -185,8 +194,9 @@ async def _everything(js: JetStreamContext, layout: Layout) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def _connected(url: str) -> AsyncIterator[Client]:
-    connection = await nats.connect(url, allow_reconnect=False)
+async def _connected(server: NatsServer, identity: str = "admin") -> AsyncIterator[Client]:
+    """A connection as `identity`; `admin` may inspect everything (and write no event)."""
+    connection = await connect_login(server.login(identity), f"test-backup-{identity}")
     try:
         yield connection
     finally:
@@ -195,11 +205,16 @@ async def _connected(url: str) -> AsyncIterator[Client]:
 
 @asynccontextmanager
 async def _wiped(server: NatsServer, tmp_path: Path) -> AsyncIterator[NatsServer]:
-    """The server stopped and its store deleted, then a fresh one on the same port."""
+    """The server stopped and its store deleted, then a fresh one on the same port, with the
+    same credentials (the identities' passwords are the deployment's, not the store's)."""
     server.stop()
-    shutil.rmtree(server.store_dir / "jetstream")
+    (node,) = server.nodes
+    shutil.rmtree(node.config.store_dir)
     fresh = start_nats_server(
-        server.store_dir, port=server.port, log_file=tmp_path / "nats-server-fresh.log"
+        node.config.store_dir.parent,
+        port=server.port,
+        log_file=tmp_path / "nats-server-fresh.log",
+        credentials_dir=server.credentials_dir,
     )
     try:
         yield fresh
@@ -208,25 +223,21 @@ async def _wiped(server: NatsServer, tmp_path: Path) -> AsyncIterator[NatsServer
 
 
 @pytest.fixture
-def layout(settings: Settings, org: Organisation) -> Layout:
-    return full_layout(settings, org)
-
-
-async def _provisioned(url: str, layout: Layout) -> None:
-    async with _connected(url) as connection:
-        await provision(connection.jetstream(), layout)
+def layout() -> Layout:
+    """What `sakspost provision` creates with the test settings: `nats_server` comes with it,
+    provisioned by admin."""
+    return provisioning.test_layout()
 
 
 async def test_a_restore_brings_back_every_case_record_event_and_mime_object(
     nats_server: NatsServer, settings: Settings, org: Organisation, layout: Layout, tmp_path: Path
 ) -> None:
-    await _provisioned(nats_server.url, layout)
-    async with _connected(nats_server.url) as connection:
-        filled = await _fill(settings, org, connection.jetstream(), tmp_path)
+    filled = await _fill(settings, org, nats_server, tmp_path)
+    async with _connected(nats_server) as connection:
         before = await _everything(connection.jetstream(), layout)
     backup = tmp_path / "backups" / "2026-12-06"
 
-    code, output, errors = await _sakspost(nats_server.url, "backup", str(backup))
+    code, output, errors = await _sakspost(nats_server.settings(), "backup", str(backup))
     assert (code, errors) == (0, []), output
     manifest = json.loads((backup / MANIFEST_NAME).read_text(encoding="utf-8"))
     assert [entry["name"] for entry in manifest["streams"]] == list(backup_order(layout))
@@ -238,11 +249,11 @@ async def test_a_restore_brings_back_every_case_record_event_and_mime_object(
         assert f"{entry['name']}: {entry['state']['messages']} messages" in output
 
     async with _wiped(nats_server, tmp_path) as fresh:
-        async with _connected(fresh.url) as connection:
+        async with _connected(fresh) as connection:
             assert await connection.jetstream().streams_info() == []
-        code, output, errors = await _sakspost(fresh.url, "restore", str(backup))
+        code, output, errors = await _sakspost(fresh.settings(), "restore", str(backup))
         assert (code, errors) == (0, []), output
-        async with _connected(fresh.url) as connection:
+        async with _connected(fresh) as connection:
             js = connection.jetstream()
             after = await _everything(js, layout)
             cases = CaseStore(
@@ -267,15 +278,14 @@ async def test_a_restore_brings_back_every_case_record_event_and_mime_object(
 async def test_a_restore_into_a_jetstream_that_holds_a_stream_is_refused(
     nats_server: NatsServer, settings: Settings, layout: Layout, tmp_path: Path
 ) -> None:
-    await _provisioned(nats_server.url, layout)
     backup = tmp_path / "backup"
     await back_up(settings, layout, backup, lambda _line: None)
 
     async with _wiped(nats_server, tmp_path) as fresh:
-        async with _connected(fresh.url) as connection:
+        async with _connected(fresh) as connection:
             await connection.jetstream().add_stream(name=EVENTS_STREAM, subjects=["sakspost.>"])
-        code, _output, errors = await _sakspost(fresh.url, "restore", str(backup))
-        async with _connected(fresh.url) as connection:
+        code, _output, errors = await _sakspost(fresh.settings(), "restore", str(backup))
+        async with _connected(fresh) as connection:
             left = await connection.jetstream().streams_info()
 
     assert code == 1
@@ -289,7 +299,6 @@ async def test_a_restore_into_a_jetstream_that_holds_a_stream_is_refused(
 async def test_a_corrupted_snapshot_file_is_found_before_anything_is_restored(
     nats_server: NatsServer, settings: Settings, layout: Layout, tmp_path: Path
 ) -> None:
-    await _provisioned(nats_server.url, layout)
     backup = tmp_path / "backup"
     await back_up(settings, layout, backup, lambda _line: None)
     damaged = backup / f"{EVENTS_STREAM}.tar.s2"
@@ -298,8 +307,8 @@ async def test_a_corrupted_snapshot_file_is_found_before_anything_is_restored(
     damaged.write_bytes(bytes(content))
 
     async with _wiped(nats_server, tmp_path) as fresh:
-        code, _output, errors = await _sakspost(fresh.url, "restore", str(backup))
-        async with _connected(fresh.url) as connection:
+        code, _output, errors = await _sakspost(fresh.settings(), "restore", str(backup))
+        async with _connected(fresh) as connection:
             left = await connection.jetstream().streams_info()
 
     assert code == 1
@@ -311,14 +320,13 @@ async def test_a_corrupted_snapshot_file_is_found_before_anything_is_restored(
 
 
 async def test_a_backup_never_writes_into_an_existing_directory(
-    nats_server: NatsServer, layout: Layout, tmp_path: Path
+    nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    await _provisioned(nats_server.url, layout)
     earlier = tmp_path / "backup"
     earlier.mkdir()
     (earlier / MANIFEST_NAME).write_text("an earlier backup", encoding="utf-8")
 
-    code, _output, errors = await _sakspost(nats_server.url, "backup", str(earlier))
+    code, _output, errors = await _sakspost(nats_server.settings(), "backup", str(earlier))
 
     assert code == 1
     assert errors == [
@@ -329,9 +337,10 @@ async def test_a_backup_never_writes_into_an_existing_directory(
 
 
 async def test_a_backup_that_fails_leaves_no_directory_behind(
-    settings: Settings, layout: Layout, tmp_path: Path
+    bare_nats_server: NatsServer, layout: Layout, tmp_path: Path
 ) -> None:
     # Nothing provisioned: the streams are missing, and the backup stops before any snapshot.
+    settings = bare_nats_server.settings(data_dir=tmp_path / "data", **provisioning.TEST_SETTINGS)
     backup = tmp_path / "backup"
     with pytest.raises(BackupFailed, match="`sakspost provision`"):
         await back_up(settings, layout, backup, lambda _line: None)
@@ -341,9 +350,7 @@ async def test_a_backup_that_fails_leaves_no_directory_behind(
 async def test_a_consumer_found_ahead_of_its_floor_before_the_backup_is_put_back(
     nats_server: NatsServer, settings: Settings, org: Organisation, layout: Layout, tmp_path: Path
 ) -> None:
-    await _provisioned(nats_server.url, layout)
-    async with _connected(nats_server.url) as connection:
-        await _fill(settings, org, connection.jetstream(), tmp_path)
+    await _fill(settings, org, nats_server, tmp_path)
     backup = tmp_path / "backup"
     await back_up(settings, layout, backup, lambda _line: None)
     # As if the router had acknowledged its first two messages between the recording of the
@@ -356,10 +363,12 @@ async def test_a_consumer_found_ahead_of_its_floor_before_the_backup_is_put_back
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
 
     async with _wiped(nats_server, tmp_path) as fresh:
-        code, output, errors = await _sakspost(fresh.url, "restore", str(backup))
-        async with _connected(fresh.url) as connection:
+        code, output, errors = await _sakspost(fresh.settings(), "restore", str(backup))
+        async with _connected(fresh) as connection:
+            info = await connection.jetstream().consumer_info(EVENTS_STREAM, "router")
+        # What the router itself is given next, with its own login.
+        async with _connected(fresh, "router") as connection:
             js = connection.jetstream()
-            info = await js.consumer_info(EVENTS_STREAM, "router")
             router = await js.pull_subscribe_bind("router", stream=EVENTS_STREAM)
             first = (await router.fetch(1, timeout=10))[0]
 
@@ -374,46 +383,36 @@ async def test_a_consumer_found_ahead_of_its_floor_before_the_backup_is_put_back
 
 async def test_unreachable_nats_is_one_line_and_a_failure(tmp_path: Path) -> None:
     url = f"nats://127.0.0.1:{free_port()}"
-    code, _output, errors = await _sakspost(url, "backup", str(tmp_path / "backup"))
+    code, _output, errors = await _sakspost(
+        Settings(nats_url=url),
+        "backup",
+        str(tmp_path / "backup"),
+        SAKSPOST_NATS_USER="admin",
+        SAKSPOST_NATS_PASSWORD="sany",
+    )
     assert code == 1
-    assert len(errors) == 1 and errors[0].startswith(f"Cannot reach NATS at {url}: ")
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"cannot reach NATS at {url} within 5 s ("), errors
     assert not (tmp_path / "backup").exists()
 
 
-def _server_without_snapshot_permission(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A nats-server whose only user may use JetStream but not take snapshots, and its URL."""
-    port = free_port()
-    directory.mkdir()
-    config = directory / "nats-server.conf"
-    config.write_text(
-        f'listen: "127.0.0.1:{port}"\n'
-        f'jetstream {{ store_dir: "{directory / "jetstream"}" }}\n'
-        "authorization { users: [ { user: admin, password: secret, permissions: {\n"
-        '  publish: { allow: ["$JS.API.>"], deny: ["$JS.API.STREAM.SNAPSHOT.>"] },\n'
-        '  subscribe: { allow: ["_INBOX.>"] } } } ] }\n',
-        encoding="utf-8",
-    )
-    process = subprocess.Popen(
-        [str(nats_server_binary()), "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port("127.0.0.1", port, 15, process)
-    return process, f"nats://admin:secret@127.0.0.1:{port}"
-
-
 async def test_a_missing_permission_is_one_line_that_names_the_subject(
-    settings: Settings, layout: Layout, tmp_path: Path
+    nats_server: NatsServer, layout: Layout, tmp_path: Path
 ) -> None:
-    process, url = _server_without_snapshot_permission(tmp_path / "nats-auth")
-    try:
-        async with _connected(url) as connection:
-            await provision(connection.jetstream(), layout)
-        code, _output, errors = await _sakspost(url, "backup", str(tmp_path / "backup"))
-    finally:
-        process.terminate()
-        process.wait()
+    """As `operator`, who may look at every stream and consumer but take no snapshot."""
+    operator = nats_server.login("operator")
+    assert operator.user is not None and operator.password is not None
+    code, _output, errors = await _sakspost(
+        nats_server.settings(),
+        "backup",
+        str(tmp_path / "backup"),
+        SAKSPOST_NATS_USER=operator.user,
+        SAKSPOST_NATS_PASSWORD=operator.password.get_secret_value(),
+    )
     assert code == 1
     assert len(errors) == 1, errors
-    assert errors[0].startswith("No permission for $JS.API.STREAM.SNAPSHOT.KV_")
+    # The first snapshot asked for, of the first stream of the backup: a KV bucket.
+    first = backup_order(layout)[0]
+    assert first.startswith("KV_")
+    assert errors[0].startswith(f"No permission for $JS.API.STREAM.SNAPSHOT.{first}: "), errors
     assert not (tmp_path / "backup").exists()
