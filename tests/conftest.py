@@ -10,10 +10,10 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from services.common.connect import connect_login
 from services.common.natsserver import NatsServer, start_nats_server
 from services.common.orgconfig import Organisation, load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT, Settings
+from tests.support.connections import Connect, identities
 from tests.support.provisioning import TEST_SETTINGS, provision_as_admin, test_layout
 from tests.support.publishing import EventInjector
 
@@ -71,18 +71,10 @@ def settings(nats_server: NatsServer, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def connect_as(nats_server: NatsServer) -> AsyncIterator[Callable[[str], Awaitable[Client]]]:
+async def connect_as(nats_server: NatsServer) -> AsyncIterator[Connect]:
     """Connect as an identity (`admin`, `ingest`, …) with exactly its permissions."""
-    opened: list[Client] = []
-
-    async def connect(identity: str) -> Client:
-        connection = await connect_login(nats_server.login(identity), f"test-{identity}")
-        opened.append(connection)
-        return connection
-
-    yield connect
-    for connection in opened:
-        await connection.close()
+    async with identities(nats_server) as connect:
+        yield connect
 
 
 @pytest.fixture

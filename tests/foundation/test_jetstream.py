@@ -7,14 +7,12 @@ accounts, nothing provisioned) and provision as admin; events are published as t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
-from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError
 
-from services.common.connect import connect_login
 from services.common.jetstream import (
     CASES_BUCKET,
     EVENTS_STREAM,
@@ -29,11 +27,10 @@ from services.common.jetstream import (
 )
 from services.common.natsserver import NatsServer
 from services.common.settings import Settings
+from tests.support.connections import Connect, identities
 from tests.support.provisioning import TEST_SETTINGS, layout_for
 from tests.support.publishing import EventInjector
 from tests.support.violations import connect_watched
-
-Connect = Callable[[str], Awaitable[Client]]
 
 
 @pytest.fixture
@@ -44,16 +41,8 @@ def layout_settings(bare_nats_server: NatsServer) -> Settings:
 @pytest.fixture
 async def connect(bare_nats_server: NatsServer) -> AsyncIterator[Connect]:
     """Connect to the bare server as an identity."""
-    opened: list[Client] = []
-
-    async def connect(identity: str) -> Client:
-        connection = await connect_login(bare_nats_server.login(identity), f"test-{identity}")
-        opened.append(connection)
-        return connection
-
-    yield connect
-    for connection in opened:
-        await connection.close()
+    async with identities(bare_nats_server) as connect:
+        yield connect
 
 
 @pytest.fixture

@@ -5,17 +5,15 @@ does. A refusal is the server's: a permissions violation, or a stream that refus
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from nats.aio.client import Client
 from nats.js import api
-from nats.js.errors import APIError
 
 from schemas.subjects import command_subject
 from services.common.connect import NatsUnavailable, connect_login
@@ -29,6 +27,7 @@ from services.common.jetstream import (
 from services.common.mimestore import MimeStore
 from services.common.natsserver import NatsServer
 from services.common.permissions import IDENTITIES
+from tests.support.violations import connect_watched
 
 Action = Callable[[Client, "Target"], Coroutine[Any, Any, object]]
 MIME = b"From: a@example.invalid\r\nSubject: R13\r\n\r\nnever deleted\r\n"
@@ -44,43 +43,6 @@ class Target:
     @property
     def meta_token(self) -> str:
         return base64.urlsafe_b64encode(self.digest.encode()).decode()
-
-
-@dataclass
-class Probe:
-    """One identity's connection, recording the permission violations the server reports."""
-
-    violations: list[str] = field(default_factory=list)
-    reported: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def on_error(self, error: Exception) -> None:
-        if "permissions violation" in str(error).lower():
-            self.violations.append(str(error))
-            self.reported.set()
-
-    async def attempt(self, connection: Client, action: Action, target: Target) -> str:
-        """`allowed`, or why the server refused: `permission: …` or `stream: …`."""
-        # A violation the previous action caused arrives before the answer to this ping.
-        await connection.flush()
-        self.violations.clear()
-        self.reported.clear()
-        task = asyncio.create_task(action(connection, target))
-        refused = asyncio.create_task(self.reported.wait())
-        await asyncio.wait({task, refused}, return_when=asyncio.FIRST_COMPLETED)
-        refused.cancel()
-        if not task.done():
-            task.cancel()
-        elif task.exception() is None:
-            # The server sends a violation before the answer to this ping: both are read now.
-            await connection.flush()
-        if self.violations:
-            return f"permission: {self.violations[0]}"
-        error = task.exception() if task.done() and not task.cancelled() else None
-        if isinstance(error, APIError):
-            return f"stream: {error.description}"
-        if error is not None:
-            raise error
-        return "allowed"
 
 
 # --- the actions ------------------------------------------------------------------------------
@@ -221,13 +183,11 @@ async def test_each_identity_may_do_exactly_what_it_is_granted(
     nats_server: NatsServer, identity: str
 ) -> None:
     target = await _prepare(nats_server)
-    probe = Probe()
-    connection = await connect_login(
-        nats_server.login(identity), f"probe-{identity}", error_cb=probe.on_error
-    )
+    connection, violations = await connect_watched(nats_server, identity)
     try:
         outcomes = {
-            action.__name__: await probe.attempt(connection, action, target) for action in TABLE
+            action.__name__: await violations.outcome(connection, action(connection, target))
+            for action in TABLE
         }
     finally:
         await connection.close()

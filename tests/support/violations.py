@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client
+from nats.js.errors import APIError
 
 from services.common.connect import connect_login
 from services.common.natsserver import NatsServer
@@ -50,6 +51,30 @@ class Violations:
         if task in done:
             raise AssertionError(f"the server did not refuse it: {task.result()!r}")
         raise AssertionError(f"no answer and no permissions violation within {timeout} s")
+
+    async def outcome(self, connection: Client, action: Awaitable[object]) -> str:
+        """`allowed`, or why the server refused `action`: `permission: …` (a violation on the
+        connection) or `stream: …` (JetStream answered with an error)."""
+        # A violation an earlier action caused arrives before the answer to this ping.
+        await connection.flush()
+        already = len(self.seen)
+        task = asyncio.ensure_future(action)
+        violation = asyncio.ensure_future(self._beyond(already))
+        await asyncio.wait({task, violation}, return_when=asyncio.FIRST_COMPLETED)
+        violation.cancel()
+        if not task.done():
+            task.cancel()
+        elif task.exception() is None:
+            # The server sends a violation before the answer to this ping: both are read now.
+            await connection.flush()
+        if len(self.seen) > already:
+            return f"permission: {self.seen[already]}"
+        error = task.exception() if task.done() and not task.cancelled() else None
+        if isinstance(error, APIError):
+            return f"stream: {error.description}"
+        if error is not None:
+            raise error
+        return "allowed"
 
 
 async def connect_watched(server: NatsServer, identity: str) -> tuple[Client, Violations]:
