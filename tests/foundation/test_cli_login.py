@@ -4,6 +4,7 @@ refused, or no server within the connect timeout. Each command logs in as the id
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,21 @@ def test_each_command_logs_in_from_the_stacks_credentials(nats_server: NatsServe
     code, output = _run(["--data-dir", str(data_dir), "provision"], {})
     assert code == 0, output
     assert "stream:SAKSPOST: unchanged" in output
+
+
+def test_status_names_the_unreachable_nats_and_fails(tmp_path: Path) -> None:
+    url = f"nats://127.0.0.1:{free_port()}"
+    environment = {
+        "SAKSPOST_NATS_URL": url,
+        "SAKSPOST_NATS_USER": "operator",
+        "SAKSPOST_NATS_PASSWORD": "sany",
+    }
+    result = RUNNER.invoke(
+        app,
+        ["status", "--data-dir", str(tmp_path), "--json"],
+        env={"SAKSPOST_LANGUAGE": "en", **environment},
+    )
+    assert result.exit_code == 1
+    (nats,) = [c for c in json.loads(result.stdout.rsplit("]", 1)[0] + "]") if c["name"] == "nats"]
+    assert nats["ready"] is False
+    assert nats["detail"].startswith(f"cannot reach NATS at {url} within 5 s")
