@@ -112,9 +112,17 @@ def test_an_export_needs_both_corrections_and_mail(tmp_path: Path) -> None:
 
 def test_without_an_export_learn_says_when_nats_cannot_be_reached() -> None:
     closed = f"nats://127.0.0.1:{free_port()}"
-    result = RUNNER.invoke(classify_app, ["--learn"], env={"SAKSPOST_NATS_URL": closed})
+    login = {"SAKSPOST_NATS_USER": "admin", "SAKSPOST_NATS_PASSWORD": "sany"}
+    result = RUNNER.invoke(classify_app, ["--learn"], env={"SAKSPOST_NATS_URL": closed, **login})
     assert result.exit_code == 2
     assert closed in result.output and "NATS" in result.output
+
+
+def test_without_a_login_learn_says_where_it_looked(tmp_path: Path) -> None:
+    environment = {"SAKSPOST_DATA_DIR": str(tmp_path), "SAKSPOST_LANGUAGE": "en"}
+    result = RUNNER.invoke(classify_app, ["--learn"], env=environment)
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'credentials' / 'admin.env'} does not exist" in result.output
 
 
 def test_corrections_become_examples_and_a_fifth_is_held_back(

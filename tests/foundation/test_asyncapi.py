@@ -188,16 +188,18 @@ def test_commands_get_their_reply_from_the_commands_table() -> None:
 def test_servers_are_fixed_not_the_brokers_url() -> None:
     broker = NatsBroker("nats://nats.internal.example:4222")
     broker.publisher("sakspost.mail.received.{department}", schema=MailReceived)
-    document = service_document(broker, "t", "d")
-    assert document["servers"] == {
-        "local": {
-            "host": "127.0.0.1:4222",
-            "protocol": "nats",
-            "description": document["servers"]["local"]["description"],
-        }
+    document = service_document(broker, "t", "d", identity="router")
+    login = [{"$ref": "#/components/securitySchemes/natsLogin"}]
+    assert {name: server["host"] for name, server in document["servers"].items()} == {
+        "local": "127.0.0.1:4222",
+        "production": "nats.nats.svc.cluster.local:4222",
     }
+    assert all(server["security"] == login for server in document["servers"].values())
+    scheme = document["components"]["securitySchemes"]["natsLogin"]
+    assert scheme["type"] == "userPassword"
+    assert "`router`" in scheme["description"] and "_INBOX_router" in scheme["description"]
     assert all(
-        channel["servers"] == [{"$ref": "#/servers/local"}]
+        channel["servers"] == [{"$ref": "#/servers/local"}, {"$ref": "#/servers/production"}]
         for channel in document["channels"].values()
         if channel["address"] is not None
     )
