@@ -73,8 +73,10 @@ class ChaosReport:
     settle_seconds: float = 0.0
     node_losses: list[NodeLoss] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
-    # Every event of the run as the integrator saw it (`stored`: the stream's own time).
+    # Every event of the run as the integrator saw it (`stored`: the stream's own time), and when
+    # SMTP accepted each mail (Message-ID → epoch seconds).
     events: list[Seen] = field(default_factory=list, repr=False)
+    delivered: dict[str, float] = field(default_factory=dict, repr=False)
 
 
 def _notifier_config(workdir: Path) -> Path:
@@ -138,10 +140,13 @@ async def run_faults(
             stack, graph, standin, webhook, samples, random.Random(seed + 1), run_id
         )
         started = time.monotonic()
-        await asyncio.gather(
+        # Delivery is stamped on the monotonic clock; the stream stamps events on the wall clock.
+        wall_offset = time.time() - started
+        delivered, _ = await asyncio.gather(
             deliver_at_rate(stack.ports.graph_smtp, mails, rate),
             _inject_all(injector, faults, started),
         )
+        report.delivered = {mail: at + wall_offset for mail, at in delivered.items()}
         await injector.clear()
         tracked = {mail.message_id for mail in mails} | injector.fuzzed_mails
         settle_started = time.monotonic()
