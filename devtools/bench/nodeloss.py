@@ -10,8 +10,9 @@ coming for a while after. Then the chaos invariants are checked (`devtools.chaos
   time no mail was routed across the loss, against the longest such gap while healthy;
 - how long the restarted node took to be current again (its `/healthz`);
 - latency from `received` to `routed` (the stream's own timestamps of the two events), and from
-  SMTP's acceptance to `routed`, for mail that came while healthy, while the node was down, and
-  after its restart, and the ratios.
+  SMTP's acceptance to `routed`, for mail that came while healthy, while the groups the node led
+  elected new leaders, while the cluster served on two nodes, and after the restart; and the
+  ratio of each to healthy.
 
 Figures are for comparison within one run, never assertions.
 """
@@ -44,18 +45,27 @@ PRODUCTION = {"SAKSPOST_LOG_LEVEL": "warning"}
 
 @dataclass(frozen=True)
 class Phases:
-    """Where each phase begins (epoch seconds): healthy, node down, node restarted."""
+    """Where each phase begins (epoch seconds): healthy; the node killed, its groups electing new
+    leaders; serving on two nodes; the node restarted."""
 
     healthy: float
-    down: float
+    electing: float
+    two_nodes: float
     restarted: float
 
+    NAMES = ("healthy", "electing", "two_nodes", "restarted")
+
+    @classmethod
+    def of_loss(cls, loss: NodeLoss, healthy: float) -> Phases:
+        # Without new leaders in time, the election lasted until the node was back.
+        serving = loss.restarted if loss.serving is None else min(loss.serving, loss.restarted)
+        return cls(healthy, loss.killed, serving, loss.restarted)
+
     def of(self, at: float) -> str | None:
-        if at < self.healthy:
-            return None
-        if at < self.down:
-            return "healthy"
-        return "down" if at < self.restarted else "restarted"
+        """The phase of a moment, None before the healthy phase."""
+        begins = (self.healthy, self.electing, self.two_nodes, self.restarted)
+        names = [name for name, begin in zip(self.NAMES, begins, strict=True) if at >= begin]
+        return names[-1] if names else None
 
 
 def _stored(events: list[Seen], kind: str) -> dict[str, Seen]:
@@ -78,8 +88,8 @@ def _latencies(
     starts: dict[str, float], ends: dict[str, float], phases: Phases, name: str
 ) -> dict[str, float]:
     """Milliseconds from start to end per case, summarised by the phase the start fell in, and
-    the ratios of the node-down and restarted phases to the healthy one."""
-    by_phase: dict[str, list[float]] = {"healthy": [], "down": [], "restarted": []}
+    the ratio of each later phase's to the healthy one's."""
+    by_phase: dict[str, list[float]] = {name: [] for name in Phases.NAMES}
     for case, start in starts.items():
         phase = phases.of(start)
         if phase is not None and case in ends:
@@ -87,7 +97,7 @@ def _latencies(
     figures: dict[str, float] = {}
     for phase, values in by_phase.items():
         figures.update(summary(values, f"nodeloss.{name}_ms.{phase}"))
-    for phase in ("down", "restarted"):
+    for phase in Phases.NAMES[1:]:
         for rank in ("p50", "p95"):
             healthy = figures.get(f"nodeloss.{name}_ms.healthy.{rank}")
             other = figures.get(f"nodeloss.{name}_ms.{phase}.{rank}")
@@ -99,9 +109,10 @@ def _latencies(
 
 
 def node_loss_figures(
-    events: list[Seen], delivered: dict[str, float], loss: NodeLoss, phases: Phases
+    events: list[Seen], delivered: dict[str, float], loss: NodeLoss, healthy: float
 ) -> dict[str, float]:
-    """The cost of `loss`, from the run's events and delivery times (pure).
+    """The cost of `loss`, from the run's events and delivery times (pure); the healthy phase
+    begins at `healthy`.
 
     `received` → `routed` is the path through the classifier and the router; a mail that ingest
     could not store while the events stream had no leader is received late and only then
@@ -114,14 +125,15 @@ def node_loss_figures(
         for case, seen in _stored(events, "received").items()
         if seen.payload.get("internet_message_id") in delivered
     }
+    phases = Phases.of_loss(loss, healthy)
     figures = {
         "nodeloss.groups_led": float(loss.groups_led),
         "nodeloss.seconds_down": round(loss.restarted - loss.killed, 1),
         "nodeloss.routing_gap_seconds.healthy": round(
-            _longest_gap(list(routed.values()), phases.healthy, phases.down), 2
+            _longest_gap(list(routed.values()), healthy, loss.killed), 2
         ),
         "nodeloss.routing_gap_seconds.node_lost": round(
-            _longest_gap(list(routed.values()), phases.down, phases.restarted), 2
+            _longest_gap(list(routed.values()), loss.killed, loss.restarted), 2
         ),
     }
     if loss.serving is not None:
@@ -151,8 +163,9 @@ async def run_node_loss(
     figures = {"nodeloss.mails": float(report.mails), "nodeloss.rate": rate}
     figures["nodeloss.violations"] = float(len(report.violations))
     for loss in report.node_losses:
-        phases = Phases(loss.killed - healthy, loss.killed, loss.restarted)
-        figures.update(node_loss_figures(report.events, report.delivered, loss, phases))
+        figures.update(
+            node_loss_figures(report.events, report.delivered, loss, loss.killed - healthy)
+        )
     return report, figures
 
 
