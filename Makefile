@@ -11,6 +11,8 @@ TEST_SCALE ?= 0.1
 # `make bench BENCH_ARGS="--drain-mails 2000"` drains the issue's full backlog.
 BENCH_ARGS ?=
 CHAOS_MINUTES ?= 30
+# NATS nodes under `make chaos`: a cluster of three also loses nodes (1: a single server).
+CHAOS_CLUSTER ?= 3
 
 .PHONY: demo test test-fast test-full bench chaos lint asyncapi-check deploy-check format lock \
 	lock-image system clean
@@ -52,7 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python -m devtools.bench $(BENCH_ARGS)
 
 chaos: $(STAMP)
-	$(BIN)/python -m devtools.chaos --minutes $(CHAOS_MINUTES)
+	$(BIN)/python -m devtools.chaos --minutes $(CHAOS_MINUTES) --cluster $(CHAOS_CLUSTER)
 
 # The documents are validated last, once the export check has said they are current.
 lint: $(STAMP) $(ASYNCAPI_STAMP)

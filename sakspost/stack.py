@@ -1,10 +1,10 @@
 """`sakspost up`: the embedded stack, every component as its own process.
 
 The supervisor starts nats-server with JetStream, provisions it, starts the development tools and
-services, restarts a component that dies, and on Ctrl-C or SIGTERM stops them in reverse order
-(SIGTERM first, so each drains; SIGKILL only after a grace period), then NATS last: nothing is
-left running. Children run in their own sessions so that a terminal's Ctrl-C reaches only the
-supervisor, which then stops each child exactly once.
+services, restarts a component or a nats-server node that dies (`natskeeper.py`), and on Ctrl-C
+or SIGTERM stops them in reverse order (SIGTERM first, so each drains; SIGKILL only after a grace
+period), then NATS last: nothing is left running. Children run in their own sessions so that a
+terminal's Ctrl-C reaches only the supervisor, which then stops each child exactly once.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import httpx
 import structlog
 
 from sakspost.components import Component, Ports, components
+from sakspost.natskeeper import NatsKeeper
 from sakspost.registry import full_layout
 from sakspost.texts import text
 from services.common.connect import connect_once
@@ -56,6 +57,7 @@ class Stack:
     org_config: Path
     say: Callable[[str], None] = print
     nats_server: NatsServer | None = None
+    nats_keeper: NatsKeeper | None = None
     running: dict[str, Running] = field(default_factory=dict)
     planned: list[Component] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -126,6 +128,7 @@ class Stack:
             nodes=self.nats_nodes,
             credentials_dir=self.credentials_dir,
         )
+        self.nats_keeper = NatsKeeper(self.nats_server, self.say, self.restart_limit, self.stopping)
         self.say(text("nats_running", url=self.nats_url))
         self.say(text("credentials", folder=self.credentials_dir))
         await self._provision()
@@ -186,7 +189,17 @@ class Stack:
         return sorted(pending)
 
     async def supervise(self) -> None:
-        """Restart components that die, until the stack is told to stop."""
+        """Restart components and nats-server nodes that die, until the stack is told to stop."""
+        keeper = asyncio.create_task(self.nats_keeper.keep()) if self.nats_keeper else None
+        try:
+            await self._supervise_components()
+        finally:
+            if keeper is not None:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+
+    async def _supervise_components(self) -> None:
         while not self.stopping.is_set():
             waits = {
                 asyncio.ensure_future(r.process.wait()): name for name, r in self.running.items()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from devtools.chaos.fuzz import malformed_mail, webhook_body
+from devtools.chaos.natsfaults import NodeLoss, crash_nats, lose_node
 from devtools.chaos.schedule import Fault, FaultKind
 from devtools.harness.mail import Sample
 from devtools.harness.stack import LocalStack
@@ -38,6 +39,11 @@ class Injector:
     webhook_answers: Counter[str] = field(default_factory=Counter)
     fuzzed_mails: set[str] = field(default_factory=set)
     smtp_refused: int = 0
+    node_losses: list[NodeLoss] = field(default_factory=list)
+    # What went wrong with NATS itself: a node that never caught up, an election that never came.
+    problems: list[str] = field(default_factory=list)
+    # One NATS fault at a time: a cluster of three is built to lose one node, and is back to full
+    # strength only once that node is current again.
     _nats: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _archive: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
@@ -45,11 +51,14 @@ class Injector:
         kind = fault.kind
         if kind is FaultKind.KILL_SERVICE:
             self.stack.kill(fault.target)
-        elif kind is FaultKind.RESTART_NATS:
+        elif kind in (FaultKind.RESTART_NATS, FaultKind.LOSE_NATS_NODE):
             if self._nats.locked():
-                return  # NATS is already down: a second restart would not be a second fault
+                return  # another NATS fault is under way: this one would not be a fault of its own
             async with self._nats:
-                await self.stack.restart_nats(fault.seconds)
+                if kind is FaultKind.RESTART_NATS:
+                    self.problems += await crash_nats(self.stack, fault.seconds)
+                else:
+                    await self._lose_node(fault)
         elif kind in GRAPH_SWITCHES:
             await self._graph_fault(fault)
         elif kind is FaultKind.ARCHIVE_DOWN:
@@ -66,6 +75,15 @@ class Injector:
         elif kind is FaultKind.FUZZ_MIME:
             await asyncio.to_thread(self._fuzz_mime, fault.size)
         self.injected[kind.value] += 1
+
+    async def _lose_node(self, fault: Fault) -> None:
+        try:
+            loss = await lose_node(self.stack, fault.target, fault.seconds)
+        except TimeoutError as timeout:  # the cluster was not whole before the kill
+            self.problems.append(f"{fault.target} not lost: {timeout}")
+            return
+        self.node_losses.append(loss)
+        self.problems += loss.problems()
 
     async def _graph_fault(self, fault: Fault) -> None:
         path = f"/_emulator/mailboxes/{fault.target}/faults"

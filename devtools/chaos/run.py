@@ -22,11 +22,12 @@ import yaml
 
 from devtools.chaos.inject import Injector
 from devtools.chaos.invariants import DeadLetter, check
+from devtools.chaos.natsfaults import NodeLoss
 from devtools.chaos.schedule import Fault, plan
 from devtools.harness.connect import connect_as
 from devtools.harness.delivery import deliver_at_rate
-from devtools.harness.events import record_events
-from devtools.harness.mail import copies, shared_samples
+from devtools.harness.events import Seen, record_events
+from devtools.harness.mail import Sample, copies, shared_samples
 from devtools.harness.progress import Progress
 from devtools.harness.quiet import wait_quiet
 from devtools.harness.stack import LocalStack, local_stack
@@ -50,6 +51,8 @@ CHAOS_ENV = {
     "SAKSPOST_LOG_LEVEL": "warning",
 }
 NOTIFIER_CLAIM_LEASE_SECONDS = 10
+# Killing on purpose: the supervisor must never give up restarting.
+KEEP_RESTARTING = 1_000_000
 
 
 @dataclass
@@ -57,6 +60,7 @@ class ChaosReport:
     minutes: float
     seed: int
     rate: float
+    nats_nodes: int
     mails: int = 0
     fuzzed_mails: int = 0
     smtp_refused: int = 0
@@ -67,7 +71,12 @@ class ChaosReport:
     dead_letters: int = 0
     alerts: Counter[str] = field(default_factory=Counter)
     settle_seconds: float = 0.0
+    node_losses: list[NodeLoss] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    # Every event of the run as the integrator saw it (`stored`: the stream's own time), and when
+    # SMTP accepted each mail (Message-ID → epoch seconds).
+    events: list[Seen] = field(default_factory=list, repr=False)
+    delivered: dict[str, float] = field(default_factory=dict, repr=False)
 
 
 def _notifier_config(workdir: Path) -> Path:
@@ -103,20 +112,24 @@ async def _inject_all(injector: Injector, faults: list[Fault], started: float) -
     await asyncio.gather(*running)
 
 
-async def _chaos(stack: LocalStack, minutes: float, rate: float, seed: int) -> ChaosReport:
-    report = ChaosReport(minutes, seed, rate)
-    org = load_organisation(DEFAULT_ORG_CONFIG)
-    samples = shared_samples(REPO_ROOT / "samples", org)
-    duration = minutes * 60
+def sample_mail() -> list[Sample]:
+    """The mail a run delivers copies of: every labelled sample sent to a shared mailbox."""
+    return shared_samples(REPO_ROOT / "samples", load_organisation(DEFAULT_ORG_CONFIG))
+
+
+async def run_faults(
+    stack: LocalStack,
+    samples: list[Sample],
+    faults: list[Fault],
+    duration: float,
+    rate: float,
+    seed: int,
+) -> ChaosReport:
+    """Copies of `samples` at `rate` per second for `duration` seconds while `faults` are
+    injected; then the invariants. `faults` must fit `stack` (its services, its NATS nodes)."""
+    report = ChaosReport(duration / 60, seed, rate, len(stack.nats_node_names()))
     run_id = uuid.uuid4().hex[:8]
     mails = copies(samples, max(1, round(duration * rate)), run_id)
-    faults = plan(
-        seed,
-        duration,
-        stack.service_names(),
-        sorted({sample.mailbox for sample in samples}),
-        MEAN_GAP_SECONDS,
-    )
     ingest = f"http://127.0.0.1:{stack.ports.services['ingest']}"
     async with (
         httpx.AsyncClient(base_url=stack.graph_url, trust_env=False) as graph,
@@ -127,10 +140,13 @@ async def _chaos(stack: LocalStack, minutes: float, rate: float, seed: int) -> C
             stack, graph, standin, webhook, samples, random.Random(seed + 1), run_id
         )
         started = time.monotonic()
-        await asyncio.gather(
+        # Delivery is stamped on the monotonic clock; the stream stamps events on the wall clock.
+        wall_offset = time.time() - started
+        delivered, _ = await asyncio.gather(
             deliver_at_rate(stack.ports.graph_smtp, mails, rate),
             _inject_all(injector, faults, started),
         )
+        report.delivered = {mail: at + wall_offset for mail, at in delivered.items()}
         await injector.clear()
         tracked = {mail.message_id for mail in mails} | injector.fuzzed_mails
         settle_started = time.monotonic()
@@ -141,10 +157,11 @@ async def _chaos(stack: LocalStack, minutes: float, rate: float, seed: int) -> C
                 await wait_quiet(stack.settings(), SETTLE_SECONDS)
             except TimeoutError as timeout:
                 report.violations.append(f"not finished: {timeout}")
-            events = recorder.payloads()
+            report.events = list(recorder.seen)
         report.settle_seconds = round(time.monotonic() - settle_started, 1)
         state = (await standin.get("/_standin/state")).json()
     letters = await _dead_letters(stack.settings())
+    events = [seen.payload for seen in report.events]
     outcome = check(tracked, events, list(state["journalposter"].values()), letters)
     report.mails = len(mails)
     report.fuzzed_mails = len(injector.fuzzed_mails)
@@ -155,15 +172,36 @@ async def _chaos(stack: LocalStack, minutes: float, rate: float, seed: int) -> C
     report.webhook_inputs = sum(injector.webhook_answers.values())
     report.dead_letters = len(letters)
     report.alerts = Counter(str(e.get("kind")) for e in events if e.get("type") == "alert")
+    report.node_losses = injector.node_losses
     report.violations += outcome.violations
+    report.violations += injector.problems
     # Malformed input gets a clear 4xx (or 503 while NATS is down); a 500 is a crash in ingest.
     if injector.webhook_answers["500"]:
         report.violations.append(f"webhook answered 500 {injector.webhook_answers['500']} times")
     return report
 
 
-async def run_chaos(minutes: float, rate: float, seed: int, workdir: Path) -> ChaosReport:
-    env = dict(CHAOS_ENV, SAKSPOST_NOTIFIER_CONFIG=str(_notifier_config(workdir)))
-    # Killing on purpose: the supervisor must never give up restarting.
-    async with local_stack(workdir / "stack", env, restart_limit=1_000_000) as stack:
-        return await _chaos(stack, minutes, rate, seed)
+def chaos_env(workdir: Path) -> dict[str, str]:
+    """Every child's extra settings in a fault-injection run: the faster clock of `CHAOS_ENV`."""
+    return dict(CHAOS_ENV, SAKSPOST_NOTIFIER_CONFIG=str(_notifier_config(workdir)))
+
+
+async def run_chaos(
+    minutes: float, rate: float, seed: int, workdir: Path, nats_nodes: int = 1
+) -> ChaosReport:
+    """A seeded random storm of faults (`schedule.plan`) for `minutes`; `nats_nodes=3` runs NATS
+    as a cluster and adds node losses to the faults."""
+    duration = minutes * 60
+    delivered = sample_mail()
+    async with local_stack(
+        workdir / "stack", chaos_env(workdir), restart_limit=KEEP_RESTARTING, nats_nodes=nats_nodes
+    ) as stack:
+        faults = plan(
+            seed,
+            duration,
+            stack.service_names(),
+            sorted({sample.mailbox for sample in delivered}),
+            MEAN_GAP_SECONDS,
+            tuple(stack.nats_node_names()),
+        )
+        return await run_faults(stack, delivered, faults, duration, rate, seed)

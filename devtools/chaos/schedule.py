@@ -22,6 +22,7 @@ class FaultKind(StrEnum):
     ARCHIVE_FAIL = "archive_fail"  # WebSak's next requests answer 500
     FUZZ_WEBHOOK = "fuzz_webhook"  # malformed bodies POSTed to ingest's webhook
     FUZZ_MIME = "fuzz_mime"  # malformed mails delivered over SMTP
+    LOSE_NATS_NODE = "lose_nats_node"  # SIGKILL one node of a cluster, start it again later
 
 
 # How often each kind is drawn, relative to the others.
@@ -36,14 +37,19 @@ WEIGHTS = {
     FaultKind.ARCHIVE_FAIL: 1,
     FaultKind.FUZZ_WEBHOOK: 2,
     FaultKind.FUZZ_MIME: 2,
+    # Last, so that a single node's plans (which leave it out) stay what they were for a seed.
+    FaultKind.LOSE_NATS_NODE: 1,
 }
+# A lost node stays down this long: beyond the seconds an election takes, so the cluster also
+# serves degraded for a while, and the node has something to catch up on.
+NODE_DOWN_SECONDS = (10.0, 40.0)
 
 
 @dataclass(frozen=True)
 class Fault:
     at: float  # seconds from the start of the run
     kind: FaultKind
-    target: str  # a service name, a mailbox address, or "" when the kind has none
+    target: str  # a service, a mailbox address, a NATS node, or "" when the kind has none
     seconds: float  # how long it lasts (kills and fuzz bursts: 0)
     size: int  # inputs in a fuzz burst; 0 otherwise
 
@@ -54,13 +60,15 @@ def plan(
     services: list[str],
     mailboxes: list[str],
     mean_gap: float,
+    nats_nodes: tuple[str, ...] = (),
 ) -> list[Fault]:
     """Faults over `duration` seconds, on average `mean_gap` apart, the last ending in time.
 
     The first faults are one of each kind in random order, so that even a short run meets every
-    kind; after that kinds are drawn by their weights."""
+    kind; after that kinds are drawn by their weights. A node is lost only from a cluster (more
+    than one of `nats_nodes`)."""
     rng = random.Random(seed)
-    kinds = list(WEIGHTS)
+    kinds = [k for k in WEIGHTS if len(nats_nodes) > 1 or k is not FaultKind.LOSE_NATS_NODE]
     each_once = rng.sample(kinds, len(kinds))
     faults = []
     at = rng.uniform(0.5, 1.5) * mean_gap
@@ -74,6 +82,9 @@ def plan(
             target = rng.choice(services)
         elif kind is FaultKind.RESTART_NATS:
             seconds = rng.uniform(1.0, 5.0)
+        elif kind is FaultKind.LOSE_NATS_NODE:
+            target = rng.choice(nats_nodes)
+            seconds = rng.uniform(*NODE_DOWN_SECONDS)
         elif kind in (FaultKind.FUZZ_WEBHOOK, FaultKind.FUZZ_MIME):
             size = rng.randrange(5, 30) if kind is FaultKind.FUZZ_WEBHOOK else rng.randrange(1, 4)
         else:

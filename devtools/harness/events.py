@@ -3,6 +3,8 @@ with the integrator's login (read-only on the mail, alert and notice events).
 
 `EventRecorder` notes when each event arrived here (monotonic clock, the same one the mail
 delivery stamps), so latencies are differences of two readings of one clock in one process.
+It also keeps when the stream stored each event (the server's clock): that time does not move
+when the recorder itself is held up, as it is while the cluster node serving it is down.
 Callers wait on a condition over what arrived, never on a sleep.
 """
 
@@ -28,6 +30,7 @@ class Seen:
     at: float
     subject: str
     payload: dict[str, Any]
+    stored: float  # when the stream stored it: epoch seconds, from the server
 
 
 @dataclass
@@ -35,10 +38,10 @@ class EventRecorder:
     seen: list[Seen] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition, init=False)
 
-    async def add(self, subject: str, data: bytes) -> None:
+    async def add(self, subject: str, data: bytes, stored: float) -> None:
         payload = json.loads(data)
         async with self._changed:
-            self.seen.append(Seen(time.monotonic(), subject, payload))
+            self.seen.append(Seen(time.monotonic(), subject, payload, stored))
             self._changed.notify_all()
 
     def payloads(self) -> list[dict[str, Any]]:
@@ -74,7 +77,7 @@ async def record_events(
     recorder = EventRecorder()
 
     async def on_message(message: Any) -> None:
-        await recorder.add(message.subject, message.data)
+        await recorder.add(message.subject, message.data, message.metadata.timestamp.timestamp())
 
     subscription = await connection.jetstream().subscribe(
         subject,

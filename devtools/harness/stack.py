@@ -1,9 +1,10 @@
 """The whole local stack (`sakspost up`'s `Stack`) under a program's control.
 
 `sakspost up` is meant for people; a benchmark or a fault-injection run also needs to kill a
-service as a crash would, restart NATS under the running services, stop and start the services
-around an outage, add a second replica of each service, and give every child extra settings
-(short retry delays, a short ack wait). Everything listens on free ports on 127.0.0.1.
+service as a crash would, restart NATS under the running services or kill one node of a cluster
+and start it again later, stop and start the services around an outage, add a second replica of
+each service, and give every child extra settings (short retry delays, a short ack wait).
+Everything listens on free ports on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from pathlib import Path
 
 from sakspost.components import SERVICE_NAMES, Component, Ports
 from sakspost.stack import RESTART_LIMIT, Stack
-from services.common.natsserver import free_port
+from services.common.natsserver import ClusterPorts, NatsNode, free_port
 from services.common.settings import DEFAULT_ORG_CONFIG
 
 READY_SECONDS = 120.0
 
 
-def free_ports() -> Ports:
+def free_ports(nats_nodes: int = 1) -> Ports:
     return Ports(
-        nats=free_port(),
+        nats=ClusterPorts.free(nats_nodes).client,
         graph_http=free_port(),
         graph_smtp=free_port(),
         websak_standin=free_port(),
@@ -88,15 +89,36 @@ class LocalStack(Stack):
         with contextlib.suppress(ProcessLookupError):
             self.running[name].process.send_signal(signal.SIGKILL)
 
-    async def restart_nats(self, down_seconds: float) -> None:
-        """Kill nats-server (a crash; `sync_interval: always` keeps what it acknowledged), start it
-        again after `down_seconds` on the same ports, store and configuration, with the same
-        passwords (every identity's credentials file stays valid); services reconnect by
-        themselves."""
+    def nats_node_names(self) -> list[str]:
         assert self.nats_server is not None
-        await asyncio.to_thread(self.nats_server.kill)
-        await asyncio.sleep(down_seconds)  # the outage lasts this long
-        await asyncio.to_thread(self.nats_server.restart)
+        return [node.config.name for node in self.nats_server.nodes]
+
+    async def restart_nats(self, down_seconds: float) -> None:
+        """Kill every nats-server node (a crash; `sync_interval: always` keeps what it
+        acknowledged), start them again after `down_seconds` on the same ports, store and
+        configuration, with the same passwords (every identity's credentials file stays valid);
+        services reconnect by themselves."""
+        assert self.nats_server is not None
+        assert self.nats_keeper is not None
+        async with self.nats_keeper.held_down(range(len(self.nats_server.nodes))):
+            await asyncio.to_thread(self.nats_server.kill)
+            await asyncio.sleep(down_seconds)  # the outage lasts this long
+            await asyncio.to_thread(self.nats_server.restart)
+
+    @asynccontextmanager
+    async def nats_node_down(self, name: str) -> AsyncIterator[NatsNode]:
+        """The node killed with SIGKILL while the block runs (the supervisor leaves it down),
+        started again when it ends, on the same ports, store and passwords as in
+        `restart_nats`."""
+        assert self.nats_server is not None
+        assert self.nats_keeper is not None
+        index = self.nats_node_names().index(name)
+        async with self.nats_keeper.held_down([index]):
+            await asyncio.to_thread(self.nats_server.kill_node, index)
+            try:
+                yield self.nats_server.nodes[index]
+            finally:
+                await asyncio.to_thread(self.nats_server.start_node, index)
 
     async def stop_services(self) -> None:
         """Stop every service gracefully (an outage of Sakspost); the dev tools keep running."""
@@ -142,17 +164,20 @@ async def local_stack(
     data_dir: Path,
     extra_env: dict[str, str] | None = None,
     restart_limit: int = RESTART_LIMIT,
+    nats_nodes: int = 1,
 ) -> AsyncIterator[LocalStack]:
     """The whole stack on free ports, ready, supervised; stopped (nothing left running) on exit.
 
-    `data_dir` must be absolute: every child runs with it.
+    `data_dir` must be absolute: every child runs with it. `nats_nodes=3` runs NATS as a
+    JetStream cluster with everything replicated three times, as `sakspost up --cluster 3`.
     """
     stack = LocalStack(
         data_dir=data_dir,
-        ports=free_ports(),
+        ports=free_ports(nats_nodes),
         org_config=DEFAULT_ORG_CONFIG,
         say=_quiet,
         restart_limit=restart_limit,
+        nats_nodes=nats_nodes,
         extra_env=dict(extra_env or {}),
     )
     try:

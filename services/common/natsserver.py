@@ -22,6 +22,8 @@ from services.common.credentials import NatsLogin, ensure_credentials, login_for
 from services.common.natsconfig import LOGINS, NodeConfig, password_variable, server_config
 from services.common.settings import Settings
 
+MAX_PORT = 65535
+
 
 class NatsServerError(RuntimeError):
     pass
@@ -71,6 +73,13 @@ class NatsNode:
     @property
     def url(self) -> str:
         return f"nats://{self.config.host}:{self.config.client_port}"
+
+    @property
+    def monitor_url(self) -> str | None:
+        """The node's monitoring endpoint (`/healthz`, `/jsz`, …), when it has one."""
+        if self.config.monitor_port is None:
+            return None
+        return f"http://{self.config.host}:{self.config.monitor_port}"
 
     def start(self, environment: dict[str, str], timeout: float) -> None:
         arguments = [str(nats_server_binary()), "-c", str(self.config_file)]
@@ -187,6 +196,26 @@ class ClusterPorts:
 
     def node(self, index: int) -> tuple[int, int, int]:
         return self.client + index, self.client + 2000 + index, self.client + 4000 + index
+
+    @classmethod
+    def free(cls, nodes: int, host: str = "127.0.0.1") -> ClusterPorts:
+        """Ports from a free client port N at which every node's three ports are free, too."""
+        while True:
+            ports = cls(free_port(host))
+            wanted = [port for index in range(nodes) for port in ports.node(index)]
+            if all(_bindable(host, port) for port in wanted):
+                return ports
+
+
+def _bindable(host: str, port: int) -> bool:
+    if port > MAX_PORT:
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def start_nats_server(

@@ -57,4 +57,22 @@ def test_the_fault_plan_is_repeatable_and_within_the_run() -> None:
 
 def test_even_a_short_run_meets_every_kind_of_fault() -> None:
     kinds = {fault.kind for fault in plan(10, 180, ["router"], ["post@x"], 6.0)}
-    assert kinds == set(FaultKind)
+    assert kinds == set(FaultKind) - {FaultKind.LOSE_NATS_NODE}
+    nodes = ("sakspost-1", "sakspost-2", "sakspost-3")
+    cluster = plan(10, 180, ["router"], ["post@x"], 6.0, nodes)
+    assert {fault.kind for fault in cluster} == set(FaultKind)
+    assert {f.target for f in cluster if f.kind is FaultKind.LOSE_NATS_NODE} <= set(nodes)
+
+
+# The start of seed 10's plan for a single node, as it was before node losses were added.
+FIRST_OF_SEED_10 = [
+    (6.92, "graph_drop_notifications"),
+    (9.3, "graph_throttle"),
+    (9.58, "archive_fail"),
+]
+
+
+def test_a_single_node_plan_is_what_it_was_before_node_losses() -> None:
+    # The seeds of earlier runs (README) still give the same plan.
+    first = plan(10, 180, ["router"], ["post@x"], 6.0)
+    assert [(f.at, f.kind.value) for f in first[:3]] == FIRST_OF_SEED_10
