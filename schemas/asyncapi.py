@@ -160,9 +160,10 @@ def complete(
     document["servers"] = copy.deepcopy(SERVERS)
     for server in document["servers"].values():
         server["security"] = [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}]
-    document.setdefault("components", {}).setdefault("securitySchemes", {})[SECURITY_SCHEME] = (
-        security_scheme(identity)
-    )
+    # Whatever login the generating process had, the document shows the declared one only.
+    document.setdefault("components", {})["securitySchemes"] = {
+        SECURITY_SCHEME: security_scheme(identity)
+    }
     for channel in document.get("channels", {}).values():
         channel["servers"] = [ref("servers", name) for name in SERVERS]
         _add_parameters(channel)

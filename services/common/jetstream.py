@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import structlog
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, BucketNotFoundError, NotFoundError, ServiceUnavailableError
 
@@ -340,7 +341,8 @@ async def provision_when_ready(
     while True:
         try:
             return await provision(js, layout, replicas)
-        except ServiceUnavailableError:
+        # Before its meta leader is elected a cluster answers "unavailable", or not at all.
+        except (ServiceUnavailableError, NatsTimeoutError):
             if time.monotonic() > deadline:
                 raise
             log.info("JetStream not ready yet; provisioning waits")

@@ -24,7 +24,10 @@ COMMANDS = {
 
 
 def _run(arguments: list[str], environment: dict[str, str]) -> tuple[int, str]:
-    result = RUNNER.invoke(app, arguments, env={"SAKSPOST_LANGUAGE": "en", **environment})
+    # `--data-dir` sets SAKSPOST_DATA_DIR for the command; naming it here makes the runner put
+    # the variable back afterwards, so no later test in this process logs in from that folder.
+    isolated = {"SAKSPOST_LANGUAGE": "en", "SAKSPOST_DATA_DIR": None, **environment}
+    result = RUNNER.invoke(app, arguments, env=isolated)
     return result.exit_code, (result.stdout + result.stderr).strip()
 
 
@@ -84,7 +87,7 @@ def test_status_names_the_unreachable_nats_and_fails(tmp_path: Path) -> None:
     result = RUNNER.invoke(
         app,
         ["status", "--data-dir", str(tmp_path), "--json"],
-        env={"SAKSPOST_LANGUAGE": "en", **environment},
+        env={"SAKSPOST_LANGUAGE": "en", "SAKSPOST_DATA_DIR": None, **environment},
     )
     assert result.exit_code == 1
     (nats,) = [c for c in json.loads(result.stdout.rsplit("]", 1)[0] + "]") if c["name"] == "nats"]
