@@ -36,9 +36,6 @@ class Group:
     stream: str
     consumer: str = ""
 
-    def __str__(self) -> str:
-        return f"{self.stream}/{self.consumer}" if self.consumer else self.stream
-
 
 META_GROUP = Group(META)
 # A leader and when it was elected (epoch seconds), or nothing while there is none.
