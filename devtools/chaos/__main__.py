@@ -28,10 +28,10 @@ SHOWN_VIOLATIONS = 30
 
 def _node_loss_rows(losses: list[NodeLoss]) -> list[tuple[str, float]]:
     """The longest each node loss took to serve again and to be current again, in seconds."""
-    serving = [loss.serving - loss.killed for loss in losses if loss.serving is not None]
-    current = [loss.current - loss.restarted for loss in losses if loss.current is not None]
     if not losses:
         return []
+    serving = [loss.serving - loss.killed for loss in losses if loss.serving is not None]
+    current = [loss.current - loss.restarted for loss in losses if loss.current is not None]
     return [
         ("NATS nodes lost and restarted", len(losses)),
         ("  longest until new leaders (s)", round(max(serving, default=0.0), 1)),

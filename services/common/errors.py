@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js.errors import ServiceUnavailableError
+from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
 
 class TransientError(Exception):
@@ -35,4 +35,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     NoRespondersError,
     ConnectionClosedError,
     ServiceUnavailableError,
+    # A publish no stream answered: in a cluster, the stream is electing a new leader after a
+    # node loss (seconds), so it is retried, never counted toward a dead letter.
+    NoStreamResponseError,
 )

@@ -102,7 +102,11 @@ class Webhook:
         except ClientDisconnect:
             return Response(status_code=400)
         wanted = {str(item.get("subscriptionId")) for item in raw_items if isinstance(item, dict)}
-        known = await self._directory.known(wanted)
+        try:
+            known = await self._directory.known(wanted)
+        except Exception as error:  # an unknown id, and NATS down: the items cannot be judged
+            log.error("subscriptions not read", error=type(error).__name__)
+            return _refusal(503, "could not read the subscriptions; retry")
         judged = judge(raw_items, known, datetime.now(UTC))
         if judged.dropped:
             log.warning("notifications dropped", path=request.url.path, **judged.dropped)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from faststream.nats import TestNatsBroker
+from nats.js.errors import NoStreamResponseError
 
 from schemas.events import MailReceived
 from schemas.examples import EXAMPLES
@@ -57,7 +58,15 @@ async def test_success_publishes_nothing_else(org: Organisation) -> None:
     assert letters == [] and alerts == []
 
 
-@pytest.mark.parametrize("error", [TransientError("archive down"), ConnectionError("reset")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        TransientError("archive down"),
+        ConnectionError("reset"),
+        # what a publish gets while a cluster's stream elects a new leader
+        NoStreamResponseError(),
+    ],
+)
 async def test_transient_failures_never_count(org: Organisation, error: Exception) -> None:
     service, calls = _service(org, error)
     letters, alerts = await _deliver(service, MAIL, times=10)

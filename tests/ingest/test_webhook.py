@@ -201,6 +201,23 @@ async def test_nats_down_means_503_so_graph_retries(
         assert asyncio.get_running_loop().time() - started < 5
 
 
+async def test_nats_down_means_503_also_for_an_unknown_subscription(
+    js: JetStreamContext,
+    settings: Settings,
+    org: Organisation,
+    emulator: RunningEmulator,
+    nats_server: NatsServer,
+) -> None:
+    # An id the webhook does not know makes it read the subscriptions again, from KV.
+    async with running_ingest(settings, org, emulator) as (_url, client):
+        subscription = await subscription_of(js, "post")
+        nats_server.stop()
+        item = change_item(subscription, "m1", subscriptionId="not-ours")
+        # The read waits for NATS's request timeout before it gives up.
+        response = await client.post("/graph/notifications", json={"value": [item]}, timeout=60)
+        assert response.status_code == 503
+
+
 @pytest.mark.parametrize("content_length", ["abc", str(10**12)])
 async def test_a_lying_content_length_is_refused_before_reading(content_length: str) -> None:
     scope = {"type": "http", "headers": [(b"content-length", content_length.encode())]}

@@ -66,6 +66,11 @@ class RunningStack:
         components: list[dict[str, object]] = state["components"]
         return components
 
+    async def said(self, marker: str, within_seconds: float = 60.0) -> None:
+        """Wait until `sakspost up` prints a line with `marker` (after what it printed so far)."""
+        assert self.process.stdout is not None
+        await asyncio.wait_for(_read_until(self.process.stdout, marker, []), within_seconds)
+
     def deliver(self, mails: list[tuple[Path, str]]) -> None:
         """Send each (file, official address) over SMTP, as any mail client would."""
         with smtplib.SMTP("127.0.0.1", self.port("SAKSPOST_SMTP_PORT"), timeout=30) as smtp:
