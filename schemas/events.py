@@ -24,6 +24,7 @@ from schemas.vocab import (
     MailClass,
     MailEvent,
     NoticeKind,
+    QuarantineReason,
     SensitiveKind,
     Severity,
     Status,
@@ -109,6 +110,12 @@ class MailReceived(MailEventBase):
     )
     flag_status: Literal["notFlagged", "flagged", "complete"] | None = Field(
         default=None, description="Its Outlook flag when ingest read it"
+    )
+    quarantine: QuarantineReason | None = Field(
+        default=None,
+        description="Set when the mail was over a limit of what one mail may cost to read, or "
+        "unreadable: the fields hold what could be read cheaply (its headers), and the case is "
+        "treated as possibly sensitive and goes to a person (null: read in full)",
     )
 
     @classmethod

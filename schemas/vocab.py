@@ -42,6 +42,17 @@ class SensitiveKind(StrEnum):
     UNNTATT_OFFENTLIGHET = "unntatt_offentlighet"
 
 
+class QuarantineReason(StrEnum):
+    """Why a mail is a quarantined case: over a limit of what one mail may cost, or unreadable.
+
+    The mail is still a case (its MIME kept, routed to a person, treated as possibly sensitive).
+    """
+
+    TOO_LARGE = "too_large"
+    TOO_COMPLEX = "too_complex"
+    UNPARSEABLE = "unparseable"
+
+
 class Status(StrEnum):
     """A case's status in Sakspost (R11, R12)."""
 
@@ -101,6 +112,7 @@ class AlertKind(StrEnum):
     REPLY_NOT_FROM_WEBSAK = "reply_not_from_websak"
     CONFIRM_PRIVATE = "confirm_private"
     NOTICE_UNDELIVERABLE = "notice_undeliverable"
+    QUARANTINED = "quarantined"
 
 
 class Severity(StrEnum):

@@ -22,6 +22,10 @@ from services.common.orgconfig import Organisation
 # Rules read at most this much text: cues sit near the top, and a megabyte of pasted log must not
 # make one mail cost seconds. Identity numbers are still searched in the whole text (R2).
 MAX_RULE_TEXT = 20_000
+# The one-line fields rules read (subject, sender name, attachment names) are flattened to one
+# line and cut to this: patterns anchored with `^` under re.MULTILINE cost a scan per line break,
+# and an encoded subject with thousands of them cost seconds (issue #16, finding 1).
+MAX_LINE_TEXT = 2_000
 # Invisible characters that newsletters use as preheader padding, and soft hyphens.
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff\u034f]")
 
@@ -34,6 +38,11 @@ def normalise(text: str) -> str:
 def flatten(text: str) -> str:
     """One line with single spaces: mail bodies are hard-wrapped anywhere, cues must not care."""
     return " ".join(text.split())
+
+
+def one_line(text: str) -> str:
+    """A header-like field as rules read it: normalised, one line, at most `MAX_LINE_TEXT`."""
+    return flatten(normalise(text[: MAX_LINE_TEXT * 4]))[:MAX_LINE_TEXT]
 
 
 def _domain(address: str) -> str:
@@ -137,7 +146,7 @@ def build_view(
     identity_finder: IdentityNumberFinder,
     needle_index: NeedleIndex,
 ) -> MailView:
-    subject = normalise(mail.subject)
+    subject = one_line(mail.subject)
     body = normalise(mail.text)
     own = own_words(subject, body)
     full_text = f"{flatten(subject)}\n{flatten(body)}"
@@ -158,7 +167,7 @@ def build_view(
         full_text=rule_text,
         own_needles=own_needles,
         full_needles=full_needles,
-        sender_name=normalise(sender.name or "") if sender else "",
+        sender_name=one_line(sender.name or "") if sender else "",
         sender_kinds=senders.kinds(
             sender.address if sender else None, sender.name if sender else None, org
         ),
@@ -171,7 +180,7 @@ def build_view(
         reply_to_foreign=reply_to_foreign,
         thread_class=thread_class,
         attachment_names=tuple(
-            normalise(a.filename or a.content_type) for a in mail.attachments if not a.inline
+            one_line(a.filename or a.content_type) for a in mail.attachments if not a.inline
         ),
         own_word_count=word_count(own),
         identity_hits=tuple(identity_finder.find(full_text)),

@@ -6,7 +6,15 @@ still become a case a human can look at (R13). What could not be read is reporte
 defect codes instead of exceptions.
 
 The message is parsed with the `compat32` policy because it never raises on access; headers are
-decoded here, piece by piece, so that one bad header spoils only itself.
+decoded here, piece by piece, so that one bad header spoils only itself: it fails closed, to a
+defect, while the body and the other headers are still read.
+
+Hostile mail must not cost more than its size (issue #16): every step is linear in its input, and
+`MailLimits` caps what one mail may hold. What is over a cap is left out and named by a
+`limit-exceeded:*` defect, and `quarantine_reason` turns those defects into the reason the mail is
+a quarantined case (`too_large`, `too_complex`, `unparseable`): kept, routed to a person, treated
+as possibly sensitive. The parse itself runs in a worker process (`workers.py`) under a CPU-time
+and memory limit, the last resort for whatever a cap here does not foresee.
 """
 
 from __future__ import annotations
@@ -14,27 +22,56 @@ from __future__ import annotations
 import codecs
 import email.errors
 import hashlib
-import html
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email import policy
-from email.header import decode_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
-from html.parser import HTMLParser
-from types import MappingProxyType
 
-# Deeper nesting than this is not mail but an attack on the parser.
-MAX_PART_DEPTH = 30
+from schemas.vocab import QuarantineReason
+from services.common.encodedwords import decode_words
+from services.common.htmltext import html_to_text
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MailLimits:
+    """What one mail may hold before the rest is left out and the mail is quarantined.
+
+    The defaults admit anything Exchange Online delivers (messages up to 150 MB, 250 attachments,
+    256 KB of headers); `SAKSPOST_MAIL_*` settings change them (`settings.mail_limits`).
+    """
+
+    max_bytes: int = 150 * MiB
+    max_headers: int = 1000
+    max_header_chars: int = 256 * 1024
+    max_parts: int = 1000
+    # The standard parser checks every line against every open boundary, and recurses once per
+    # nested multipart: its work grows with the square of their number.
+    max_multiparts: int = 100
+    # Deeper nesting than this is not mail but an attack on the parser.
+    max_depth: int = 30
+    max_text_chars: int = 4_000_000
+    max_attachment_bytes: int = 150 * MiB
+
+
+DEFAULT_LIMITS = MailLimits()
+LIMIT_DEFECT = "limit-exceeded"
+# What a mail over `max_bytes` is read from: its header block, at most this much.
+HEAD_BYTES = 256 * 1024
 
 _ADDRESS_HEADERS = ("from", "reply-to", "to", "cc")
 _PARAM_HEADERS = ("content-type", "content-disposition")
-_GROUPS = re.compile(r"[^,:;]*:[^;]*;")
+# An address, found without parsing the header around it: each match starts at most 64
+# characters before its `@`, so the search stays linear on any text.
+_BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"@]{1,64}@[^\s<>()\[\],;:\"@]{1,255}")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _FOLDING = re.compile(r"\r?\n[ \t]*")
+_BOUNDARY_PARAMETER = re.compile(rb"boundary\s*=", re.IGNORECASE)
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # An 8-bit octet that the parser could not decode, kept as a lone surrogate (surrogateescape).
 _ESCAPED_OCTET = re.compile("[\udc80-\udcff]")
@@ -68,7 +105,9 @@ class ParsedMail:
     date: datetime | None  # timezone-aware UTC
     in_reply_to: str | None
     references: tuple[str, ...]
-    headers: Mapping[str, tuple[str, ...]]  # lower-case names -> decoded values
+    # Lower-case names -> decoded values; a plain dict (read-only by its type) so that a parsed
+    # mail can cross from a worker process (`workers.py`).
+    headers: Mapping[str, tuple[str, ...]]
     text: str  # the plain-text body (from HTML when only HTML exists)
     html: str | None
     attachments: tuple[Attachment, ...]
@@ -130,7 +169,7 @@ def decode_header_value(value: object, name: str, defects: list[str]) -> str:
     if "=?" not in text:
         return text.strip()
     try:
-        chunks = decode_header(text)
+        chunks = decode_words(text)
     except (email.errors.HeaderParseError, ValueError, LookupError, AssertionError):
         _add(defects, f"header-undecodable:{name}")
         return text.strip()
@@ -156,49 +195,21 @@ def _defect_code(defect: object) -> str:
     return _CAMEL.sub("-", name).lower() or "defect"
 
 
-# --- HTML to text -----------------------------------------------------------------------------
-
-
-class _TextExtractor(HTMLParser):
-    _BREAKS = frozenset({"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table", "hr"})
-    _HIDDEN = frozenset({"style", "script", "head", "title"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._HIDDEN:
-            self._hidden_depth += 1
-        elif tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._HIDDEN:
-            self._hidden_depth = max(0, self._hidden_depth - 1)
-        elif tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden_depth:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> str:
-    """Readable text from HTML, for mail that has no plain-text part."""
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(markup)
-        extractor.close()
-    except (AssertionError, ValueError):
-        return html.unescape(re.sub(r"<[^>]*>", " ", markup))
-    text = "".join(extractor.parts).replace("\xa0", " ")
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
 # --- headers ----------------------------------------------------------------------------------
+
+
+def _names_nobody(value: str) -> bool:
+    """Blank, or only empty groups ("undisclosed-recipients:;"): a valid way to name nobody."""
+    *groups, rest = value.split(";")
+    return all(":" in group for group in groups) and not rest.strip(" ,")
+
+
+def _bare_addresses(values: list[str]) -> tuple[Address, ...]:
+    """The addresses in a header the address parser could not read, without their names."""
+    found = (
+        match.group().strip(".").lower() for v in values for match in _BARE_ADDRESS.finditer(v)
+    )
+    return tuple(Address(name=None, address=address) for address in dict.fromkeys(found))
 
 
 def _parse_addresses(raw_values: list[str], name: str, defects: list[str]) -> tuple[Address, ...]:
@@ -206,16 +217,17 @@ def _parse_addresses(raw_values: list[str], name: str, defects: list[str]) -> tu
     unfolded = [_unescape_raw(_FOLDING.sub(" ", value)) for value in raw_values]
     try:
         pairs = getaddresses(unfolded)
-    except (ValueError, IndexError, TypeError):
-        pairs = []
+    except (ValueError, IndexError, TypeError, RecursionError):
+        # Nested comments recurse once per "(": this header alone fails, closed (finding 8).
+        _add(defects, f"header-unparseable:{name}")
+        return _bare_addresses(unfolded)
     for display, addr in pairs:
         addr = addr.strip().strip("<>").lower()
         if "@" not in addr:
             continue
         label = decode_header_value(display, name, defects) if display else ""
         found.append(Address(name=label or None, address=addr))
-    # An empty group ("undisclosed-recipients:;") is a valid way to name nobody.
-    if not found and any(_GROUPS.sub("", value).strip(" ,") for value in unfolded):
+    if not found and not all(_names_nobody(value) for value in unfolded):
         _add(defects, f"header-unparseable:{name}")
     return tuple(found)
 
@@ -247,10 +259,19 @@ def _message_ids(raw: str | None) -> tuple[str, ...]:
     return (bare[0].strip("<>"),) if bare and bare[0].strip("<>") else ()
 
 
-def _collect_headers(message: Message) -> dict[str, list[str]]:
+def _collect_headers(
+    message: Message, limits: MailLimits, defects: list[str]
+) -> dict[str, list[str]]:
     raw: dict[str, list[str]] = {}
-    for name, value in message.raw_items():
-        raw.setdefault(str(name).strip().lower(), []).append(str(value))
+    for count, (name, value) in enumerate(message.raw_items()):
+        if count == limits.max_headers:
+            _add(defects, f"{LIMIT_DEFECT}:headers")
+            break
+        text = str(value)
+        if len(text) > limits.max_header_chars:
+            _add(defects, f"{LIMIT_DEFECT}:header-length")
+            text = text[: limits.max_header_chars]
+        raw.setdefault(str(name).strip().lower(), []).append(text)
     return raw
 
 
@@ -259,9 +280,15 @@ def _collect_headers(message: Message) -> dict[str, list[str]]:
 
 @dataclass(slots=True)
 class _Body:
+    """What the walk over the parts found, and what it has spent of the mail's limits."""
+
+    limits: MailLimits
     texts: list[str]
     htmls: list[str]
     attachments: list[Attachment]
+    parts: int = 0
+    text_chars: int = 0
+    attachment_bytes: int = 0
 
 
 def _part_payload(part: Message, defects: list[str]) -> bytes:
@@ -321,7 +348,7 @@ def _embedded_message_bytes(part: Message) -> bytes:
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         try:
             return payload[0].as_bytes(policy=policy.compat32)
-        except (ValueError, TypeError, LookupError, UnicodeError, AttributeError):
+        except (ValueError, TypeError, LookupError, UnicodeError, AttributeError, RecursionError):
             return str(payload[0]).encode("utf-8", "replace")
     if isinstance(payload, str):
         return payload.encode("utf-8", "surrogateescape")
@@ -341,13 +368,44 @@ def _make_attachment(
     )
 
 
+def _encoded_size(part: Message) -> int:
+    payload = part.get_payload()
+    return len(payload) if isinstance(payload, str) else 0
+
+
+def _keep_text(text: str, body: _Body, defects: list[str]) -> str:
+    room = body.limits.max_text_chars - body.text_chars
+    if len(text) > room:
+        _add(defects, f"{LIMIT_DEFECT}:text")
+        text = text[: max(0, room)]
+    body.text_chars += len(text)
+    return text
+
+
+def _room_for_attachment(part: Message, body: _Body, defects: list[str]) -> bool:
+    """Whether the part still fits the decoded-attachment budget, judged before it is decoded
+    (base64 decodes to three quarters of its size; anything else to at most its size)."""
+    estimate = _encoded_size(part) * 3 // 4
+    if body.attachment_bytes + estimate > body.limits.max_attachment_bytes:
+        _add(defects, f"{LIMIT_DEFECT}:attachments")
+        return False
+    return True
+
+
 def _walk(part: Message, body: _Body, defects: list[str], depth: int) -> None:
-    if depth > MAX_PART_DEPTH:
+    if depth > body.limits.max_depth:
         _add(defects, "nesting-too-deep")
+        return
+    body.parts += 1
+    if body.parts > body.limits.max_parts:
+        _add(defects, f"{LIMIT_DEFECT}:parts")
         return
     content_type = _content_type(part, defects)
     if content_type == "message/rfc822":
+        if not _room_for_attachment(part, body, defects):
+            return
         content = _embedded_message_bytes(part)
+        body.attachment_bytes += len(content)
         body.attachments.append(_make_attachment(part, content_type, content, defects))
         return
     if part.is_multipart():
@@ -358,16 +416,21 @@ def _walk(part: Message, body: _Body, defects: list[str], depth: int) -> None:
                     _walk(child, body, defects, depth + 1)
         return
     is_attachment = _disposition(part) == "attachment" or _filename(part, defects) is not None
+    kept_whole = is_attachment or content_type not in ("text/plain", "text/html")
+    budgeted = kept_whole and not content_type.startswith("multipart/")
+    if budgeted and not _room_for_attachment(part, body, defects):
+        return
     payload = _part_payload(part, defects)
     if not is_attachment and content_type in ("text/plain", "text/html"):
-        text = decode_bytes(payload, part.get_content_charset(), defects)
+        text = _keep_text(decode_bytes(payload, part.get_content_charset(), defects), body, defects)
         (body.texts if content_type == "text/plain" else body.htmls).append(text)
         return
     if not is_attachment and content_type.startswith("multipart/"):
         # A multipart without a usable boundary: its body is all we can show.
         _add(defects, "missing-boundary")
-        body.texts.append(decode_bytes(payload, None, defects))
+        body.texts.append(_keep_text(decode_bytes(payload, None, defects), body, defects))
         return
+    body.attachment_bytes += len(payload)
     body.attachments.append(_make_attachment(part, content_type, payload, defects))
 
 
@@ -384,7 +447,8 @@ def _all_defects(message: Message) -> Iterator[object]:
 # --- the parser -------------------------------------------------------------------------------
 
 
-def _empty(defects: list[str]) -> ParsedMail:
+def empty_mail(defects: list[str]) -> ParsedMail:
+    """A mail of which nothing could be read: what its `defects` say, nothing else."""
     return ParsedMail(
         message_id=None,
         subject="",
@@ -395,7 +459,7 @@ def _empty(defects: list[str]) -> ParsedMail:
         date=None,
         in_reply_to=None,
         references=(),
-        headers=MappingProxyType({}),
+        headers={},
         text="",
         html=None,
         attachments=(),
@@ -403,11 +467,33 @@ def _empty(defects: list[str]) -> ParsedMail:
     )
 
 
-def _parse(raw: bytes, defects: list[str]) -> ParsedMail:
+def head_of(raw: bytes) -> bytes:
+    """The header block of a mail, at most `HEAD_BYTES`: what can be read of any mail cheaply."""
+    head = raw[:HEAD_BYTES]
+    ends = [at for at in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if at != -1]
+    return head[: min(ends)] + b"\r\n\r\n" if ends else head
+
+
+def _over_limit_before_parsing(raw: bytes, limits: MailLimits) -> str | None:
+    """The cap a mail is over before the standard parser sees it (then only its header block
+    is read): its size, or the number of multiparts it declares."""
+    if len(raw) > limits.max_bytes:
+        return "size"
+    for declared, _ in enumerate(_BOUNDARY_PARAMETER.finditer(raw), start=1):
+        if declared > limits.max_multiparts:
+            return "multiparts"
+    return None
+
+
+def _parse(raw: bytes, defects: list[str], limits: MailLimits) -> ParsedMail:
+    over = _over_limit_before_parsing(raw, limits)
+    if over is not None:
+        _add(defects, f"{LIMIT_DEFECT}:{over}")
+        raw = head_of(raw)
     message = BytesParser(policy=policy.compat32).parsebytes(raw)
     for defect in _all_defects(message):
         _add(defects, _defect_code(defect))
-    raw_headers = _collect_headers(message)
+    raw_headers = _collect_headers(message, limits, defects)
     headers = {
         name: tuple(decode_header_value(v, name, defects) for v in values)
         for name, values in raw_headers.items()
@@ -418,13 +504,14 @@ def _parse(raw: bytes, defects: list[str]) -> ParsedMail:
     }
     message_ids = _message_ids(_first(raw_headers, "message-id"))
     in_reply_to = _message_ids(_first(raw_headers, "in-reply-to"))
-    body = _Body(texts=[], htmls=[], attachments=[])
-    _walk(message, body, defects, 0)
+    body = _Body(limits=limits, texts=[], htmls=[], attachments=[])
+    if over is None:
+        _walk(message, body, defects, 0)
     html_body = body.htmls[0] if body.htmls else None
     text = "\n\n".join(t for t in body.texts if t.strip())
     if not text.strip() and html_body is not None:
         text = html_to_text(html_body)
-    if not text.strip() and html_body is None and not body.attachments:
+    if not text.strip() and html_body is None and not body.attachments and body.parts:
         _add(defects, "no-body")
     subject_values = headers.get("subject", ())
     return ParsedMail(
@@ -437,7 +524,7 @@ def _parse(raw: bytes, defects: list[str]) -> ParsedMail:
         date=_parse_date(_first(raw_headers, "date"), defects),
         in_reply_to=in_reply_to[0] if in_reply_to else None,
         references=_message_ids(" ".join(raw_headers.get("references", []))),
-        headers=MappingProxyType(headers),
+        headers=headers,
         text=text,
         html=html_body,
         attachments=tuple(body.attachments),
@@ -450,15 +537,50 @@ def _first(headers: Mapping[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Everything readable in a MIME message; never raises (what is broken is in `defects`)."""
+def without_contents(mail: ParsedMail) -> ParsedMail:
+    """The mail as it crosses from a worker process: attachments named, sized and hashed, their
+    bytes left behind (a 150 MB mail's attachments would be copied once more for nothing)."""
+    return replace(mail, attachments=tuple(replace(a, content=b"") for a in mail.attachments))
+
+
+def parse_mail(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> ParsedMail:
+    """Everything readable in a MIME message within `limits`; never raises (what is broken or
+    left out is in `defects`)."""
     defects: list[str] = []
     try:
-        return _parse(raw, defects)
-    except (RecursionError, MemoryError):
+        return _parse(raw, defects, limits)
+    except RecursionError:
         _add(defects, "nesting-too-deep")
-        return _empty(defects)
+        return empty_mail(defects)
+    except MemoryError:
+        _add(defects, f"{LIMIT_DEFECT}:memory")
+        return empty_mail(defects)
     except Exception:
         # The contract is "never raises": a human reads the raw mail instead.
         _add(defects, "parse-failed")
-        return _empty(defects)
+        return empty_mail(defects)
+
+
+# Defects that mean part of the mail was left out for costing too much, by the reason given.
+_TOO_LARGE = frozenset(
+    f"{LIMIT_DEFECT}:{what}" for what in ("size", "text", "attachments", "memory")
+)
+_TOO_COMPLEX = frozenset(
+    {
+        "nesting-too-deep",
+        *(f"{LIMIT_DEFECT}:{w}" for w in ("headers", "header-length", "parts", "multiparts")),
+    }
+)
+
+
+def quarantine_reason(mail: ParsedMail) -> QuarantineReason | None:
+    """Why a parsed mail is a quarantined case, or None: it is over a limit (part of it was left
+    out), or nothing in it could be read (no header at all, or the parser gave up)."""
+    defects = set(mail.defects)
+    if defects & _TOO_LARGE:
+        return QuarantineReason.TOO_LARGE
+    if defects & _TOO_COMPLEX:
+        return QuarantineReason.TOO_COMPLEX
+    if not mail.headers or "parse-failed" in defects:
+        return QuarantineReason.UNPARSEABLE
+    return None

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.mail import ParsedMail, html_to_text, parse_mail
+from services.common.htmltext import html_to_text
+from services.common.mail import ParsedMail, parse_mail
 from tests.conftest import SAMPLES
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.eml"))
