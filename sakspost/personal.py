@@ -27,6 +27,7 @@ from services.common.jetstream import INGEST_BUCKET
 from services.common.language import Language, in_language, language_of_the_command_line
 from services.common.orgconfig import Organisation, OrgConfigError, StaffMember, load_organisation
 from services.common.settings import Settings, SettingsError, load_settings
+from services.common.workers import WorkerPool
 from services.ingest.config import IngestSettings
 from services.ingest.gateway import GraphGateway, MailboxGate
 from services.ingest.personal.mailroom import Mailroom
@@ -188,15 +189,19 @@ async def run_sweep(
         graph = graph_client_for(settings, retries=False)
         gateway = GraphGateway(graph, MailboxGate(IngestSettings().mailbox_concurrency))
         task = progress.add_task(_say("reading", address=owner.email), total=None)
+        workers = WorkerPool(settings.worker_limits(), "sakspost-sweep-worker")
         sweep = Sweep(
             owner,
             gateway,
-            Mailroom(org, gateway, IngestState(kv)),
+            Mailroom(org, gateway, IngestState(kv), workers, settings.mail_limits()),
             state,
             forward=forward,
             progress=lambda read: progress.update(task, completed=read),
         )
-        return await sweep.run()
+        try:
+            return await sweep.run()
+        finally:
+            await workers.close()
 
 
 def sweep_command(

@@ -17,15 +17,21 @@ from schemas.events import Alert, MailClassified, MailReceived, MailRouted, Mail
 from schemas.subjects import mail_event_filter
 from services.classifier.corrections import CORRECTIONS, CORRECTIONS_BUCKET, CorrectionStore
 from services.classifier.outgoing import check_sent
-from services.classifier.received import classify_received, default_classifier
+from services.classifier.received import (
+    classify_received,
+    default_classifier,
+    quarantined_event,
+)
 from services.classifier.threads import THREADS, THREADS_BUCKET, ThreadMemory
 from services.common.app import ServiceApp
 from services.common.jetstream import ConsumerSpec
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
+from services.common.quarantine import quarantine_alert, reason_for, reason_in
 from services.common.resources import Publisher
 from services.common.settings import Settings
+from services.common.workers import OverLimit
 
 RECEIVED = ConsumerSpec(
     "classifier", (mail_event_filter("received"),), description="Classify every received mail"
@@ -54,6 +60,12 @@ PUBLISHES = (
         Alert,
         "A shared mailbox sent sensitive content or a confidentiality marking (R2, R3)",
     ),
+    Channel(
+        "sakspost.alert.quarantined.{department}",
+        Alert,
+        "A mail over a limit of what one mail may cost to read, or unreadable: a case for a "
+        "person, treated as possibly sensitive (issue #16)",
+    ),
 )
 
 log = structlog.get_logger(__name__)
@@ -74,6 +86,9 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         buckets=(THREADS, CORRECTIONS),
     )
     engine = default_classifier()
+    # Every mail is parsed and classified in a worker process, never on the event loop.
+    workers = service.workers()
+    limits = settings.mail_limits()
 
     @service.on_startup
     async def open_stores() -> None:
@@ -85,17 +100,39 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
     async def on_received(
         event: MailReceived, mime: Mime, threads: Threads, publisher: Publisher
     ) -> None:
-        raw = await mime.get(event.mime_sha256)
         thread_class = await threads.class_of(event.conversation_id)
-        classified = classify_received(event, raw, org, thread_class, engine)
+        if event.quarantine is not None:
+            # Ingest could not read it within the limits: it is not read again here.
+            classified = quarantined_event(event, engine, event.quarantine)
+        else:
+            raw = await mime.get(event.mime_sha256)
+            outcome = await workers.run(
+                classify_received, event, raw, org, thread_class, None, limits
+            )
+            classified = (
+                quarantined_event(event, engine, reason_for(outcome))
+                if isinstance(outcome, OverLimit)
+                else outcome
+            )
         await publisher.publish(classified)
+        reason = reason_in(classified.reasons)
+        if reason is not None:
+            await publisher.publish(
+                quarantine_alert(event.case_id, event.department, reason, utc_now())
+            )
+            log.warning("quarantined", case_id=event.case_id, reason=reason.value)
         await threads.remember(event.conversation_id, classified.mail_class)
 
     @service.consumer(SENT)
     async def on_sent(event: MailSent, mime: Mime, threads: Threads, publisher: Publisher) -> None:
         raw = await mime.get(event.mime_sha256)
         thread_class = await threads.class_of(event.conversation_id)
-        for alert in check_sent(event, raw, org, thread_class, engine, utc_now()):
+        alerts = await workers.run(check_sent, event, raw, org, thread_class, None, utc_now())
+        if isinstance(alerts, OverLimit):
+            # Sent mail is not a case: what cannot be read within the limits is not checked.
+            log.warning("sent mail over a limit, not checked", case_id=event.case_id)
+            return
+        for alert in alerts:
             await publisher.publish(alert)
 
     @service.consumer(CORRECTED)

@@ -18,6 +18,7 @@ from schemas.events import Alert, MailSent
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind, MailClass, SensitiveKind, Severity
 from services.classifier.engine import Classifier
+from services.classifier.received import default_classifier
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.outgoing import is_sakspost_mail
@@ -68,16 +69,18 @@ def check_sent(
     mime: bytes,
     org: Organisation,
     thread_class: MailClass | None,
-    classifier: Classifier,
+    classifier: Classifier | None,
     now: datetime,
 ) -> list[Alert]:
-    """The alerts one sent mail raises (none for Sakspost's own notices and forwards)."""
+    """The alerts one sent mail raises (none for Sakspost's own notices and forwards). The
+    service runs this in a worker process (`classifier` None: the worker's own)."""
     if is_sakspost_mail(mime):
         return []
     alerts = []
     if thread_class is MailClass.ARKIVVERDIG:
         alerts.append(reply_alert(event, now))
-    sensitive = classifier.classify(parse_mail(mime), event.mailbox, org, thread_class).sensitive
+    engine = classifier or default_classifier()
+    sensitive = engine.classify(parse_mail(mime), event.mailbox, org, thread_class).sensitive
     if sensitive:
         alerts.append(sensitive_alert(event, sensitive, now))
     return alerts

@@ -1,4 +1,11 @@
-"""From a `received` event and its MIME to the `classified` event the service publishes (R9)."""
+"""From a `received` event and its MIME to the `classified` event the service publishes (R9).
+
+A quarantined mail (over a limit of what one mail may cost to read, or unreadable: issue #16) is
+never judged on what little could be read, and never `offisiell` because nothing spoke against
+it: it is `arkivverdig` with confidence 0, possibly sensitive (`unntatt_offentlighet`, with any
+sensitive kind found in what was read), suggested to its own department, and its first reason is
+`quarantine.<reason>`. A person of that department opens it; nothing of it is published openly.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,18 @@ from functools import cache
 
 from schemas.events import MailClassified, MailReceived, utc_now
 from schemas.identity import make_event_id
-from schemas.vocab import MailClass
-from services.classifier.engine import Classification, Classifier
+from schemas.vocab import MailClass, QuarantineReason, SensitiveKind
+from services.classifier.engine import IDENTITY_REASON, Classification, Classifier
 from services.classifier.modelstore import load_current
 from services.classifier.ruleset import default_rules
-from services.common.mail import ParsedMail, parse_mail
+from services.common.mail import DEFAULT_LIMITS, MailLimits, parse_mail, quarantine_reason
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
+from services.common.quarantine import reason_id
 
-UNPARSEABLE_REASON = "unparseable"
+_IDENTITY_KINDS = frozenset(
+    {SensitiveKind.FODSELSNUMMER, SensitiveKind.DNUMMER, SensitiveKind.HNUMMER}
+)
 
 
 @cache
@@ -24,19 +34,21 @@ def default_classifier() -> Classifier:
     return Classifier(default_rules(), load_current())
 
 
-def is_unparseable(mail: ParsedMail) -> bool:
-    """Nothing a human or a rule could judge: no header at all, or the parser gave up."""
-    return not mail.headers or "parse-failed" in mail.defects
-
-
-def _needs_a_human(org: Organisation, rules_version: str) -> Classification:
+def quarantined(
+    reason: QuarantineReason, department: str, rules_version: str, read: Classification | None
+) -> Classification:
+    """The classification of a quarantined mail; `read` is what its readable part gave, if any
+    of it could be read (its sensitive kinds and topics are kept, its class is not)."""
+    found = set(read.sensitive) if read else set()
+    sensitive = tuple(k for k in SensitiveKind if k in found | {SensitiveKind.UNNTATT_OFFENTLIGHET})
+    identity = (IDENTITY_REASON,) if found & _IDENTITY_KINDS else ()
     return Classification(
-        mail_class=MailClass.OFFISIELL,
+        mail_class=MailClass.ARKIVVERDIG,
         confidence=0.0,
-        sensitive=(),
-        topics=(),
-        suggested_department=org.common_department,
-        reasons=(UNPARSEABLE_REASON,),
+        sensitive=sensitive,
+        topics=read.topics if read else (),
+        suggested_department=department,
+        reasons=(reason_id(reason), *identity),
         scores={},
         rules_version=rules_version,
     )
@@ -48,17 +60,35 @@ def classify_received(
     org: Organisation,
     thread_class: MailClass | None = None,
     classifier: Classifier | None = None,
+    limits: MailLimits = DEFAULT_LIMITS,
 ) -> MailClassified:
-    """The class of a received mail; a mail that cannot be parsed is `offisiell` with confidence 0
-    and reason `unparseable`, so that a human looks at it (never dropped). A mail forwarded from
-    a personal mailbox (R9c) is judged by its attached original."""
+    """The class of a received mail. A mail ingest quarantined is not read again; one whose
+    parse here is over `limits`, or unreadable, is quarantined here. A mail forwarded from a
+    personal mailbox (R9c) is judged by its attached original. The service runs this in a worker
+    process (`classifier` None: the worker's own, built once per process)."""
     engine = classifier or default_classifier()
-    mail = parse_mail(original_of(mime, org))
-    result = (
-        _needs_a_human(org, engine.rules.version)
-        if is_unparseable(mail)
-        else engine.classify(mail, event.mailbox, org, thread_class)
+    if event.quarantine is not None:
+        return quarantined_event(event, engine, event.quarantine)
+    mail = parse_mail(original_of(mime, org), limits)
+    result = engine.classify(mail, event.mailbox, org, thread_class)
+    reason = quarantine_reason(mail)
+    if reason is not None:
+        result = quarantined(reason, event.department, engine.rules.version, result)
+    return classified_event(event, engine, result)
+
+
+def quarantined_event(
+    event: MailReceived, engine: Classifier, reason: QuarantineReason
+) -> MailClassified:
+    """The `classified` event of a mail none of which could be read within the limits."""
+    return classified_event(
+        event, engine, quarantined(reason, event.department, engine.rules.version, None)
     )
+
+
+def classified_event(
+    event: MailReceived, engine: Classifier, result: Classification
+) -> MailClassified:
     return MailClassified(
         event_id=make_event_id("classified", event.case_id, engine.version),
         case_id=event.case_id,

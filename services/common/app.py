@@ -56,6 +56,7 @@ from services.common.publisher import (
 from services.common.resources import JETSTREAM_KEY, PUBLISHER_KEY
 from services.common.retry import DEAD_LETTERS_KEY, FAILURES_KEY, RetryDiscipline, RetryPolicy
 from services.common.settings import Settings
+from services.common.workers import WorkerPool
 
 log = structlog.get_logger(__name__)
 
@@ -113,6 +114,7 @@ class ServiceApp:
         self._failures = failures
         self._examples = examples
         self._js: JetStreamContext | None = None
+        self._workers: WorkerPool | None = None
         self._ready = asyncio.Event()
         self.app = AsgiFastStream(
             self.broker,
@@ -164,6 +166,21 @@ class ServiceApp:
         """Run `hook` after the consumers stopped and in-flight handlers finished."""
         self.app.after_shutdown(hook)
         return hook
+
+    def workers(self) -> WorkerPool:
+        """The service's worker processes, for work on a mail that must not run on its event
+        loop (parse, classification, rendering: `workers.py`). Declared on first call; started
+        with the service, closed after its handlers finished."""
+        if self._workers is None:
+            pool = WorkerPool(self.settings.worker_limits(), f"sakspost-{self.name}-worker")
+            self._workers = pool
+
+            async def start_workers() -> None:
+                pool.start()
+
+            self.on_startup(start_workers)
+            self.on_shutdown(pool.close)
+        return self._workers
 
     def layout(self) -> Layout:
         """The common layout plus this service's own streams, buckets and consumers."""

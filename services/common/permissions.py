@@ -259,7 +259,10 @@ _SERVICES = (
         "Classifies mail; remembers threads and corrections",
         consumes(EVENTS_STREAM, *CLASSIFIER_DURABLES)
         + events_publisher(
-            _mail("classified"), _alert("reply_not_from_websak"), _alert("sensitive_outgoing")
+            _mail("classified"),
+            _alert("reply_not_from_websak"),
+            _alert("sensitive_outgoing"),
+            _alert("quarantined"),
         )
         + kv_owner(THREADS_BUCKET)
         + kv_owner(CORRECTIONS_BUCKET)

@@ -15,6 +15,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.configfile import load_env_model
+from services.common.mail import MailLimits
+from services.common.workers import MiB, WorkerLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ORG_CONFIG = REPO_ROOT / "config" / "ha-kommune.yaml"
@@ -107,6 +109,32 @@ class Settings(BaseSettings):
     max_deterministic_failures: int = Field(default=5, ge=1)
     ack_wait_seconds: float = Field(default=60.0, gt=0)
 
+    # Bounded work per mail (issue #16): a mail's parse, classification and rendering run in a
+    # service's worker processes, each task under a CPU-time limit and each worker under a memory
+    # limit; what a mail may hold is capped before that. Over any of them, the mail is a
+    # quarantined case. The defaults admit anything Exchange Online delivers (150 MB messages).
+    workers: int = Field(default=1, ge=1, le=16, description="Worker processes per service")
+    worker_cpu_seconds: float = Field(
+        default=60.0, ge=1, description="CPU time one task (one mail) may use in a worker"
+    )
+    worker_memory_mib: int = Field(
+        default=2048, ge=128, description="Address space of one worker process (RLIMIT_AS)"
+    )
+    mail_max_mib: int = Field(default=150, ge=1, description="Larger mail: headers only read")
+    mail_max_headers: int = Field(default=1000, ge=10)
+    mail_max_header_kib: int = Field(default=256, ge=1, description="Longest header value read")
+    mail_max_parts: int = Field(default=1000, ge=1, description="MIME parts read per mail")
+    mail_max_depth: int = Field(default=30, ge=1, description="Nesting of MIME parts read")
+    mail_max_multiparts: int = Field(
+        default=100, ge=1, description="Multiparts a mail may declare; more: headers only read"
+    )
+    mail_max_text_chars: int = Field(
+        default=4_000_000, ge=1000, description="Body text read per mail (what is classified)"
+    )
+    mail_max_attachment_mib: int = Field(
+        default=150, ge=1, description="Decoded attachments read per mail, in total"
+    )
+
     graph_base_url: str | None = Field(
         default=None, description="Graph base URL; set to the emulator locally, unset in production"
     )
@@ -191,6 +219,25 @@ class Settings(BaseSettings):
             )
         return GraphApp(
             tenant, client, credential, self.graph_authority, self.graph_authority_ca_file
+        )
+
+    def worker_limits(self) -> WorkerLimits:
+        return WorkerLimits(
+            workers=self.workers,
+            cpu_seconds=self.worker_cpu_seconds,
+            memory_bytes=self.worker_memory_mib * MiB,
+        )
+
+    def mail_limits(self) -> MailLimits:
+        return MailLimits(
+            max_bytes=self.mail_max_mib * MiB,
+            max_headers=self.mail_max_headers,
+            max_header_chars=self.mail_max_header_kib * 1024,
+            max_parts=self.mail_max_parts,
+            max_depth=self.mail_max_depth,
+            max_multiparts=self.mail_max_multiparts,
+            max_text_chars=self.mail_max_text_chars,
+            max_attachment_bytes=self.mail_max_attachment_mib * MiB,
         )
 
     def port_for(self, service: str) -> int:

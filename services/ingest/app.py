@@ -101,6 +101,7 @@ def build(
         examples={**EXAMPLES, **WORK_EXAMPLES},
     )
     holder: dict[str, Running] = {}
+    workers = service.workers()
 
     @service.on_startup
     async def start() -> None:
@@ -130,13 +131,15 @@ def build(
             keeper,
             catch_up,
             WritebackLog(await service.key_value(WRITEBACKS_BUCKET)),
+            workers,
+            settings.mail_limits(),
         )
         personal = PersonalWatcher(
             org,
             config,
             PersonalState(state.kv),
             gateway,
-            Mailroom(org, gateway, state),
+            Mailroom(org, gateway, state, workers, settings.mail_limits()),
             base + PERSONAL_PATH,
             settings.delta_interval_seconds,
         )

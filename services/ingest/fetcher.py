@@ -16,10 +16,12 @@ import structlog
 from nats.js import JetStreamContext
 
 from services.common.errors import PoisonMessage, TransientError
+from services.common.mail import MailLimits
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Department, Organisation
 from services.common.publisher import EventPublisher
-from services.common.received import build_received
+from services.common.received import GraphFacts, read_received
+from services.common.workers import WorkerPool
 from services.common.writeback import WritebackLog
 from services.ingest.changes import first_record, gone, is_received_mail, seen_again
 from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
@@ -44,8 +46,13 @@ class Fetcher:
         keeper: SubscriptionKeeper,
         catch_up: DeltaCatchUp,
         writebacks: WritebackLog,
+        workers: WorkerPool,
+        limits: MailLimits,
     ) -> None:
         self._org = org
+        # The mail is read in a worker process, never on the event loop (issue #16).
+        self._workers = workers
+        self._limits = limits
         self._state = state
         self._writebacks = writebacks
         self._gateway = gateway
@@ -136,17 +143,17 @@ class Fetcher:
         except MessageGone:
             log.warning("message gone before its MIME was read", department=work.department)
             return None
-        event = build_received(
-            self._org,
-            department.addresses[0],
-            raw,
+        facts = GraphFacts(
             snapshot.id,
             snapshot.received_at or datetime.now(UTC),
             snapshot.conversation_id,
             # The version read: the router's first write-back is conditional on it.
             change_key=snapshot.change_key,
-            categories=snapshot.categories,
+            categories=tuple(snapshot.categories),
             flag_status=snapshot.flag_status,
+        )
+        event = await read_received(
+            self._workers, self._org, department.addresses[0], raw, facts, self._limits
         )
         await self._mime.put(raw)
         if await self._state.was_received(event.case_id):
@@ -160,6 +167,7 @@ class Fetcher:
                 case_id=event.case_id,
                 department=event.department,
                 defects=len(event.parse_defects),
+                quarantine=event.quarantine,
                 source=work.source,
             )
         return first_record(event, snapshot)

@@ -103,16 +103,22 @@ async def test_a_mail_without_headers_is_left_to_a_human(
         ).model_dump(exclude={"event_id", "type"})
     )
     assert event.case_id == make_case_id("post@ha.kommune.no", None, "g-broken")
+    assert event.quarantine == "unparseable"
     service = build(settings, org)
     async with (
-        event_log(settings, "sakspost.mail.classified.>") as log,
+        event_log(settings, "sakspost.>") as log,
         service.running(),
     ):
         await injector.publish(event.nats_subject(), event.to_json())
         ((_, payload),) = await log.wait_for_case(event.case_id, "classified")
-    assert payload["mail_class"] == "offisiell"
+        ((subject, alert),) = await log.wait_for_case(event.case_id, "alert")
+    # Never `offisiell` for want of anything readable (issue #16): kept, screened, to a person.
+    assert payload["mail_class"] == "arkivverdig"
     assert payload["confidence"] == 0
-    assert payload["reasons"] == ["unparseable"]
+    assert payload["sensitive"] == ["unntatt_offentlighet"]
+    assert payload["reasons"] == ["quarantine.unparseable"]
+    assert subject == "sakspost.alert.quarantined.post"
+    assert alert["reason"] == "unparseable"
 
 
 async def _publish_until_a_correction_is_stored(

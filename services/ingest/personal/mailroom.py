@@ -14,13 +14,16 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+import structlog
+
 from schemas.identity import make_case_id
-from services.classifier.engine import Classification, Classifier
+from services.classifier.engine import Classification
 from services.classifier.received import default_classifier
 from services.common.clock import Clock, system_clock
-from services.common.mail import ParsedMail, parse_mail
+from services.common.mail import MailLimits, ParsedMail, parse_mail, without_contents
 from services.common.orgconfig import Organisation, StaffMember
 from services.common.outgoing import NOTICE_HEADER, forward_mime, is_sakspost_mail
+from services.common.workers import OverLimit, WorkerPool
 from services.ingest.gateway import GraphGateway, MessageGone
 from services.ingest.personal import texts
 from services.ingest.personal.verdict import (
@@ -32,6 +35,8 @@ from services.ingest.personal.verdict import (
 )
 from services.ingest.state import IngestState
 
+log = structlog.get_logger(__name__)
+
 
 @dataclass(frozen=True)
 class Judged:
@@ -39,6 +44,12 @@ class Judged:
 
     mail: ParsedMail
     classification: Classification
+
+
+def judge_mail(raw: bytes, mailbox: str, org: Organisation, limits: MailLimits) -> Judged:
+    """Run in a worker process: parse and classify one personal mail."""
+    mail = parse_mail(raw, limits)
+    return Judged(without_contents(mail), default_classifier().classify(mail, mailbox, org))
 
 
 def owner_notice_mime(
@@ -65,13 +76,15 @@ class Mailroom:
         org: Organisation,
         gateway: GraphGateway,
         ingest_state: IngestState,
-        classifier: Classifier | None = None,
+        workers: WorkerPool,
+        limits: MailLimits,
         clock: Clock = system_clock,
     ) -> None:
         self._org = org
         self._gateway = gateway
         self._ingest_state = ingest_state
-        self._classifier = classifier or default_classifier()
+        self._workers = workers
+        self._limits = limits
         self._clock = clock
 
     async def read(self, owner: StaffMember, message_id: str) -> bytes | None:
@@ -82,9 +95,14 @@ class Mailroom:
             return None
         return None if is_sakspost_mail(raw) else raw
 
-    def judge(self, owner: StaffMember, raw: bytes) -> Judged:
-        mail = parse_mail(raw)
-        return Judged(mail, self._classifier.classify(mail, owner.email, self._org))
+    async def judge(self, owner: StaffMember, raw: bytes) -> Judged | None:
+        """The mail judged in a worker process; None when it is over a limit there: such a mail
+        is left where it is, never forwarded (nothing private may leave on a guess)."""
+        judged = await self._workers.run(judge_mail, raw, owner.email, self._org, self._limits)
+        if isinstance(judged, OverLimit):
+            log.warning("personal mail over a limit, left alone", limit=judged.limit)
+            return None
+        return judged
 
     def received_verdict(self, judged: Judged) -> Forward | LeaveAlone:
         return judge_received(judged.classification, self._org)
@@ -114,7 +132,9 @@ class Mailroom:
         raw = await self.read(owner, message_id)
         if raw is None:
             return None
-        judged = self.judge(owner, raw)
+        judged = await self.judge(owner, raw)
+        if judged is None:
+            return LeaveAlone()
         verdict = self.received_verdict(judged)
         if isinstance(verdict, Forward):
             await self.forward(owner, raw, judged, verdict)
@@ -125,7 +145,9 @@ class Mailroom:
         raw = await self.read(owner, message_id)
         if raw is None:
             return False
-        judged = self.judge(owner, raw)
+        judged = await self.judge(owner, raw)
+        if judged is None:
+            return False
         warning = judge_sent(judged.classification, await self._replies_to_case(judged.mail))
         if warning is None:
             return False

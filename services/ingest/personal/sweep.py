@@ -110,7 +110,10 @@ class Sweep:
             raw = await self._patiently(lambda: self._mailroom.read(self._owner, message_id))
         if raw is None:
             return None
-        verdict = self._mailroom.received_verdict(self._mailroom.judge(self._owner, raw))
+        judged = await self._mailroom.judge(self._owner, raw)
+        if judged is None:
+            return None
+        verdict = self._mailroom.received_verdict(judged)
         return message_id if isinstance(verdict, Forward) else None
 
     async def _settle(
@@ -129,7 +132,9 @@ class Sweep:
         raw = await self._patiently(lambda: self._mailroom.read(self._owner, message_id))
         if raw is None:
             return
-        judged = self._mailroom.judge(self._owner, raw)
+        judged = await self._mailroom.judge(self._owner, raw)
+        if judged is None:
+            return
         verdict = self._mailroom.received_verdict(judged)
         if isinstance(verdict, Forward):
             await self._patiently(lambda: self._mailroom.forward(self._owner, raw, judged, verdict))
@@ -139,8 +144,8 @@ class Sweep:
         found: list[tuple[MailClass, str]] = []
         for message_id in checkpoint.found:
             raw = await self._patiently(partial(self._mailroom.read, self._owner, message_id))
-            if raw is not None:
-                judged = self._mailroom.judge(self._owner, raw)
+            judged = None if raw is None else await self._mailroom.judge(self._owner, raw)
+            if judged is not None:
                 found.append((judged.classification.mail_class, judged.mail.subject))
         title, body = texts.sweep_report(
             self._owner.language, checkpoint.read, found, self._forward
