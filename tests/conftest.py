@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -40,6 +42,16 @@ def scenario_scale() -> float:
 
 def scaled(full_size: int, minimum: int = 10) -> int:
     return max(minimum, round(full_size * scenario_scale()))
+
+
+# Hostile mail (issue #16): each example may run to a worker's CPU limit, so `make test` draws a
+# few and `make test-full` ten times as many. The pool is shared by the examples of one test.
+hypothesis_settings.register_profile(
+    "hostile",
+    max_examples=scaled(120, minimum=12),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture
