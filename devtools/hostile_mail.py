@@ -72,6 +72,7 @@ def deep_nesting(depth: int) -> bytes:
     )
     return (
         b"From: innbyggjar@epost.example\r\nTo: post@ha.kommune.no\r\nSubject: djup\r\n"
+        b"Message-ID: <hostile@epost.example>\r\n"
         + opening
         + b"Content-Type: text/plain\r\n\r\n"
         + ORDINARY_BODY.encode()
@@ -141,6 +142,13 @@ def image_bomb(side: int) -> bytes:
     return _mail([b"Subject: bilete"], body, b"multipart/related; boundary=p")
 
 
+def identity_storm(kilobytes: int) -> bytes:
+    """A body of valid identity numbers: each one is checked and its label looked for (R2), so
+    the classification costs about 1.5 ms per KB: linear, and what a CPU limit is for."""
+    line = f"fnr {IDENTITY_NUMBER} "
+    return _mail([b"Subject: liste"], (line * (kilobytes * 1024 // len(line))).encode())
+
+
 # Each hostile piece with the sizes hypothesis draws from: (name, build, smallest, largest).
 PIECES: tuple[tuple[str, Callable[[int], bytes], int, int], ...] = (
     ("deep_nesting", deep_nesting, 20, scaled(2000)),
@@ -153,6 +161,7 @@ PIECES: tuple[tuple[str, Callable[[int], bytes], int, int], ...] = (
     ("many_parts", many_parts, 100, scaled(10_000)),
     ("huge_attachment", huge_attachment, 1, scaled(8)),
     ("image_bomb", image_bomb, 1000, 20_000),
+    ("identity_storm", identity_storm, 1, scaled(1024)),
 )
 
 

@@ -23,6 +23,7 @@ from devtools.bench.chart import latency_chart
 from devtools.bench.classify import bench_classifier
 from devtools.bench.drain import NON_ARCHIVE, bench_drain
 from devtools.bench.goals import check_goals
+from devtools.bench.hostile import bench_hostile
 from devtools.bench.ingest import bench_ingest
 from devtools.bench.pipeline import DEFAULT_MAILS, DEFAULT_RATE, bench_pipeline
 from devtools.bench.render import bench_render
@@ -70,6 +71,7 @@ def run(
     figures: dict[str, float] = {}
     benchmarks: dict[str, Callable[[], dict[str, float]]] = {
         "classifier": lambda: bench_classifier(SAMPLES),
+        "hostile": bench_hostile,
         "render": _render_figures,
         "ingest": bench_ingest,
         "drain": lambda: bench_drain(drain_mails),

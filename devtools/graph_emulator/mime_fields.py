@@ -23,7 +23,8 @@ from typing import TypeVar
 PREVIEW_LENGTH = 255
 _T = TypeVar("_T")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-_TAG = re.compile(r"<[^>]*>")
+# Not `<[^>]*>`: on tag soup that never closes (`"<a " * 10000`) each `<` would scan to the end.
+_TAG = re.compile(r"<[^<>]*>")
 _SPACE = re.compile(r"\s+")
 
 

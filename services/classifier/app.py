@@ -96,7 +96,9 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         service.put("threads", ThreadMemory(await service.key_value(THREADS_BUCKET)))
         service.put("corrections", CorrectionStore(await service.key_value(CORRECTIONS_BUCKET)))
 
-    @service.consumer(RECEIVED)
+    # As many mails in flight as there are workers: a hostile mail at its CPU limit holds one
+    # worker while the others classify the ordinary mail behind it.
+    @service.consumer(RECEIVED, concurrency=settings.workers)
     async def on_received(
         event: MailReceived, mime: Mime, threads: Threads, publisher: Publisher
     ) -> None:

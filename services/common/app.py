@@ -136,12 +136,16 @@ class ServiceApp:
 
     # --- declarations ---------------------------------------------------------------------
 
-    def consumer(self, spec: ConsumerSpec) -> Callable[[Any], Any]:
+    def consumer(self, spec: ConsumerSpec, concurrency: int = 1) -> Callable[[Any], Any]:
         """Decorate a handler as this durable consumer's; its first parameter's type decides how
-        the payload is decoded (a contract model, or a union discriminated on `type`)."""
+        the payload is decoded (a contract model, or a union discriminated on `type`).
+
+        `concurrency` above 1 handles that many messages at once (for handlers whose work runs
+        in the worker pool: one slow mail then holds one worker, not the whole consumer)."""
         spec = replace(spec, ack_wait_seconds=self.settings.ack_wait_seconds)
         self.consumers.append(spec)
-        return self.events.subscriber(
+        parallel: dict[str, Any] = {"max_workers": concurrency} if concurrency > 1 else {}
+        subscriber: Callable[[Any], Any] = self.events.subscriber(
             config=spec.config(),
             stream=JStream(spec.stream, declare=False),
             durable=spec.durable,
@@ -151,7 +155,9 @@ class ServiceApp:
             ack_policy=AckPolicy.MANUAL,
             title=spec.durable,
             description=spec.description,
+            **parallel,
         )
+        return subscriber
 
     def put(self, key: str, value: object) -> None:
         """Share `value` with handlers through FastStream's context (`Context(key)`)."""
