@@ -368,9 +368,13 @@ def _make_attachment(
     )
 
 
-def _encoded_size(part: Message) -> int:
+def _decoded_size_at_most(part: Message) -> int:
+    """What the part's payload decodes to at most, known without decoding it."""
     payload = part.get_payload()
-    return len(payload) if isinstance(payload, str) else 0
+    if not isinstance(payload, str):
+        return 0
+    encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
+    return len(payload) * 3 // 4 if encoding == "base64" else len(payload)
 
 
 def _keep_text(text: str, body: _Body, defects: list[str]) -> str:
@@ -383,10 +387,8 @@ def _keep_text(text: str, body: _Body, defects: list[str]) -> str:
 
 
 def _room_for_attachment(part: Message, body: _Body, defects: list[str]) -> bool:
-    """Whether the part still fits the decoded-attachment budget, judged before it is decoded
-    (base64 decodes to three quarters of its size; anything else to at most its size)."""
-    estimate = _encoded_size(part) * 3 // 4
-    if body.attachment_bytes + estimate > body.limits.max_attachment_bytes:
+    """Whether the part still fits the decoded-attachment budget, judged before it is decoded."""
+    if body.attachment_bytes + _decoded_size_at_most(part) > body.limits.max_attachment_bytes:
         _add(defects, f"{LIMIT_DEFECT}:attachments")
         return False
     return True

@@ -158,6 +158,13 @@ def test_attachments_over_the_budget_are_not_decoded() -> None:
     assert quarantine_reason(mail) is QuarantineReason.TOO_LARGE
 
 
+def test_an_attachment_not_in_base64_counts_at_its_full_size() -> None:
+    raw = many_parts(1).replace(b"\r\n\r\nx\r\n", b"\r\n\r\n" + b"y" * 1200 + b"\r\n")
+    mail = parse_mail(raw, replace(LOW, max_bytes=DEFAULT_LIMITS.max_bytes))
+    assert "limit-exceeded:attachments" in mail.defects
+    assert mail.attachments == ()
+
+
 def test_a_mail_over_the_size_cap_still_has_its_headers() -> None:
     mail = parse_mail(huge_attachment(1), LOW)
     assert mail.subject == "stort vedlegg"
