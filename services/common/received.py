@@ -8,6 +8,7 @@ said about it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,8 +167,12 @@ async def read_received(
         return event
     head = await pool.run(_head_only, raw, limits)
     if isinstance(head, OverLimit):
-        return _build(org, mailbox, raw, facts, limits, empty_mail(["parse-failed"]), None)
-    return _build(org, mailbox, raw, facts, limits, head, reason_for(event))
+        # Nothing is parsed here, but hashing a large mail is still work: off the event loop.
+        unread = empty_mail(["parse-failed"])
+        return await asyncio.to_thread(_build, org, mailbox, raw, facts, limits, unread, None)
+    return await asyncio.to_thread(
+        _build, org, mailbox, raw, facts, limits, head, reason_for(event)
+    )
 
 
 def official_recipient(mail: ParsedMail, org: Organisation) -> str | None:

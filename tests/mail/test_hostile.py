@@ -217,6 +217,24 @@ async def test_ingest_publishes_the_headers_when_the_full_parse_is_over_a_limit(
     assert event.mime_sha256 == hashlib.sha256(raw).hexdigest()
 
 
+class _AlwaysOverLimit(WorkerPool):
+    def __init__(self) -> None:
+        super().__init__(TIGHT)
+
+    async def run(self, function, *args):  # type: ignore[no-untyped-def]
+        return OverLimit("memory")
+
+
+async def test_a_mail_of_which_not_even_the_headers_can_be_read_is_still_received(
+    org: Organisation,
+) -> None:
+    raw = comment_storm(10)
+    event = await read_received(_AlwaysOverLimit(), org, MAILBOX, raw, FACTS, DEFAULT_LIMITS)
+    assert event.quarantine is QuarantineReason.UNPARSEABLE
+    assert event.graph_message_id == FACTS.graph_message_id
+    assert event.mime_size == len(raw)
+
+
 @settings(settings.get_profile("hostile"))
 @given(raw=hostile_mail())
 async def test_any_hostile_mail_ends_as_a_case(
