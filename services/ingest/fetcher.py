@@ -10,22 +10,23 @@ or catch up.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import structlog
 from nats.js import JetStreamContext
 
 from services.common.errors import PoisonMessage, TransientError
-from services.common.mail import MailLimits
+from services.common.mail import MailLimits, empty_mail
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Department, Organisation
 from services.common.publisher import EventPublisher
 from services.common.received import GraphFacts, read_received
-from services.common.workers import WorkerPool
+from services.common.workers import OverLimit, WorkerPool
 from services.common.writeback import WritebackLog
 from services.ingest.changes import first_record, gone, is_received_mail, seen_again
 from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
-from services.ingest.sent import build_sent, is_sent_mail
+from services.ingest.sent import build_sent, is_sent_mail, sent_event
 from services.ingest.state import IngestState, MessageRecord
 from services.ingest.upkeep import DeltaCatchUp, SubscriptionKeeper
 from services.ingest.work import LifecycleWork, MessageWork
@@ -180,7 +181,16 @@ class Fetcher:
             raw = await self._gateway.mime(work.mailbox, work.message_id)
         except MessageGone:
             return
-        event = build_sent(work.department, department.addresses[0], raw, snapshot)
+        address = department.addresses[0]
+        sent = await self._workers.run(build_sent, work.department, address, raw, snapshot)
+        event = (
+            # Not even its headers could be read within the limits: what Graph said is enough.
+            await asyncio.to_thread(
+                sent_event, work.department, address, raw, snapshot, empty_mail(["parse-failed"])
+            )
+            if isinstance(sent, OverLimit)
+            else sent
+        )
         if event is not None:
             await self._mime.put(raw)
             await self._publisher.publish(event)

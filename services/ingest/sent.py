@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from schemas.events import MailSent
 from schemas.identity import make_case_id, make_event_id
-from services.common.mail import parse_mail
+from services.common.mail import ParsedMail, head_of, parse_mail
 from services.common.mimestore import mime_sha256
 from services.common.outgoing import is_sakspost_mail
 from services.ingest.gateway import MessageSnapshot
@@ -27,10 +27,18 @@ def is_sent_mail(snapshot: MessageSnapshot, folder: str) -> bool:
 def build_sent(
     department: str, mailbox: str, raw: bytes, snapshot: MessageSnapshot
 ) -> MailSent | None:
-    """The `sent` event of a mail in `mailbox`'s Sent Items; None for Sakspost's own mail."""
+    """The `sent` event of a mail in `mailbox`'s Sent Items; None for Sakspost's own mail.
+    Ingest runs this in a worker process (issue #16); only the header block is parsed, since
+    only header fields go into the event."""
     if is_sakspost_mail(raw):
         return None
-    mail = parse_mail(raw)
+    return sent_event(department, mailbox, raw, snapshot, parse_mail(head_of(raw)))
+
+
+def sent_event(
+    department: str, mailbox: str, raw: bytes, snapshot: MessageSnapshot, mail: ParsedMail
+) -> MailSent:
+    """The `sent` event from what `mail` (the parsed headers) and Graph say."""
     case_id = make_case_id(mailbox, mail.message_id, snapshot.id)
     sent_at = snapshot.received_at or mail.date or datetime.now(UTC)
     return MailSent(
