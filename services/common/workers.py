@@ -64,8 +64,8 @@ class OverLimit:
 
 
 class WorkerError(RuntimeError):
-    """The task raised in the worker: a bug in the function, not a limit. The message holds the
-    worker's traceback."""
+    """The task raised in the worker (or its result could not be sent back): a bug in the
+    function, not a limit. The message names the exception's type and its frames."""
 
 
 # --- in the worker ------------------------------------------------------------------------------
@@ -84,6 +84,13 @@ def _limit_cpu(seconds: float | None) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+def _failure(error: BaseException) -> tuple[str, str]:
+    """An exception's type and where it was raised, without its message: a message may quote
+    the mail (a header, a word of the body), and the service logs what it gets back."""
+    frames = "".join(traceback.format_tb(error.__traceback__, limit=20))
+    return ("error", f"{type(error).__name__} in the worker:\n{frames}")
+
+
 def _serve(conn: Connection, limits: WorkerLimits) -> None:
     """The worker's loop: one task at a time until the pool closes the connection."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -99,22 +106,24 @@ def _serve(conn: Connection, limits: WorkerLimits) -> None:
             function, args = conn.recv()
         except (EOFError, OSError):
             return
-        except Exception:  # the task could not be unpickled here (e.g. its module fails)
-            conn.send(("error", traceback.format_exc(limit=20)))
+        except Exception as error:  # the task could not be unpickled here
+            conn.send(_failure(error))
             continue
         _limit_cpu(limits.cpu_seconds)
         try:
             answer: tuple[str, Any] = ("result", function(*args))
         except MemoryError:
             answer = ("over", "memory")
-        except Exception:
-            answer = ("error", traceback.format_exc(limit=20))
+        except Exception as error:
+            answer = _failure(error)
         finally:
             _limit_cpu(None)
         try:
             conn.send(answer)
         except MemoryError:
             conn.send(("over", "memory"))
+        except Exception as error:  # a result that cannot be pickled is a bug, not a limit
+            conn.send(_failure(error))
 
 
 # --- in the service -----------------------------------------------------------------------------
