@@ -45,7 +45,7 @@ from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
 from services.ingest.queue import WorkQueue
 from services.ingest.state import IngestState
 from services.ingest.upkeep import DeltaCatchUp, Endpoints, Lease, SubscriptionKeeper, Upkeep
-from services.ingest.webhook import LIFECYCLE_PATH, NOTIFICATIONS_PATH, Webhook
+from services.ingest.webhook import LIFECYCLE_PATH, NOTIFICATIONS_PATH, BodyBudget, Webhook
 from services.ingest.work import (
     WORK_EXAMPLES,
     LifecycleWork,
@@ -110,6 +110,8 @@ def build(
         directory = SubscriptionDirectory(state)
         await directory.refresh()
         queue = WorkQueue(service.broker, config.publish_timeout_seconds)
+        # One budget for every webhook path: they share the pod's memory.
+        budget = BodyBudget(config.max_bodies_in_flight_bytes)
         base = public_url(settings, config)
         keeper = SubscriptionKeeper(
             gateway,
@@ -139,6 +141,7 @@ def build(
             Mailroom(org, gateway, state),
             base + PERSONAL_PATH,
             settings.delta_interval_seconds,
+            budget,
         )
         tasks = (
             asyncio.create_task(upkeep.run(), name="ingest-upkeep"),
@@ -146,7 +149,7 @@ def build(
             asyncio.create_task(personal.run(lambda: upkeep.holding), name="ingest-personal"),
         )
         holder["running"] = Running(
-            directory, Webhook(config, directory, queue), fetcher, upkeep, personal, tasks
+            directory, Webhook(config, directory, queue, budget), fetcher, upkeep, personal, tasks
         )
 
     @service.on_shutdown

@@ -74,7 +74,7 @@ def test_lifecycle_items_need_no_resource_data() -> None:
 )
 def test_bad_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
     with pytest.raises(Refused) as refused:
-        parse_batch(body, max_depth=16)
+        parse_batch(body, max_depth=16, max_items=100_000)
     assert refused.value.status == 400
     assert reason in refused.value.reason
 

@@ -20,24 +20,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from services.common.orgconfig import Organisation, StaffMember
 from services.ingest.config import IngestSettings
 from services.ingest.gateway import DeltaRestart, GraphGateway
-from services.ingest.notifications import (
-    KnownSubscription,
-    Refused,
-    is_json_content_type,
-    judge,
-    parse_batch,
-)
+from services.ingest.notifications import KnownSubscription, Refused, judge
 from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import FOLDERS, PersonalState, folder_key
 from services.ingest.personal.verdict import Forward, LeaveAlone
 from services.ingest.state import SubscriptionRecord
-from services.ingest.webhook import read_limited
+from services.ingest.webhook import BodyBudget, handshake, read_batch
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +53,7 @@ class PersonalWatcher:
         mailroom: Mailroom,
         endpoint: str,
         interval_seconds: float,
+        budget: BodyBudget,
     ) -> None:
         self._org = org
         self._ingest = ingest
@@ -66,6 +61,7 @@ class PersonalWatcher:
         self._gateway = gateway
         self._mailroom = mailroom
         self._endpoint = endpoint
+        self._budget = budget
         self._interval = timedelta(seconds=interval_seconds)
         self._known: dict[str, KnownSubscription] = {}  # subscription id -> its folder key
         self._woken: set[str] = set()
@@ -78,19 +74,14 @@ class PersonalWatcher:
 
     async def receive(self, request: Request) -> Response:
         """Graph's notifications for personal folders: they only wake a folder's delta round."""
-        token = request.query_params.get("validationToken")
-        if token is not None:
-            return Response(token, media_type="text/plain")
-        if not is_json_content_type(request.headers.get("content-type")):
-            return JSONResponse({"error": "Content-Type must be application/json"}, 415)
+        answer = handshake(request)
+        if answer is not None:
+            return answer
         try:
-            body = await read_limited(request, self._ingest.max_body_bytes)
-            items = parse_batch(body, self._ingest.max_json_depth)
+            items = await read_batch(request, self._ingest, self._budget)
         except Refused as refused:
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
-        except ClientDisconnect:
-            return Response(status_code=400)
-        judged = judge(items, self._known, datetime.now(UTC))
+        judged = await asyncio.to_thread(judge, items, dict(self._known), datetime.now(UTC))
         if judged.dropped:
             log.warning("personal notifications dropped", **judged.dropped)
         for accepted in judged.accepted:
