@@ -109,7 +109,10 @@ def build(
         gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency))
         directory = SubscriptionDirectory(state)
         await directory.refresh()
-        queue = WorkQueue(service.broker, config.publish_timeout_seconds)
+        # Lifecycle events are deduplicated per delta interval (the duplicate window is longer).
+        queue = WorkQueue(
+            service.broker, config.publish_timeout_seconds, settings.delta_interval_seconds
+        )
         # One budget for every webhook path: they share the pod's memory.
         budget = BodyBudget(config.max_bodies_in_flight_bytes)
         base = public_url(settings, config)

@@ -4,8 +4,8 @@ A message is read once with `$select`; the MIME only for a message ingest has no
 Before any Graph call, KV tells whether this version of the message was already handled, or is
 the router's own write-back coming back (its change key), so repeats cost no Graph reads.
 A mail in Sent Items is published once as `sent` (never followed after: it is not a case), unless
-Sakspost wrote it itself. Lifecycle work runs the matching upkeep: renew, recreate and catch up,
-or catch up.
+Sakspost wrote it itself. Lifecycle work runs the matching upkeep once: renew, recreate and catch up
+(a removal confirmed with Graph first), or catch up.
 """
 
 from __future__ import annotations
@@ -182,13 +182,19 @@ class Fetcher:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def on_lifecycle(self, work: LifecycleWork) -> None:
+        """Act on a lifecycle event once: one about a subscription replaced since (a repeat, or a
+        replay) is ignored, and a removal is confirmed with Graph first. Repeats within a delta
+        interval never get here (the work queue drops them)."""
         self._department(work.department)
         log.info("lifecycle event", lifecycle=work.event, department=work.department)
+        if not await self._keeper.is_current(work.department, work.subscription_id):
+            log.info("lifecycle event of a replaced subscription ignored", lifecycle=work.event)
+            return
         if work.event == "reauthorizationRequired":
             if await self._keeper.renew(work.department, work.mailbox):
                 await self._catch_up.run(work.department, work.mailbox)
         elif work.event == "subscriptionRemoved":
-            await self._keeper.replace(work.department, work.mailbox, work.subscription_id)
-            await self._catch_up.run(work.department, work.mailbox)
+            if await self._keeper.replace(work.department, work.mailbox, work.subscription_id):
+                await self._catch_up.run(work.department, work.mailbox)
         else:
             await self._catch_up.run(work.department, work.mailbox)

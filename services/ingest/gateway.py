@@ -329,6 +329,17 @@ class GraphGateway:
             if s.id and (s.resource or "").strip("/").lower() == wanted
         ]
 
+    async def subscription_exists(self, subscription_id: str) -> bool:
+        """Whether Graph still has the subscription (lifecycle events are confirmed by it)."""
+        builder = self._client.subscriptions.by_subscription_id(subscription_id)
+        try:
+            await self._call(None, builder.get)
+        except APIError as error:
+            if error.response_status_code == 404:
+                return False
+            raise
+        return True
+
     async def delete_subscription(self, subscription_id: str) -> None:
         builder = self._client.subscriptions.by_subscription_id(subscription_id)
         try:

@@ -149,12 +149,24 @@ class SubscriptionKeeper:
             secret,
         )
 
-    async def replace(self, department: str, mailbox: str, removed_id: str) -> None:
-        """Graph removed a subscription: create its successor, once (the event may repeat)."""
+    async def is_current(self, department: str, subscription_id: str) -> bool:
+        """Whether `subscription_id` is the mailbox's subscription now (not one replaced since)."""
         current = (await self._state.subscriptions()).subscriptions.get(department)
-        if current is not None and current.id != removed_id:
-            return
+        return current is not None and current.id == subscription_id
+
+    async def replace(self, department: str, mailbox: str, removed_id: str) -> bool:
+        """A `subscriptionRemoved`: create its successor only when Graph confirms the removal (a
+        replayed or forged event must not cost a new subscription and a catch-up). True when
+        replaced."""
+        if await self._gateway.subscription_exists(removed_id):
+            log.warning(
+                "subscription removal not confirmed by Graph: nothing done",
+                department=department,
+                subscription_id=removed_id,
+            )
+            return False
         await self.create(department, mailbox)
+        return True
 
     async def renew(self, department: str, mailbox: str) -> bool:
         """Renew (and so reauthorize); recreate when Graph lost it. True when recreated."""
