@@ -100,8 +100,8 @@ class CaseSummary(ContractModel):
 class CaseHistoryItem(ContractModel):
     at: UtcDateTime
     who: str
-    what: str
-    why: str = ""
+    what: MaskedText
+    why: MaskedText = ""
 
 
 class CaseDetail(CaseSummary):

@@ -117,7 +117,8 @@ class MailReceived(MailEventBase):
     received_at: UtcDateTime
     mime_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     mime_size: int = Field(ge=0)
-    parse_defects: list[str] = Field(default_factory=list)
+    # Defect codes can quote what the sender wrote (an unknown charset's name).
+    parse_defects: list[MaskedText] = Field(default_factory=list)
     change_key: str | None = Field(
         default=None,
         description="The message's version (Graph changeKey) when ingest read it; the router's "
@@ -271,7 +272,9 @@ class NoticeSent(Event):
     kind: NoticeKind
     recipient: Party
     channel: Channel
-    about: str = Field(description="What the notice was about (e.g. the alert kind), no content")
+    about: MaskedText = Field(
+        description="What the notice was about (e.g. the alert kind), no content"
+    )
     language: Literal["nn", "nb", "en"] = "nn"
 
     def nats_subject(self) -> str:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schemas.commands import CaseSummary
-from schemas.events import ID_NUMBER_MASK, Alert, MailReceived, MailRouted
-from schemas.vocab import AlertKind, AssignmentPolicy, MailClass
+from schemas.commands import CaseHistoryItem, CaseSummary
+from schemas.events import ID_NUMBER_MASK, Alert, MailReceived, MailRouted, NoticeSent, Party
+from schemas.vocab import AlertKind, AssignmentPolicy, Channel, MailClass, NoticeKind
 from services.common.idnumbers import mask_identity_numbers
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
@@ -132,3 +132,21 @@ def test_alerts_and_case_summaries_mask_identity_numbers_too() -> None:
         }
     )
     assert summary.subject == f"Sak {ID_NUMBER_MASK}"
+
+
+def test_every_other_field_that_can_quote_mail_text_is_masked() -> None:
+    defects = _received().model_copy(update={"parse_defects": [f"charset-unknown:{FNR}"]})
+    assert FNR not in defects.to_json().decode()
+    history = CaseHistoryItem(at=datetime.now(UTC), who="x", what=f"Sak {FNR}", why=FNR)
+    assert (history.what, history.why) == (f"Sak {ID_NUMBER_MASK}", ID_NUMBER_MASK)
+    notice = NoticeSent(
+        event_id="e",
+        case_id="c",
+        occurred_at=datetime.now(UTC),
+        department="post",
+        kind=NoticeKind.ASSIGNED,
+        recipient=Party(address="kari@ha.kommune.no"),
+        channel=Channel.EMAIL,
+        about=f"assigned {WRITTEN['spaced']}",
+    )
+    assert notice.about == f"assigned {ID_NUMBER_MASK}"
