@@ -42,6 +42,8 @@ NOTIFICATIONS_PATH = "/graph/notifications"
 LIFECYCLE_PATH = "/graph/lifecycle"
 # Graph's validation token is an opaque string of a few hundred characters at most.
 MAX_VALIDATION_TOKEN = 1024
+# The echoed token is the caller's text: no browser may take it for HTML.
+_NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
 
 
 def _refusal(status: int, reason: str) -> Response:
@@ -55,8 +57,8 @@ def handshake(request: Request) -> Response | None:
     if token is None:
         return None
     if len(token) > MAX_VALIDATION_TOKEN:
-        return PlainTextResponse("validationToken too long", status_code=400)
-    return PlainTextResponse(token)
+        return PlainTextResponse("validationToken too long", 400, _NO_SNIFFING)
+    return PlainTextResponse(token, headers=_NO_SNIFFING)
 
 
 class BodyBudget:
