@@ -26,6 +26,7 @@ from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
 from services.common.language import Language, in_language, language_of_the_command_line
 from services.common.orgconfig import Organisation, OrgConfigError, StaffMember, load_organisation
+from services.common.seal import signing_keys
 from services.common.settings import Settings, SettingsError, load_settings
 from services.ingest.config import IngestSettings
 from services.ingest.gateway import GraphGateway, MailboxGate
@@ -191,7 +192,7 @@ async def run_sweep(
         sweep = Sweep(
             owner,
             gateway,
-            Mailroom(org, gateway, IngestState(kv)),
+            Mailroom(org, gateway, IngestState(kv), signing_keys(settings)),
             state,
             forward=forward,
             progress=lambda read: progress.update(task, completed=read),

@@ -248,6 +248,8 @@ _SERVICES = (
             _mail("changed"),
             _mail("deleted"),
             _mail("sent"),
+            _alert("forged_marker"),
+            _alert("identity_clash"),
             "sakspost.internal.ingest.>",
         )
         + kv_owner(INGEST_BUCKET)
@@ -259,7 +261,10 @@ _SERVICES = (
         "Classifies mail; remembers threads and corrections",
         consumes(EVENTS_STREAM, *CLASSIFIER_DURABLES)
         + events_publisher(
-            _mail("classified"), _alert("reply_not_from_websak"), _alert("sensitive_outgoing")
+            _mail("classified"),
+            _alert("reply_not_from_websak"),
+            _alert("sensitive_outgoing"),
+            _alert("forged_marker"),
         )
         + kv_owner(THREADS_BUCKET)
         + kv_owner(CORRECTIONS_BUCKET)

@@ -13,6 +13,7 @@ from services.common.mimestore import mime_sha256
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
 from services.common.publisher import Channel
+from services.common.seal import SigningKeys
 
 RECEIVED_CHANNEL = Channel(
     "sakspost.mail.received.{department}", MailReceived, "A mail reached Sakspost"
@@ -42,6 +43,7 @@ def build_received(
     conversation_id: str | None = None,
     parsed: ParsedMail | None = None,
     *,
+    keys: SigningKeys,
     change_key: str | None = None,
     categories: Sequence[str] = (),
     flag_status: str | None = None,
@@ -50,7 +52,8 @@ def build_received(
 
     A malformed mail is never refused: what could be parsed goes in, and its defects are listed.
     A mail a colleague's mailbox forwarded to Sakspost (R9c) is its attached original: sender,
-    subject and Message-ID are the citizen's, while the MIME kept is what Graph delivered.
+    subject and Message-ID are the citizen's, while the MIME kept is what Graph delivered. Only a
+    forward whose seal verifies is opened: anything else is the sender's own mail.
     """
     department = org.department_for_address(mailbox)
     if department is None:
@@ -58,7 +61,7 @@ def build_received(
             f"{mailbox} is not an official address of {org.name} (fix: use one of the "
             "departments' addresses in the organisation file)"
         )
-    mail = parsed if parsed is not None else parse_mail(original_of(raw, org))
+    mail = parsed if parsed is not None else parse_mail(original_of(raw, org, keys, received_at))
     case_id = make_case_id(mailbox, mail.message_id, graph_message_id)
     return MailReceived.build(
         case_id=case_id,

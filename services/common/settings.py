@@ -107,6 +107,15 @@ class Settings(BaseSettings):
     max_deterministic_failures: int = Field(default=5, ge=1)
     ack_wait_seconds: float = Field(default=60.0, gt=0)
 
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the seal on Sakspost's own forwards and notices (services/common/"
+        "seal.py); unset: <credentials dir>/signing.env, written by `sakspost up`",
+    )
+    signing_key_previous: SecretStr | None = Field(
+        default=None, description="The key before a rotation: its seals still verify"
+    )
+
     graph_base_url: str | None = Field(
         default=None, description="Graph base URL; set to the emulator locally, unset in production"
     )

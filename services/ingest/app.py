@@ -28,13 +28,16 @@ from schemas.events import (
 )
 from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
+from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET, WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.received import RECEIVED_CHANNEL
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 from services.common.writeback import WritebackLog
+from services.ingest.clash import IDENTITY_CLASH_CHANNEL
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.fetcher import Fetcher
@@ -81,6 +84,8 @@ PUBLISHES = (
         MailSent,
         "A shared mailbox sent a mail; Sakspost's own mail is left out (R14, R2, R3)",
     ),
+    FORGED_MARKER_CHANNEL,
+    IDENTITY_CLASH_CHANNEL,
 )
 # What the webhook and delta store in ingest's work stream for the fetchers.
 Work = Annotated[MessageWork | LifecycleWork, Field(discriminator="type")]
@@ -104,6 +109,7 @@ def build(
 
     @service.on_startup
     async def start() -> None:
+        keys = signing_keys(settings)
         state = IngestState(await service.key_value(INGEST_BUCKET))
         graph = graph_client_for(settings, retries=False)
         gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency))
@@ -130,13 +136,14 @@ def build(
             keeper,
             catch_up,
             WritebackLog(await service.key_value(WRITEBACKS_BUCKET)),
+            keys,
         )
         personal = PersonalWatcher(
             org,
             config,
             PersonalState(state.kv),
             gateway,
-            Mailroom(org, gateway, state),
+            Mailroom(org, gateway, state, keys),
             base + PERSONAL_PATH,
             settings.delta_interval_seconds,
         )

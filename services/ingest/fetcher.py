@@ -3,6 +3,10 @@
 A message is read once with `$select`; the MIME only for a message ingest has not received yet.
 Before any Graph call, KV tells whether this version of the message was already handled, or is
 the router's own write-back coming back (its change key), so repeats cost no Graph reads.
+A received mail's case id is claimed for its Graph message in KV: a different message with a
+Message-ID already taken becomes its own case (services/ingest/clash.py), never "already received".
+A received mail dressed up as a Sakspost forward without a valid seal is the sender's own mail,
+and alerted.
 A mail in Sent Items is published once as `sent` (never followed after: it is not a case), unless
 Sakspost wrote it itself. Lifecycle work runs the matching upkeep: renew, recreate and catch up,
 or catch up.
@@ -15,13 +19,18 @@ from datetime import UTC, datetime
 import structlog
 from nats.js import JetStreamContext
 
+from schemas.events import MailReceived
 from services.common.errors import PoisonMessage, TransientError
+from services.common.forged import forged_marker_alert
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Department, Organisation
+from services.common.outgoing import Marker, open_received
 from services.common.publisher import EventPublisher
 from services.common.received import build_received
+from services.common.seal import SigningKeys
 from services.common.writeback import WritebackLog
 from services.ingest.changes import first_record, gone, is_received_mail, seen_again
+from services.ingest.clash import as_clash, clash_alert, mail_identity
 from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
 from services.ingest.sent import build_sent, is_sent_mail
 from services.ingest.state import IngestState, MessageRecord
@@ -44,8 +53,10 @@ class Fetcher:
         keeper: SubscriptionKeeper,
         catch_up: DeltaCatchUp,
         writebacks: WritebackLog,
+        keys: SigningKeys,
     ) -> None:
         self._org = org
+        self._keys = keys
         self._state = state
         self._writebacks = writebacks
         self._gateway = gateway
@@ -136,24 +147,36 @@ class Fetcher:
         except MessageGone:
             log.warning("message gone before its MIME was read", department=work.department)
             return None
+        received_at = snapshot.received_at or datetime.now(UTC)
+        opened = open_received(raw, self._org, self._keys, received_at)
         event = build_received(
             self._org,
             department.addresses[0],
             raw,
             snapshot.id,
-            snapshot.received_at or datetime.now(UTC),
+            received_at,
             snapshot.conversation_id,
+            keys=self._keys,
             # The version read: the router's first write-back is conditional on it.
             change_key=snapshot.change_key,
             categories=snapshot.categories,
             flag_status=snapshot.flag_status,
         )
         await self._mime.put(raw)
+        event, taken = await self._own_case(event, mail_identity(opened, snapshot.id))
         if await self._state.was_received(event.case_id):
             log.info("already received", case_id=event.case_id)
         else:
             await self._publisher.publish(event)
             await self._state.mark_received(event.case_id)
+            if taken is not None:
+                await self._publisher.publish(clash_alert(taken, event))
+                log.warning("message-id clash", case_id=event.case_id, taken_by=taken)
+            if opened.marker is Marker.FORGED:
+                await self._publisher.publish(
+                    forged_marker_alert(event.case_id, event.department, datetime.now(UTC))
+                )
+                log.warning("forged forward marker", case_id=event.case_id)
             log.info(
                 "published",
                 type="received",
@@ -164,6 +187,14 @@ class Fetcher:
             )
         return first_record(event, snapshot)
 
+    async def _own_case(
+        self, event: MailReceived, identity: str
+    ) -> tuple[MailReceived, str | None]:
+        """The event under the case id its mail owns, and the case id it clashed with, if any."""
+        if await self._state.claim_case(event.case_id, identity) == identity:
+            return event, None
+        return as_clash(event), event.case_id
+
     async def _sent(
         self, work: MessageWork, department: Department, snapshot: MessageSnapshot
     ) -> None:
@@ -172,7 +203,9 @@ class Fetcher:
             raw = await self._gateway.mime(work.mailbox, work.message_id)
         except MessageGone:
             return
-        event = build_sent(work.department, department.addresses[0], raw, snapshot)
+        event = build_sent(
+            self._org, self._keys, work.department, department.addresses[0], raw, snapshot
+        )
         if event is not None:
             await self._mime.put(raw)
             await self._publisher.publish(event)

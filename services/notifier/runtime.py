@@ -25,6 +25,7 @@ from services.common.errors import TRANSIENT_ERRORS, TransientError
 from services.common.graph import GraphRefused, graph_client_for
 from services.common.orgconfig import Organisation, StaffMember
 from services.common.publisher import EventPublisher
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 from services.notifier.channels import (
     HTTP_TIMEOUT,
@@ -106,7 +107,7 @@ class Notifier:
         http = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
         webhook_secret = self.secrets.webhook_secret
         senders: dict[Channel, Sender] = {
-            Channel.EMAIL: EmailSender(sender, self.org, self.clock),
+            Channel.EMAIL: EmailSender(sender, self.org, signing_keys(settings), self.clock),
             Channel.TEAMS: HttpSender(Channel.TEAMS, http, self.secrets.teams_url_for, teams_body),
             Channel.WEBHOOK: make_webhook_sender(
                 http,

@@ -15,6 +15,7 @@ from services.common.app import prepare
 from services.common.broker import make_broker
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 from services.websak.app import PUBLISHES, Wiring, build, open_archiver
 from services.websak.archiving import Outcome
@@ -34,7 +35,7 @@ async def _retry(settings: Settings, org: Organisation, wiring: Wiring, case_ids
     js = broker.config.connection_state.stream
     assert js is not None
     archiver, archive = await open_archiver(
-        js, EventPublisher(broker, PUBLISHES).publish, org, wiring
+        js, EventPublisher(broker, PUBLISHES).publish, org, signing_keys(settings), wiring
     )
     try:
         results = await retry_refused(archiver, case_ids)
@@ -64,7 +65,7 @@ async def _archive_outgoing(
     js = broker.config.connection_state.stream
     assert js is not None
     archiver, archive = await open_archiver(
-        js, EventPublisher(broker, PUBLISHES).publish, org, wiring
+        js, EventPublisher(broker, PUBLISHES).publish, org, signing_keys(settings), wiring
     )
     try:
         outcome = await archiver.archive_outgoing(case_id, by)

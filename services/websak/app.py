@@ -29,6 +29,7 @@ from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
+from services.common.seal import SigningKeys, signing_keys
 from services.common.settings import Settings
 from services.websak.acos import AcosWebSakArchive
 from services.websak.archiving import Archiver
@@ -66,6 +67,7 @@ async def open_archiver(
     js: JetStreamContext,
     publish: Callable[[Event], Awaitable[Any]],
     org: Organisation,
+    keys: SigningKeys,
     wiring: Wiring,
 ) -> tuple[Archiver, AcosWebSakArchive]:
     """The archiver on the configured WebSak; the caller closes the adapter when done."""
@@ -81,6 +83,7 @@ async def open_archiver(
         mime=MimeStore(js).get,
         publish=publish,
         org=org,
+        keys=keys,
         alert_after=timedelta(seconds=options.alert_after_seconds),
         clock=wiring.clock,
     )
@@ -127,7 +130,11 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
     @service.on_startup
     async def start() -> None:
         running.archiver, running.archive = await open_archiver(
-            service.jetstream(), service.publisher.publish, org, wiring or Wiring()
+            service.jetstream(),
+            service.publisher.publish,
+            org,
+            signing_keys(settings),
+            wiring or Wiring(),
         )
 
     @service.on_shutdown

@@ -37,6 +37,7 @@ from services.common.clock import Clock
 from services.common.errors import TransientError
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
+from services.common.seal import SigningKeys
 from services.websak.alerts import overdue_alert, refusal_alert, unarchivable_alert
 from services.websak.archive import (
     Archive,
@@ -104,6 +105,7 @@ class Archiver:
     mime: MimeSource
     publish: Publish
     org: Organisation
+    keys: SigningKeys
     alert_after: timedelta
     clock: Clock = utc_now
 
@@ -203,8 +205,9 @@ class Archiver:
             raw = await self.mime(request.mime_sha256)
         except (ObjectNotFoundError, NotFoundError):
             raise _Refused("the mail's MIME is not in the Object Store") from None
-        # A forward from a personal mailbox (R9c) is filed as the original it carries.
-        original = original_of(raw, self.org)
+        # A forward from a personal mailbox (R9c) is filed as the original it carries, when
+        # Sakspost's seal on it verifies (its age was ingest's check: websak files later).
+        original = original_of(raw, self.org, self.keys, None)
         # Rendering is CPU-bound: a worker thread keeps the event loop (and acks) responsive.
         return await asyncio.to_thread(
             build_submission,

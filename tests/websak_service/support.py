@@ -22,6 +22,7 @@ from services.common.received import build_received
 from services.websak.submission import filing_marker
 from tests.conftest import SAMPLES
 from tests.support.publishing import EventInjector
+from tests.support.signing import TEST_KEYS
 from tests.websak.pdftext import extract_text
 
 RECEIVED_AT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -69,7 +70,13 @@ async def deliver(
     await stages.store_mime(raw)
     mailbox = org.departments[label["department"]].addresses[0]
     received = build_received(
-        org, mailbox, raw, f"graph-{label['file']}", RECEIVED_AT, conversation_id=conversation_id
+        org,
+        mailbox,
+        raw,
+        f"graph-{label['file']}",
+        RECEIVED_AT,
+        conversation_id=conversation_id,
+        keys=TEST_KEYS,
     )
     routed = MailRouted(
         event_id=make_event_id("routed", received.case_id, routing),

@@ -20,6 +20,7 @@ from schemas.events import Event
 from services.common.jetstream import RECEIPTS_BUCKET
 from services.common.natsserver import NatsServer
 from services.common.orgconfig import Organisation
+from services.common.seal import signing_keys
 from services.common.settings import REPO_ROOT, Settings
 from services.websak.app import ROUTED, Wiring, build, open_archiver
 from services.websak.receipts import ReceiptStore, Stage
@@ -139,7 +140,9 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
         wiring = wiring_for(url)
         # The archiver of a websak process, with websak's rights.
         websak_js = (await connect_as("websak")).jetstream()
-        archiver, archive = await open_archiver(websak_js, crash, org, wiring)
+        archiver, archive = await open_archiver(
+            websak_js, crash, org, signing_keys(settings), wiring
+        )
         with pytest.raises(ConnectionError):
             await archiver.on_routed(mail.routed)
         await archive.aclose()

@@ -20,7 +20,8 @@ from services.classifier.received import default_classifier
 from services.common.clock import Clock, system_clock
 from services.common.mail import ParsedMail, parse_mail
 from services.common.orgconfig import Organisation, StaffMember
-from services.common.outgoing import NOTICE_HEADER, forward_mime, is_sakspost_mail
+from services.common.outgoing import Marker, forward_mime, mark_notice, sakspost_marker
+from services.common.seal import SigningKeys
 from services.ingest.gateway import GraphGateway, MessageGone
 from services.ingest.personal import texts
 from services.ingest.personal.verdict import (
@@ -42,9 +43,15 @@ class Judged:
 
 
 def owner_notice_mime(
-    org: Organisation, owner: StaffMember, title: str, body: str, about: bytes, now: datetime
+    org: Organisation,
+    keys: SigningKeys,
+    owner: StaffMember,
+    title: str,
+    body: str,
+    about: bytes,
+    now: datetime,
 ) -> bytes:
-    """A notice to the owner from the no-reply mailbox, marked so no check ever judges it."""
+    """A notice to the owner from the no-reply mailbox, sealed so no check ever judges it."""
     notice_id = hashlib.sha256(owner.id.encode() + b"\n" + title.encode() + about).hexdigest()[:32]
     mail = EmailMessage(policy=policy.SMTP)
     mail["From"] = formataddr(("Sakspost", org.no_reply_address))
@@ -52,7 +59,7 @@ def owner_notice_mime(
     mail["Subject"] = title
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = f"<{notice_id}.personal@{org.no_reply_address.partition('@')[2]}>"
-    mail[NOTICE_HEADER] = notice_id
+    mark_notice(mail, notice_id, keys, now)
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-Auto-Response-Suppress"] = "All"
     mail.set_content(body + "\n", subtype="plain", charset="utf-8")
@@ -65,22 +72,28 @@ class Mailroom:
         org: Organisation,
         gateway: GraphGateway,
         ingest_state: IngestState,
+        keys: SigningKeys,
         classifier: Classifier | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self._org = org
+        self._keys = keys
         self._gateway = gateway
         self._ingest_state = ingest_state
         self._classifier = classifier or default_classifier()
         self._clock = clock
 
     async def read(self, owner: StaffMember, message_id: str) -> bytes | None:
-        """The raw mail, or None when it is gone or is Sakspost's own (a notice, a forward)."""
+        """The raw mail, or None when it is gone or is Sakspost's own (a notice, a forward).
+
+        A marker without a valid seal is judged like any mail. The seal's age is not checked:
+        the sweep reads years-old mail, and a seal binds the notice's or forward's own content.
+        """
         try:
             raw = await self._gateway.mime(owner.email, message_id)
         except MessageGone:
             return None
-        return None if is_sakspost_mail(raw) else raw
+        return None if sakspost_marker(raw, self._org, self._keys, None) is Marker.SEALED else raw
 
     def judge(self, owner: StaffMember, raw: bytes) -> Judged:
         mail = parse_mail(raw)
@@ -100,13 +113,14 @@ class Mailroom:
             f"VS: {judged.mail.subject}",
             texts.forward_note(language, owner.name),
             self._clock(),
+            self._keys,
         )
         await self._gateway.send_mime(owner.email, wrapper)
         title, body = texts.forwarded(language, to.address, to.mail_class, judged.mail.subject)
         await self.tell_owner(owner, title, body, raw)
 
     async def tell_owner(self, owner: StaffMember, title: str, body: str, about: bytes) -> None:
-        raw = owner_notice_mime(self._org, owner, title, body, about, self._clock())
+        raw = owner_notice_mime(self._org, self._keys, owner, title, body, about, self._clock())
         await self._gateway.send_mime(self._org.no_reply_address, raw)
 
     async def on_received(self, owner: StaffMember, message_id: str) -> Forward | LeaveAlone | None:
