@@ -105,6 +105,8 @@ class AlertKind(StrEnum):
     FORGED_MARKER = "forged_marker"
     # A different mail arrived with a Message-ID another case already has.
     IDENTITY_CLASH = "identity_clash"
+    # A stored Graph link pointed away from Graph: discarded, never requested.
+    GRAPH_LINK_REFUSED = "graph_link_refused"
 
 
 class Severity(StrEnum):

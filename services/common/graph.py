@@ -11,6 +11,10 @@
   closed the credential after each fetch).
 - Every request asks for immutable ids (`Prefer: IdType="ImmutableId"`), so a message keeps its id
   when it is moved, including requests that send their own `Prefer` (delta page size).
+- The app's token goes to Graph's host only: the authentication provider's `allowed_hosts` is the
+  configured root's host (graph.microsoft.com, or the emulator's), and a link Sakspost stored and
+  follows later (a deltaLink, a nextLink) is followed only when `is_graph_link` says it points
+  under that root: a link from KV pointing elsewhere would otherwise carry the bearer token.
 - The SDK's retry handler also retries POSTs: a 504 on sendMail could send twice. Build clients for
   non-idempotent calls with `retries=False` and retry them yourself behind an idempotency check.
 """
@@ -131,6 +135,28 @@ def _certificate_credential(
         ) from None
 
 
+def graph_root(base_url: str | None) -> str:
+    """The Graph root every request and every followed link is under, without a trailing slash."""
+    return (base_url or GRAPH_ROOT).rstrip("/")
+
+
+def is_graph_link(link: str, root: str) -> bool:
+    """`link` points under `root`: the same scheme, host and port, a path below the root's (its
+    API version), no user info. Anything else is not Graph and must never be requested."""
+    try:
+        url, base = httpx.URL(link), httpx.URL(root)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    return (
+        url.scheme == base.scheme
+        and url.host == base.host
+        and url.port == base.port
+        and not url.userinfo
+        and url.path.startswith(base.path.rstrip("/") + "/")
+        and "/../" not in url.path + "/"
+    )
+
+
 def make_graph_client(
     base_url: str | None = None, *, app: GraphApp | None = None, retries: bool = True
 ) -> GraphServiceClient:
@@ -143,7 +169,7 @@ def make_graph_client(
             "SAKSPOST_GRAPH_TENANT_ID, SAKSPOST_GRAPH_CLIENT_ID and SAKSPOST_GRAPH_CLIENT_SECRET "
             "or SAKSPOST_GRAPH_CERTIFICATE_PATH)"
         )
-    root = (base_url or GRAPH_ROOT).rstrip("/")
+    root = graph_root(base_url)
     http = httpx.AsyncClient(
         base_url=root,
         timeout=TIMEOUT,
@@ -157,7 +183,11 @@ def make_graph_client(
     http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
     if app is None:
         return _client(GraphRequestAdapter(AnonymousAuthenticationProvider(), http), root)
-    auth = AzureIdentityAuthenticationProvider(_credential(app), scopes=GRAPH_SCOPES)
+    # The token is added only to requests for Graph's own host (kiota checks each request's host).
+    host = httpx.URL(root).host
+    auth = AzureIdentityAuthenticationProvider(
+        _credential(app), scopes=GRAPH_SCOPES, allowed_hosts=[host]
+    )
     return _client(GraphRequestAdapter(auth, http), root)
 
 

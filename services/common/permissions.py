@@ -250,6 +250,7 @@ _SERVICES = (
             _mail("sent"),
             _alert("forged_marker"),
             _alert("identity_clash"),
+            _alert("graph_link_refused"),
             "sakspost.internal.ingest.>",
         )
         + kv_owner(INGEST_BUCKET)

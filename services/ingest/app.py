@@ -42,6 +42,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.fetcher import Fetcher
 from services.ingest.gateway import GraphGateway, MailboxGate
+from services.ingest.links import GRAPH_LINK_CHANNEL, refused_link_alert
 from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import PersonalState
 from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
@@ -86,6 +87,7 @@ PUBLISHES = (
     ),
     FORGED_MARKER_CHANNEL,
     IDENTITY_CLASH_CHANNEL,
+    GRAPH_LINK_CHANNEL,
 )
 # What the webhook and delta store in ingest's work stream for the fetchers.
 Work = Annotated[MessageWork | LifecycleWork, Field(discriminator="type")]
@@ -112,7 +114,11 @@ def build(
         keys = signing_keys(settings)
         state = IngestState(await service.key_value(INGEST_BUCKET))
         graph = graph_client_for(settings, retries=False)
-        gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency))
+
+        async def refused_link(mailbox: str) -> None:
+            await service.publisher.publish(refused_link_alert(org, mailbox, utc_now()))
+
+        gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency), refused_link)
         directory = SubscriptionDirectory(state)
         await directory.refresh()
         queue = WorkQueue(service.broker, config.publish_timeout_seconds)

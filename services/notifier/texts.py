@@ -121,6 +121,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.NOTICE_UNDELIVERABLE: "Varsel kom ikkje fram",
         AlertKind.FORGED_MARKER: "Forfalska Sakspost-merke",
         AlertKind.IDENTITY_CLASH: "To e-postar med same Message-ID",
+        AlertKind.GRAPH_LINK_REFUSED: "Graph-lenkje til ein framand vert",
     },
     "nb": {
         AlertKind.UNASSIGNED: "Ikke tildelt",
@@ -136,6 +137,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.NOTICE_UNDELIVERABLE: "Varsel kom ikke fram",
         AlertKind.FORGED_MARKER: "Forfalsket Sakspost-merke",
         AlertKind.IDENTITY_CLASH: "To e-poster med samme Message-ID",
+        AlertKind.GRAPH_LINK_REFUSED: "Graph-lenke til en fremmed vert",
     },
     "en": {
         AlertKind.UNASSIGNED: "Unassigned",
@@ -151,6 +153,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.NOTICE_UNDELIVERABLE: "Notice not delivered",
         AlertKind.FORGED_MARKER: "Forged Sakspost marker",
         AlertKind.IDENTITY_CLASH: "Two mails with the same Message-ID",
+        AlertKind.GRAPH_LINK_REFUSED: "Graph link to a foreign host",
     },
 }
 

@@ -5,6 +5,8 @@ decide what Sakspost believes.
   and alerted (`forged_marker`); a forward Sakspost sealed is still opened to its original.
 - Two different mails with one Message-ID in one mailbox are two cases, both routed, with an
   `identity_clash` alert; the same Graph message seen again (webhook and delta) stays one case.
+- Finding 5: a delta link in KV pointing away from Graph is never requested; it is discarded with
+  an alert, and a fresh delta query still catches up.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from services.common.orgconfig import Organisation
 from services.common.outgoing import forward_mime
 from services.common.seal import SigningKeys, signing_keys
 from services.common.settings import Settings
-from services.ingest.state import message_key
+from services.ingest.state import DeltaRecord, delta_key, message_key
 from services.ingest.work import MESSAGE_SUBJECT, WORK_STREAM, MessageWork
 from services.router.app import build as build_router
-from tests.graph_emulator.conftest import raw_mail, send_smtp
+from tests.graph_emulator.conftest import other_host, raw_mail, send_smtp
 from tests.ingest.conftest import ingest_settings, running_ingest
 from tests.personal.conftest import sample
 from tests.router_service.conftest import QUIET
@@ -51,11 +53,13 @@ async def test_a_forged_forward_is_the_senders_own_mail_and_a_sealed_one_is_open
 ) -> None:
     now = datetime.now(UTC)
     attacker = SigningKeys(b"not-sakspost-s-key-but-long-enough-0123")
-    forged = forward_mime(governor_original(), "Elin Tjessem", STAFF, POST, "VS", "x", now,
-                          attacker)  # fmt: skip
+    forged = forward_mime(
+        governor_original(), "Elin Tjessem", STAFF, POST, "VS", "x", now, attacker
+    )
     original = sample("0020.eml", to=STAFF)
-    sealed = forward_mime(original, "Elin Tjessem", STAFF, POST, "VS", "x", now,
-                          signing_keys(settings))  # fmt: skip
+    sealed = forward_mime(
+        original, "Elin Tjessem", STAFF, POST, "VS", "x", now, signing_keys(settings)
+    )
     async with (
         event_log(settings, "sakspost.>") as log,
         running_ingest(settings, org, emulator),
@@ -115,13 +119,17 @@ async def test_two_mails_with_one_message_id_are_two_cases_and_one_mail_seen_twi
         await kv.delete(message_key(graph_id))
         watcher = await kv.watch(message_key(graph_id), include_history=False)
         work = MessageWork(
-            department="post", mailbox=POST, message_id=graph_id, presence="present",
+            department="post",
+            mailbox=POST,
+            message_id=graph_id,
+            presence="present",
             source="delta",
-        )  # fmt: skip
+        )
         await as_ingest.publish(
-            MESSAGE_SUBJECT.format(department="post"), work.model_dump_json().encode(),
+            MESSAGE_SUBJECT.format(department="post"),
+            work.model_dump_json().encode(),
             stream=WORK_STREAM,
-        )  # fmt: skip
+        )
         async for entry in watcher:
             if entry is not None and entry.value:
                 break
@@ -130,3 +138,31 @@ async def test_two_mails_with_one_message_id_are_two_cases_and_one_mail_seen_twi
     assert info.state.subjects == {"sakspost.mail.received.post": 2}
     clashes = await js.stream_info(EVENTS_STREAM, subjects_filter="sakspost.alert.identity_clash.*")
     assert sum((clashes.state.subjects or {}).values()) == 1
+
+
+async def test_a_foreign_delta_link_in_kv_is_never_requested_and_catch_up_completes(
+    js: JetStreamContext,
+    connect_as: Callable[[str], Awaitable[Client]],
+    settings: Settings,
+    org: Organisation,
+    emulator: RunningEmulator,
+) -> None:
+    # Delivered while nobody listens: only ingest's delta query can find it.
+    missed = raw_mail("Berre delta finn denne", to=POST)
+    await send_smtp(emulator.smtp_port, "kari@example.org", [POST], missed)
+    kv = await (await connect_as("ingest")).jetstream().key_value(INGEST_BUCKET)
+    async with other_host() as (elsewhere, seen):
+        stolen = f"{elsewhere}/v1.0/users/{POST}/mailFolders/inbox/messages/delta?$deltatoken=x"
+        record = DeltaRecord(link=stolen, at=datetime.now(UTC))
+        await kv.put(delta_key("post", "inbox"), record.model_dump_json().encode())
+        async with (
+            event_log(settings, "sakspost.>") as log,
+            running_ingest(settings, org, emulator),
+        ):
+            ((_, received),) = await log.wait_for(lambda _s, p: p["type"] == "received", 1, 30)
+            ((_, alert),) = await log.wait_for(lambda _s, p: p.get("kind") == "graph_link_refused")
+        assert seen == []
+    assert received["internet_message_id"] == "Berre-delta-finn-denne@example.org"
+    assert alert["department"] == "post" and elsewhere not in str(alert)
+    saved = (await kv.get(delta_key("post", "inbox"))).value
+    assert saved is not None and DeltaRecord.model_validate_json(saved).link != stolen

@@ -53,11 +53,15 @@ def test_a_forged_forward_is_received_with_its_real_sender(
     # The finding: a staff From and X-Sakspost-Forwarded-By, both the sender's choice, made the
     # attached "original" the case. Without Sakspost's seal the wrapper is the mail.
     forged = forward_mime(fake_original(), "Elin", STAFF, MAILBOX, "VS", "x", NOW, keys)
-    unsealed = b"".join(line for line in forged.splitlines(keepends=True)
-                        if not line.startswith(SEAL_HEADER.encode()))  # fmt: skip
+    unsealed = b"".join(
+        line
+        for line in forged.splitlines(keepends=True)
+        if not line.startswith(SEAL_HEADER.encode())
+    )
     other_key = SigningKeys(b"an-attacker-guessing-a-key-0123456789")
-    sealed_elsewhere = forward_mime(fake_original(), "Elin", STAFF, MAILBOX, "VS", "x", NOW,
-                                    other_key)  # fmt: skip
+    sealed_elsewhere = forward_mime(
+        fake_original(), "Elin", STAFF, MAILBOX, "VS", "x", NOW, other_key
+    )
     for wrapper in (unsealed, sealed_elsewhere):
         assert open_received(wrapper, org, keys, NOW).marker is Marker.FORGED
         event = build_received(org, MAILBOX, wrapper, "graph-forged", NOW, keys=keys)
