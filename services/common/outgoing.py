@@ -132,8 +132,11 @@ def _attached_original(raw: bytes, boundary: str) -> bytes | None:
 
 
 def _head(raw: bytes) -> Message | None:
+    """The top-level header block only: the body, up to the mail size limit, is never decoded."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    block = raw[: min(ends) + 2] if ends else raw
     try:
-        return BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+        return BytesParser(policy=policy.default).parsebytes(block, headersonly=True)
     except Exception:  # malformed mail carries no marker; the parser lists its defects later
         return None
 

@@ -168,15 +168,17 @@ class Fetcher:
             log.info("already received", case_id=event.case_id)
         else:
             await self._publisher.publish(event)
-            await self._state.mark_received(event.case_id)
+            # The alerts before the mark: a crash in between repeats them (deduplicated by their
+            # ids), never loses them.
             if taken is not None:
                 await self._publisher.publish(clash_alert(taken, event))
                 log.warning("message-id clash", case_id=event.case_id, taken_by=taken)
             if opened.marker is Marker.FORGED:
                 await self._publisher.publish(
-                    forged_marker_alert(event.case_id, event.department, datetime.now(UTC))
+                    forged_marker_alert(event.case_id, event.department, event.received_at)
                 )
                 log.warning("forged forward marker", case_id=event.case_id)
+            await self._state.mark_received(event.case_id)
             log.info(
                 "published",
                 type="received",

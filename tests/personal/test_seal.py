@@ -143,3 +143,20 @@ def test_a_service_without_a_signing_key_refuses_to_start(tmp_path: Path) -> Non
         signing_keys(Settings(signing_key="short"))
     keys = signing_keys(Settings(signing_key="k" * 40, signing_key_previous="p" * 40))
     assert keys.previous == b"p" * 40
+
+
+def test_a_hostile_marker_is_forged_never_an_exception(
+    org: Organisation, keys: SigningKeys
+) -> None:
+    # Parsing fails open elsewhere (finding 8); here a header that breaks the parser only means
+    # the mail is not Sakspost's.
+    bomb = (
+        f"From: {MAILBOX}\r\nTo: {'(' * 5000}\r\n{NOTICE_HEADER}: x\r\n"
+        f"{SEAL_HEADER}: v1; t=1; s={'0' * 64}\r\n\r\nbody\r\n"
+    ).encode()
+    assert sakspost_marker(bomb, org, keys, NOW) is Marker.FORGED
+    wrapper = (
+        f"From: {STAFF}\r\nX-Sakspost-Forwarded-By: {'(' * 5000}\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n'
+    ).encode()
+    assert open_received(wrapper, org, keys, NOW).marker is Marker.FORGED
