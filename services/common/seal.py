@@ -91,6 +91,8 @@ def new_signing_key() -> str:
 
 
 def _checked(name: str, value: str) -> bytes:
+    # A Secret made from a file often ends with a newline no one meant as part of the key.
+    value = value.strip()
     if len(value) < MIN_KEY_LENGTH:
         raise SettingsError(
             f"{name} is shorter than {MIN_KEY_LENGTH} characters (fix: generate one with "

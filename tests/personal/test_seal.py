@@ -160,3 +160,9 @@ def test_a_hostile_marker_is_forged_never_an_exception(
         'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n'
     ).encode()
     assert open_received(wrapper, org, keys, NOW).marker is Marker.FORGED
+
+
+def test_a_key_from_a_file_with_a_newline_is_the_same_key() -> None:
+    assert signing_keys(Settings(signing_key="k" * 40 + "\n")) == signing_keys(
+        Settings(signing_key="k" * 40)
+    )
