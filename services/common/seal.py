@@ -106,23 +106,27 @@ def signing_keys(settings: Settings) -> SigningKeys:
     if settings.signing_key is not None:
         current = settings.signing_key.get_secret_value()
         previous = settings.signing_key_previous
-        values = {_KEY: current} | ({_PREVIOUS: previous.get_secret_value()} if previous else {})
+        values = {_KEY: current, _PREVIOUS: previous.get_secret_value() if previous else ""}
     else:
-        path = credentials_dir(settings) / SIGNING_FILE
-        try:
-            values = read_env_file(path)
-        except OSError:
-            raise SettingsError(
-                f"no signing key: {_KEY} is not set and {path} cannot be read (fix: start the "
-                f"stack with `sakspost up`, or set {_KEY} from the sakspost-signing Secret)"
-            ) from None
-        if _KEY not in values:
-            raise SettingsError(f"{path} has no {_KEY} (fix: delete it; `sakspost up` writes one)")
+        values = _key_file(credentials_dir(settings) / SIGNING_FILE)
     previous_key = values.get(_PREVIOUS)
     return SigningKeys(
         _checked(_KEY, values[_KEY]),
         _checked(_PREVIOUS, previous_key) if previous_key else None,
     )
+
+
+def _key_file(path: Path) -> dict[str, str]:
+    try:
+        values = read_env_file(path)
+    except OSError:
+        raise SettingsError(
+            f"no signing key: {_KEY} is not set and {path} cannot be read (fix: start the "
+            f"stack with `sakspost up`, or set {_KEY} from the sakspost-signing Secret)"
+        ) from None
+    if _KEY not in values:
+        raise SettingsError(f"{path} has no {_KEY} (fix: delete it; `sakspost up` writes one)")
+    return values
 
 
 def ensure_signing_key(directory: Path) -> None:
