@@ -186,12 +186,13 @@ async def run_sweep(
         elif not (await state.is_opted_in(owner) or await state.consent(owner.id)):
             return None
         graph = graph_client_for(settings, retries=False)
-        gateway = GraphGateway(graph, MailboxGate(IngestSettings().mailbox_concurrency))
+        config = IngestSettings()
+        gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency))
         task = progress.add_task(_say("reading", address=owner.email), total=None)
         sweep = Sweep(
             owner,
             gateway,
-            Mailroom(org, gateway, IngestState(kv)),
+            Mailroom(org, gateway, IngestState(kv), state, config),
             state,
             forward=forward,
             progress=lambda read: progress.update(task, completed=read),

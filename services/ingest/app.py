@@ -131,12 +131,13 @@ def build(
             catch_up,
             WritebackLog(await service.key_value(WRITEBACKS_BUCKET)),
         )
+        personal_state = PersonalState(state.kv)
         personal = PersonalWatcher(
             org,
             config,
-            PersonalState(state.kv),
+            personal_state,
             gateway,
-            Mailroom(org, gateway, state),
+            Mailroom(org, gateway, state, personal_state, config),
             base + PERSONAL_PATH,
             settings.delta_interval_seconds,
         )

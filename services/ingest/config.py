@@ -51,3 +51,16 @@ class IngestSettings(BaseSettings):
         description="Well-known folders caught up by delta (Deleted Items: deletions, R13; "
         "Sent Items: outgoing checks, R14, R2, R3)",
     )
+    personal_forward_confidence: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="A personal mail goes to Sakspost on its own only at this confidence or above, "
+        "with evidence of official content; below it its owner is asked (R9c)",
+    )
+    personal_category: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The Outlook category with which an owner sends a personal mail to Sakspost; "
+        "default: 'Til Sakspost' (nynorsk, bokmål) or 'To Sakspost' (English), each honoured",
+    )

@@ -35,7 +35,7 @@ from services.ingest.notifications import (
 )
 from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import FOLDERS, PersonalState, folder_key
-from services.ingest.personal.verdict import Forward, LeaveAlone
+from services.ingest.personal.verdict import AskOwner, Forward, LeaveAlone
 from services.ingest.state import SubscriptionRecord
 from services.ingest.webhook import read_limited
 
@@ -180,11 +180,17 @@ class PersonalWatcher:
         seen = self._seen.setdefault(folder_key(member.id, folder), set())
         forwarded = told = 0
         for message_id in message_ids:
+            # The owner's request category ("Til Sakspost") is honoured on any change of a mail.
+            if folder == "inbox" and await self._mailroom.on_owner_request(member, message_id):
+                forwarded += 1
+                seen.add(message_id)
+                continue
             if message_id in seen:
                 continue
             if folder == "inbox":
                 verdict = await self._mailroom.on_received(member, message_id)
                 forwarded += isinstance(verdict, Forward)
+                told += isinstance(verdict, AskOwner)
                 self.left_alone += isinstance(verdict, LeaveAlone)
             else:
                 told += await self._mailroom.on_sent(member, message_id)
