@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -105,6 +105,7 @@ class Archiver:
     publish: Publish
     org: Organisation
     alert_after: timedelta
+    marker_key: bytes = field(repr=False)
     clock: Clock = utc_now
 
     async def on_routed(self, event: MailRouted) -> Outcome:
@@ -211,6 +212,7 @@ class Archiver:
             original,
             case_id=request.case_id,
             sensitive=request.sensitive,
+            marker_key=self.marker_key,
             wrapper=raw if original is not raw else None,
             outgoing=request.outgoing,
         )

@@ -24,6 +24,7 @@ from schemas.vocab import DocumentRole
 from services.common.mail import ParsedMail, parse_mail
 from services.websak.archive import Contact, Document
 from services.websak.filing import Submission
+from services.websak.markers import filing_marker
 from services.websak.render import render_mail_pdf
 from services.websak.titles import journalpost_title
 
@@ -35,11 +36,6 @@ MAX_FILENAME_LENGTH = 120
 Renderer = Callable[[ParsedMail, bytes], bytes]
 
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
-
-
-def filing_marker(case_id: str) -> str:
-    """Identifies the mail's journalpost in its archive case: `[SP-<case id>]`."""
-    return f"[SP-{case_id}]"
 
 
 def _safe_filename(name: str | None, content_type: str, number: int) -> str:
@@ -73,14 +69,16 @@ def build_submission(
     *,
     case_id: str,
     sensitive: bool,
+    marker_key: bytes,
     render: Renderer = render_mail_pdf,
     wrapper: bytes | None = None,
     outgoing: bool = False,
 ) -> Submission:
     """The submission of one mail (`raw`: the mail itself, `wrapper`: the forward that carried
-    it, if any). Rendering is CPU-bound: call it from a worker thread."""
+    it, if any), marked with the case's filing marker under `marker_key`. Rendering is
+    CPU-bound: call it from a worker thread."""
     mail = parse_mail(raw)
-    marker = filing_marker(case_id)
+    marker = filing_marker(case_id, marker_key)
     taken = {MAIN_FILENAME.lower(), ORIGINAL_FILENAME.lower(), WRAPPER_FILENAME.lower()}
     documents = [
         Document(DocumentRole.MAIN, MAIN_FILENAME, "application/pdf", render(mail, raw)),
