@@ -88,6 +88,7 @@ async def open_archiver(
         org=org,
         alert_after=timedelta(seconds=options.alert_after_seconds),
         marker_key=marker_key.key,
+        options=options,
         clock=wiring.clock,
     )
     return archiver, archive

@@ -32,8 +32,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.configfile import load_env_model, read_yaml, validate_mapping
 from services.common.credentials import credentials_dir, read_env_file
+from services.common.language import DEFAULT_LANGUAGE, Language
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
+from services.websak.images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DEFAULT_MAX_IMAGES,
+    DEFAULT_MAX_MAIL_IMAGE_PIXELS,
+)
 
 DEFAULT_PLACEMENT_FILE = Path(__file__).resolve().parents[2] / "config" / "websak.yaml"
 MARKER_KEY_VARIABLE = "SAKSPOST_WEBSAK_MARKER_KEY"
@@ -208,6 +214,25 @@ class ArchivingOptions(BaseSettings):
         gt=0,
         description="An arkivverdig mail not archived this long after its first attempt raises "
         "one archive_failed alert to the department's supervisors (R10)",
+    )
+    language: Language = Field(
+        default=DEFAULT_LANGUAGE, description="The language of the PDF's own words (nn, nb, en)"
+    )
+    max_image_pixels: int = Field(
+        default=DEFAULT_MAX_IMAGE_PIXELS,
+        gt=0,
+        description="An image in a mail's body larger than this (width × height, read from its "
+        "header) is left out of the PDF, with a line saying so",
+    )
+    max_mail_image_pixels: int = Field(
+        default=DEFAULT_MAX_MAIL_IMAGE_PIXELS,
+        gt=0,
+        description="The pixels of all images one PDF shows together; later ones are left out",
+    )
+    max_images: int = Field(
+        default=DEFAULT_MAX_IMAGES,
+        ge=0,
+        description="How many uses of images one PDF shows; later ones are left out",
     )
 
 

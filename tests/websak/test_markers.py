@@ -3,7 +3,6 @@ id, or copies its marker from the public journal, cannot make websak adopt their
 
 from __future__ import annotations
 
-import asyncio
 from email.message import EmailMessage
 
 import pytest
@@ -52,22 +51,22 @@ async def test_a_subject_carrying_another_cases_marker_cannot_take_its_journalpo
 ) -> None:
     target = placement.placement("bygg", sensitive=False)
     subject = "Søknad om løyve " + " ".join(_forgeries(VICTIM))
-    forged = await asyncio.to_thread(
-        build_submission,
+    forged = build_submission(
         _mail(subject, "<forged@angripar.example.net>"),
         case_id=ATTACKER,
         sensitive=False,
         marker_key=MARKER_KEY,
+        pdf=b"%PDF",
     )
     assert MARKER_PATTERN.findall(forged.marked_title) == [ATTACKER]
     forged_journalpost = await ensure_journalpost(archive, target, forged)
 
-    own = await asyncio.to_thread(
-        build_submission,
+    own = build_submission(
         _mail("Søknad om løyve", "<soknad-2026-11@innbyggar.example.no>"),
         case_id=VICTIM,
         sensitive=False,
         marker_key=MARKER_KEY,
+        pdf=b"%PDF",
     )
     created = await ensure_journalpost(archive, target, own)
     assert created.journalpost_id != forged_journalpost.journalpost_id
