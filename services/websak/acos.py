@@ -5,8 +5,8 @@ Contract: `devtools/websak_standin/contract/websak-integration-api.openapi.json`
 
 A journalpost is made from a template (`journalpost/ny` takes only `sakId`, `malJpId`, `tittel`), so
 the filing marker travels in the title and is found again in `sak/{id}/journalposter`, as the
-title's last word exactly (`markers.holds_marker`). The sender
-carries the marker in `referanse`. Documents are told apart by file name.
+title's last word exactly (`markers.holds_marker`). The sender carries the marker in `referanse`.
+Documents are told apart by file name.
 
 Errors: no answer, a timeout, 408, 429 or 5xx are transient; any other 4xx is a refusal
 (permanent). A 401 renews a client-credentials token once and repeats the call: WebSak did not act

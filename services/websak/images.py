@@ -58,13 +58,15 @@ class SkippedImage:
 
 
 @dataclass(frozen=True, slots=True)
-class _Header:
+class ImageHeader:
+    """What an image's header says: enough to decide, nothing decoded."""
+
     media_type: str
     width: int
     height: int
 
 
-def read_header(content: bytes) -> _Header | None:
+def read_header(content: bytes) -> ImageHeader | None:
     """Format and size from the header alone; None when it is not a raster format we show.
 
     Pillow refuses (rather than warns about) images over twice its own pixel limit: their size is
@@ -80,7 +82,7 @@ def read_header(content: bytes) -> _Header | None:
         return None
     if width <= 0 or height <= 0:
         return None
-    return _Header(media_type, width, height)
+    return ImageHeader(media_type, width, height)
 
 
 class ImagePlan:
@@ -108,7 +110,7 @@ class ImagePlan:
         if source in self._names:
             return f"cid:{self._names[source]}"
         header = read_header(content) if content is not None else None
-        if header is None:
+        if content is None or header is None:
             self._skip(number, LeftOut.UNREADABLE)
             return None
         pixels = header.width * header.height
@@ -121,9 +123,9 @@ class ImagePlan:
         self._pixels += pixels
         name = f"{SHOWN_PREFIX}{len(self._names) + 1}"
         self._names[source] = name
-        self.shown[name] = ShownImage(header.media_type, content or b"")
+        self.shown[name] = ShownImage(header.media_type, content)
         return f"cid:{name}"
 
-    def _skip(self, number: int, reason: LeftOut, header: _Header | None = None) -> None:
+    def _skip(self, number: int, reason: LeftOut, header: ImageHeader | None = None) -> None:
         width, height = (header.width, header.height) if header else (None, None)
         self.skipped.append(SkippedImage(number, reason, width, height))

@@ -44,7 +44,6 @@ from services.websak.images import (
     DEFAULT_MAX_MAIL_IMAGE_PIXELS,
     ImageLimits,
     ImagePlan,
-    LeftOut,
     ShownImage,
 )
 from services.websak.sanitize import sanitize_html
@@ -169,12 +168,7 @@ def _size(size: int) -> str:
 
 def _left_out(plan: ImagePlan, language: Language) -> str:
     """The lines that stand for the images the plan left out (empty when none was)."""
-    caps = {
-        LeftOut.TOO_LARGE: plan.limits.max_image_pixels,
-        LeftOut.MAIL_FULL: plan.limits.max_mail_pixels,
-        LeftOut.UNREADABLE: 0,
-    }
-    lines = [image_left_out(language, image, caps[image.reason]) for image in plan.skipped]
+    lines = [image_left_out(language, image, plan.limits) for image in plan.skipped]
     if plan.beyond_count:
         lines.append(
             phrase(language, "images_beyond", count=plan.beyond_count, limit=plan.limits.max_images)
@@ -182,10 +176,14 @@ def _left_out(plan: ImagePlan, language: Language) -> str:
     if not lines:
         return ""
     lines.append(phrase(language, "images_in_original"))
-    return '<div class="left-out">' + "".join(f"<p>{html.escape(x)}</p>" for x in lines) + "</div>"
+    return (
+        '<div class="left-out">'
+        + "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        + "</div>"
+    )
 
 
-def mail_page(
+def _mail_page(
     mail: ParsedMail,
     *,
     title: str,
@@ -255,7 +253,7 @@ def render_mail_pdf(
     """
     mail = parse_mail(raw)
     plan = ImagePlan(ImageLimits(max_image_pixels, max_mail_image_pixels, max_images))
-    page = mail_page(
+    page = _mail_page(
         mail,
         title=journalpost_title(mail.subject, sensitive=sensitive),
         images=_PageImages(embedded_parts(raw), plan),

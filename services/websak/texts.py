@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from services.common.language import Language, in_language
-from services.websak.images import LeftOut, SkippedImage
+from services.websak.images import ImageLimits, LeftOut, SkippedImage
 
 Phrases = Mapping[str, str]
 
@@ -84,13 +84,13 @@ def _megapixels(pixels: int) -> str:
     return f"{pixels / 1_000_000:g}"
 
 
-def image_left_out(language: Language, image: SkippedImage, limit_pixels: int) -> str:
-    """The line that stands for an image the page leaves out. `limit_pixels` is the cap that
-    left it out (per image or per mail)."""
+def image_left_out(language: Language, image: SkippedImage, limits: ImageLimits) -> str:
+    """The line that stands for an image the page leaves out."""
     size = (
         phrase(language, "image_size", width=image.width, height=image.height)
         if image.width is not None
         else ""
     )
-    reason = phrase(language, image.reason, limit=_megapixels(limit_pixels))
+    cap = limits.max_mail_pixels if image.reason is LeftOut.MAIL_FULL else limits.max_image_pixels
+    reason = phrase(language, image.reason, limit=_megapixels(cap))
     return phrase(language, "image_left_out", number=image.number, size=size, reason=reason)
