@@ -34,7 +34,9 @@ from services.websak.acos import AcosWebSakArchive
 from services.websak.archiving import Archiver
 from services.websak.config import (
     ArchivingOptions,
+    MarkerKey,
     WebSakConnection,
+    load_marker_key,
     load_placement,
     load_settings_model,
 )
@@ -59,18 +61,21 @@ class Wiring:
 
     connection: WebSakConnection | None = None
     options: ArchivingOptions | None = None
+    marker_key: MarkerKey | None = None
     clock: Clock = utc_now
 
 
 async def open_archiver(
     js: JetStreamContext,
     publish: Callable[[Event], Awaitable[Any]],
+    settings: Settings,
     org: Organisation,
     wiring: Wiring,
 ) -> tuple[Archiver, AcosWebSakArchive]:
     """The archiver on the configured WebSak; the caller closes the adapter when done."""
     options = wiring.options or load_settings_model(ArchivingOptions)
     connection = wiring.connection or load_settings_model(WebSakConnection)
+    marker_key = wiring.marker_key or load_marker_key(settings)
     placement = load_placement(options.config)
     placement.check_covers(org)
     archive = AcosWebSakArchive.from_connection(connection, system=placement.archive_system)
@@ -82,6 +87,8 @@ async def open_archiver(
         publish=publish,
         org=org,
         alert_after=timedelta(seconds=options.alert_after_seconds),
+        marker_key=marker_key.key,
+        options=options,
         clock=wiring.clock,
     )
     return archiver, archive
@@ -127,7 +134,7 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
     @service.on_startup
     async def start() -> None:
         running.archiver, running.archive = await open_archiver(
-            service.jetstream(), service.publisher.publish, org, wiring or Wiring()
+            service.jetstream(), service.publisher.publish, settings, org, wiring or Wiring()
         )
 
     @service.on_shutdown
