@@ -13,6 +13,7 @@ import sys
 
 from services.common.app import prepare
 from services.common.broker import make_broker
+from services.common.mimelimits import MimeParseLimits
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
 from services.common.settings import Settings
@@ -34,7 +35,11 @@ async def _retry(settings: Settings, org: Organisation, wiring: Wiring, case_ids
     js = broker.config.connection_state.stream
     assert js is not None
     archiver, archive = await open_archiver(
-        js, EventPublisher(broker, PUBLISHES).publish, org, wiring
+        js,
+        EventPublisher(broker, PUBLISHES).publish,
+        org,
+        wiring,
+        limits=MimeParseLimits.from_settings(settings),
     )
     try:
         results = await retry_refused(archiver, case_ids)
@@ -64,7 +69,11 @@ async def _archive_outgoing(
     js = broker.config.connection_state.stream
     assert js is not None
     archiver, archive = await open_archiver(
-        js, EventPublisher(broker, PUBLISHES).publish, org, wiring
+        js,
+        EventPublisher(broker, PUBLISHES).publish,
+        org,
+        wiring,
+        limits=MimeParseLimits.from_settings(settings),
     )
     try:
         outcome = await archiver.archive_outgoing(case_id, by)

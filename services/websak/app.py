@@ -12,6 +12,7 @@ journalpost by command (R14: `python -m services.websak archive-outgoing`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,7 @@ from schemas.vocab import AlertKind
 from services.common.app import ServiceApp
 from services.common.clock import Clock
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
+from services.common.mimelimits import MimeParseLimits, read_whole
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
@@ -67,6 +69,8 @@ async def open_archiver(
     publish: Callable[[Event], Awaitable[Any]],
     org: Organisation,
     wiring: Wiring,
+    *,
+    limits: MimeParseLimits,
 ) -> tuple[Archiver, AcosWebSakArchive]:
     """The archiver on the configured WebSak; the caller closes the adapter when done."""
     options = wiring.options or load_settings_model(ArchivingOptions)
@@ -78,7 +82,7 @@ async def open_archiver(
         archive=archive,
         placement=placement,
         receipts=ReceiptStore(await js.key_value(RECEIPTS_BUCKET)),
-        mime=MimeStore(js).get,
+        mime=functools.partial(read_whole, MimeStore(js), limits=limits),
         publish=publish,
         org=org,
         alert_after=timedelta(seconds=options.alert_after_seconds),
@@ -127,7 +131,11 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
     @service.on_startup
     async def start() -> None:
         running.archiver, running.archive = await open_archiver(
-            service.jetstream(), service.publisher.publish, org, wiring or Wiring()
+            service.jetstream(),
+            service.publisher.publish,
+            org,
+            wiring or Wiring(),
+            limits=MimeParseLimits.from_settings(settings),
         )
 
     @service.on_shutdown

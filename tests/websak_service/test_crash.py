@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from devtools.websak_standin.runner import DEFAULT_TOKEN
 from schemas.events import Event
 from services.common.jetstream import RECEIPTS_BUCKET
+from services.common.mimelimits import MimeParseLimits
 from services.common.natsserver import NatsServer
 from services.common.orgconfig import Organisation
 from services.common.settings import REPO_ROOT, Settings
@@ -139,7 +140,9 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
         wiring = wiring_for(url)
         # The archiver of a websak process, with websak's rights.
         websak_js = (await connect_as("websak")).jetstream()
-        archiver, archive = await open_archiver(websak_js, crash, org, wiring)
+        archiver, archive = await open_archiver(
+            websak_js, crash, org, wiring, limits=MimeParseLimits.from_settings(settings)
+        )
         with pytest.raises(ConnectionError):
             await archiver.on_routed(mail.routed)
         await archive.aclose()
