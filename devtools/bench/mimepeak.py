@@ -10,33 +10,48 @@ child of a large test process starts with the parent's peak.
     python -m devtools.bench.mimepeak <mailbox> <graph message id>    # SAKSPOST_* as ingest's
 
 The last line of its output is JSON: `rss_before_kib`, `peak_kib`, `sha256`, `size`, `defects`.
-Used by `make bench` (`large_mail_figures`) and by ingest's tests.
+`make bench` runs it on a 28 MB and a 140 MB mail (`bench_large_mail`: its own nats-server and
+Graph emulator); ingest's tests on a 28 MB one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sys
+import tempfile
 from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
+from devtools.graph_emulator import run_emulator
 from devtools.harness.connect import connect_as
+from sakspost.registry import full_layout
 from services.common.graph import graph_client_for
+from services.common.jetstream import provision
 from services.common.logging import configure_logging
 from services.common.mimelimits import MimeParseLimits
 from services.common.mimestore import MimeStore
-from services.common.orgconfig import load_organisation
+from services.common.natsserver import start_nats_server
+from services.common.orgconfig import Organisation, load_organisation
 from services.common.received import build_received
-from services.common.settings import REPO_ROOT, Settings
+from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT, Settings
 from services.ingest.config import IngestSettings
 from services.ingest.gateway import GraphGateway, MailboxGate
 from services.ingest.spool import SpoolLimits, spooled_mime
 
 KIB = 1024
+MB = 1_000_000
+MIB = 1024 * KIB
+BENCH_SIZES_MB = (28, 140)
+# Base64 in lines of 76 characters and CRLF: 78 bytes of MIME for every 57 of attachment.
+_BASE64_GROWTH = 78 / 57
 _STATUS = Path("/proc/self/status")
 
 
@@ -50,6 +65,24 @@ def _peak_kib() -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def mail_of_size(size: int, tag: str, to: str) -> bytes:
+    """A mail of about `size` bytes: a text body and one attachment of random (incompressible)
+    bytes, as a scanned drawing would be."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = "Kari Nordmann <kari@example.org>"
+    message["To"] = to
+    message["Subject"] = f"Teikningar {tag}"
+    message["Message-ID"] = f"<large-{tag}@example.org>"
+    message.set_content("Vedlagt er teikningane til byggjesøknaden.\n")
+    message.add_attachment(
+        random.Random(tag).randbytes(int(size / _BASE64_GROWTH)),
+        maintype="application",
+        subtype="octet-stream",
+        filename="teikningar.bin",
+    )
+    return message.as_bytes()
 
 
 async def measure(settings: Settings, mailbox: str, message_id: str) -> dict[str, Any]:
@@ -114,7 +147,58 @@ async def measure_in_process(
     return figures
 
 
+async def _bench(org: Organisation, workdir: Path) -> dict[str, float]:
+    server = start_nats_server(workdir / "nats", log_file=workdir / "nats-server.log")
+    try:
+        async with run_emulator(org, "127.0.0.1", 0, 0) as emulator:
+            settings = server.settings(graph_base_url=emulator.graph_url)
+            admin = await connect_as(settings, "admin", "sakspost-bench-large-mail")
+            try:
+                await provision(admin.jetstream(), full_layout(settings, org))
+            finally:
+                await admin.close()
+            environment = {
+                **server.environment(),
+                "SAKSPOST_NATS_URL": server.url,
+                "SAKSPOST_NATS_CREDENTIALS_DIR": str(server.credentials_dir),
+                "SAKSPOST_GRAPH_BASE_URL": emulator.graph_url,
+                "SAKSPOST_ORG_CONFIG": str(DEFAULT_ORG_CONFIG),
+                "SAKSPOST_LOG_LEVEL": "warning",
+            }
+            mailbox = org.departments[org.common_department].addresses[0]
+            figures: dict[str, float] = {}
+            async with httpx.AsyncClient(base_url=emulator.base_url, trust_env=False) as graph:
+                for size_mb in BENCH_SIZES_MB:
+                    raw = mail_of_size(size_mb * MB, f"bench-{size_mb}", mailbox)
+                    answer = await graph.post(
+                        f"/_emulator/mailboxes/{mailbox}/deliver", content=raw, timeout=300
+                    )
+                    answer.raise_for_status()
+                    del raw  # the emulator holds it; this process need not
+                    found = await measure_in_process(environment, mailbox, answer.json()["id"])
+                    growth_mib = (found["peak_kib"] - found["rss_before_kib"]) / KIB
+                    key = f"ingest.large_mail.{size_mb}mb"
+                    figures[f"{key}.peak_rss_mib"] = round(found["peak_kib"] / KIB, 1)
+                    figures[f"{key}.growth_mib"] = round(growth_mib, 1)
+                    figures[f"{key}.growth_mib_per_mail_mib"] = round(
+                        growth_mib / (found["size"] / MIB), 3
+                    )
+    finally:
+        server.stop()
+    return figures
+
+
+def bench_large_mail(org: Organisation | None = None) -> dict[str, float]:
+    """Ingest's peak RSS, and its growth per MiB of mail, keeping a 28 MB and a 140 MB mail."""
+    organisation = org or load_organisation(DEFAULT_ORG_CONFIG)
+    with tempfile.TemporaryDirectory(prefix="sakspost-bench-") as workdir:
+        return asyncio.run(_bench(organisation, Path(workdir)))
+
+
 def main(arguments: list[str]) -> None:
+    if not arguments:  # the bench alone
+        print(json.dumps(bench_large_mail(), indent=2))
+        return
     mailbox, message_id = arguments
     configure_logging("ingest", "warning")
     settings = Settings()

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import random
 from collections.abc import Awaitable, Callable
-from email.message import EmailMessage
-from email.policy import SMTP
 
 import httpx
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from devtools.bench.mimepeak import measure_in_process
+from devtools.bench.mimepeak import MB, MIB, mail_of_size, measure_in_process
 from devtools.graph_emulator import RunningEmulator
 from services.common.errors import TransientError
 from services.common.graph import make_graph_client
@@ -32,25 +29,6 @@ from tests.support.environment import nats_environment
 from tests.support.events import event_log
 
 POST = "post@ha.kommune.no"
-MB = 1_000_000
-MIB = 1024 * 1024
-
-
-def large_mail(attachment_bytes: int, tag: str) -> bytes:
-    """A text body and one attachment of random (incompressible) bytes."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = "Kari Nordmann <kari@example.org>"
-    message["To"] = POST
-    message["Subject"] = f"Teikningar {tag}"
-    message["Message-ID"] = f"<large-{tag}@example.org>"
-    message.set_content("Vedlagt er teikningane til byggjesøknaden.\n")
-    message.add_attachment(
-        random.Random(tag).randbytes(attachment_bytes),
-        maintype="application",
-        subtype="octet-stream",
-        filename="teikningar.bin",
-    )
-    return message.as_bytes()
 
 
 async def deliver(emulator: RunningEmulator, raw: bytes) -> str:
@@ -73,8 +51,8 @@ async def test_a_28_mb_mail_is_kept_whole_in_bounded_memory(
     emulator: RunningEmulator,
     connect_as: Callable[[str], Awaitable[Client]],
 ) -> None:  # finding 2, R13
-    raw = large_mail(20 * MB, "28mb")  # base64 makes the 20 MB attachment 27 MB
-    assert 27 * MB < len(raw) < 29 * MB
+    raw = mail_of_size(28 * MB, "28mb", POST)
+    assert 27.9 * MB < len(raw) < 28.1 * MB
     message_id = await deliver(emulator, raw)
     environment = nats_environment(
         settings,
@@ -98,8 +76,8 @@ async def test_a_28_mb_mail_is_kept_whole_in_bounded_memory(
 async def test_a_mail_over_the_caps_still_becomes_a_case(
     js: JetStreamContext, settings: Settings, org: Organisation, emulator: RunningEmulator
 ) -> None:  # finding 2: a 150+ MB mail, on small caps
-    over_parse_cap = large_mail(MIB, "over-parse-cap")  # about 1.4 MiB
-    over_download_cap = large_mail(2 * MIB + MIB // 4, "over-download-cap")  # about 3 MiB
+    over_parse_cap = mail_of_size(3 * MIB // 2, "over-parse-cap", POST)
+    over_download_cap = mail_of_size(3 * MIB, "over-download-cap", POST)
     caps = QUICK.model_copy(update={"mime_download_cap_bytes": 2 * MIB})
     async with (
         event_log(settings, "sakspost.mail.received.>") as events,
@@ -130,7 +108,7 @@ async def test_a_mail_over_the_caps_still_becomes_a_case(
 async def test_the_streamed_download_keeps_the_gateways_throttling_and_gone_handling(
     emulator: RunningEmulator,
 ) -> None:  # finding 2: the same 429/5xx and 404 handling as every other Graph call
-    message_id = await deliver(emulator, large_mail(1000, "throttled"))
+    message_id = await deliver(emulator, mail_of_size(1000, "throttled", POST))
     gate = MailboxGate(4)
     gateway = GraphGateway(make_graph_client(emulator.graph_url, retries=False), gate)
     async with httpx.AsyncClient(base_url=emulator.base_url, trust_env=False) as admin:
