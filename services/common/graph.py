@@ -160,8 +160,9 @@ class StreamingGraphAdapter(GraphRequestAdapter):
                 if not response.is_success:
                     await response.aread()  # an error body is small, and kiota parses it
                     await self.throw_failed_responses(response, error_map, span, span)
+                    # What kiota lets through (a 304, a redirect without a Location) has no body.
                     raise APIError(
-                        f"Graph answered {response.status_code} without a body",
+                        f"Graph answered {response.status_code}, not the body asked for",
                         response.status_code,
                         dict(response.headers),
                     )
