@@ -31,10 +31,12 @@ from tests.support.events import event_log
 POST = "post@ha.kommune.no"
 
 
-async def deliver(emulator: RunningEmulator, raw: bytes) -> str:
-    """Put `raw` in post@'s Inbox as Graph would; its message id."""
+async def deliver(emulator: RunningEmulator, raw: bytes, folder: str = "inbox") -> str:
+    """Put `raw` in a folder of post@'s mailbox as Graph would; its message id."""
     async with httpx.AsyncClient(base_url=emulator.base_url, trust_env=False) as admin:
-        response = await admin.post(f"/_emulator/mailboxes/{POST}/deliver", content=raw)
+        response = await admin.post(
+            f"/_emulator/mailboxes/{POST}/deliver", params={"folder": folder}, content=raw
+        )
     response.raise_for_status()
     message_id: str = response.json()["id"]
     return message_id
@@ -78,14 +80,17 @@ async def test_a_mail_over_the_caps_still_becomes_a_case(
 ) -> None:  # finding 2: a 150+ MB mail, on small caps
     over_parse_cap = mail_of_size(3 * MIB // 2, "over-parse-cap", POST)
     over_download_cap = mail_of_size(3 * MIB, "over-download-cap", POST)
+    sent_over_parse_cap = mail_of_size(3 * MIB // 2, "sent-over-parse-cap", "kari@example.org")
     caps = QUICK.model_copy(update={"mime_download_cap_bytes": 2 * MIB})
     async with (
-        event_log(settings, "sakspost.mail.received.>") as events,
+        event_log(settings, "sakspost.mail.>") as events,
         running_ingest(settings, org, emulator, caps, mime_parse_cap_bytes=MIB) as (_url, client),
     ):
         await deliver(emulator, over_parse_cap)
         await deliver(emulator, over_download_cap)
-        received = await events.wait_for(lambda _s, p: True, 2, timeout=60)
+        await deliver(emulator, sent_over_parse_cap, "sentitems")  # Sent Items: the same path
+        received = await events.wait_for(lambda _s, p: p["type"] == "received", 2, timeout=60)
+        ((_subject, sent),) = await events.wait_for(lambda _s, p: p["type"] == "sent", 1, 60)
         await wait_until(lambda: work_drained(js), within=30)
         assert (await client.get("/healthz")).status_code == 200
     by_subject = {p["subject"]: p for _s, p in received}
@@ -103,6 +108,11 @@ async def test_a_mail_over_the_caps_still_becomes_a_case(
     assert cut["mime_size"] == await store.size(cut["mime_sha256"]) == 2 * MIB
     assert set(cut["parse_defects"]) == {TOO_LARGE_DEFECT, TRUNCATED_DEFECT}
     assert cut["sender"]["address"] == "kari@example.org"
+
+    assert sent["mime_sha256"] == hashlib.sha256(sent_over_parse_cap).hexdigest()
+    assert sent["mime_size"] == len(sent_over_parse_cap)
+    assert sent["internet_message_id"] == "large-sent-over-parse-cap@example.org"
+    assert await store.get(sent["mime_sha256"]) == sent_over_parse_cap
 
 
 async def test_the_streamed_download_keeps_the_gateways_throttling_and_gone_handling(
