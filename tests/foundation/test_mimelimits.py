@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.events import utc_now
 from services.common.mimelimits import (
+    TOO_LARGE_DEFECT,
+    TRUNCATED_DEFECT,
     MailTooLarge,
     MimeParseLimits,
+    header_block,
     header_defects,
     read_for_parse,
     read_whole,
 )
+from services.common.orgconfig import Organisation
+from services.common.received import build_received
 
 RAW = b"From: a@example.org\r\nSubject: Stort\r\n\r\n" + b"x" * 10_000
 LIMITS = MimeParseLimits(parse_cap=1000, header_cap=100)
@@ -55,3 +61,28 @@ async def test_a_mail_over_the_parse_cap_is_never_read_whole() -> None:
 def test_only_the_header_blocks_own_defects_count() -> None:
     found = ["missing-boundary", "header-unparseable:date", "no-body", "charset-unknown:x"]
     assert header_defects(found) == ["header-unparseable:date", "charset-unknown:x"]
+
+
+def test_a_received_event_built_from_a_header_block_names_the_whole_mime(
+    org: Organisation,
+) -> None:
+    block = (
+        b"From: Kari <kari@example.org>\r\nTo: post@ha.kommune.no\r\nSubject: Stort\r\n"
+        b"Message-ID: <stort@example.org>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    )
+    event = build_received(
+        org,
+        "post@ha.kommune.no",
+        header_block(block + b"--b\r\n(the rest was never read)"),
+        "g-stort",
+        utc_now(),
+        oversize=True,
+        truncated=True,
+        stored_sha256="a" * 64,
+        stored_size=160 * 1024 * 1024,
+    )
+    assert (event.mime_sha256, event.mime_size) == ("a" * 64, 160 * 1024 * 1024)
+    assert (event.subject, event.internet_message_id) == ("Stort", "stort@example.org")
+    # A multipart read without its body has no boundary: that is not the mail's defect.
+    assert event.parse_defects == [TOO_LARGE_DEFECT, TRUNCATED_DEFECT]
