@@ -4,7 +4,6 @@ once with an alert naming the size: a person files it from the Object Store, whe
 
 from __future__ import annotations
 
-import pytest
 from nats.js import JetStreamContext
 
 from devtools.websak_standin import RunningStandIn
@@ -17,8 +16,6 @@ from tests.support.events import event_log
 from tests.support.publishing import EventInjector
 from tests.websak_service.conftest import wiring_for
 from tests.websak_service.support import archive_state, deliver, labels, publish
-
-pytestmark = pytest.mark.integration
 
 
 async def test_a_mail_over_the_parse_cap_is_refused_with_an_alert_not_loaded(
