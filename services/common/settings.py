@@ -107,6 +107,19 @@ class Settings(BaseSettings):
     max_deterministic_failures: int = Field(default=5, ge=1)
     ack_wait_seconds: float = Field(default=60.0, gt=0)
 
+    # How much of one mail a service reads into memory (`mimelimits.py`). Exchange Online takes
+    # messages of up to 150 MB; a mail over the parse cap is read only as far as its header block.
+    mime_parse_cap_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=0,
+        description="Largest mail parsed whole; above it only the header block is read",
+    )
+    mime_header_cap_bytes: int = Field(
+        default=256 * 1024,
+        ge=4096,
+        description="How much of a mail over the parse cap is read for its header block",
+    )
+
     graph_base_url: str | None = Field(
         default=None, description="Graph base URL; set to the emulator locally, unset in production"
     )

@@ -30,6 +30,7 @@ from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
 from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET, WRITEBACKS_BUCKET
+from services.common.mimelimits import MimeParseLimits
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.received import RECEIVED_CHANNEL
@@ -43,6 +44,7 @@ from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import PersonalState
 from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
 from services.ingest.queue import WorkQueue
+from services.ingest.spool import SpoolLimits
 from services.ingest.state import IngestState
 from services.ingest.upkeep import DeltaCatchUp, Endpoints, Lease, SubscriptionKeeper, Upkeep
 from services.ingest.webhook import LIFECYCLE_PATH, NOTIFICATIONS_PATH, Webhook
@@ -130,6 +132,7 @@ def build(
             keeper,
             catch_up,
             WritebackLog(await service.key_value(WRITEBACKS_BUCKET)),
+            SpoolLimits.from_settings(config, MimeParseLimits.from_settings(settings)),
         )
         personal_state = PersonalState(state.kv)
         personal = PersonalWatcher(

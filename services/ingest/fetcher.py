@@ -1,6 +1,7 @@
 """The fetcher: turns stored work into `received`, `sent`, `changed` and `deleted` events.
 
-A message is read once with `$select`; the MIME only for a message ingest has not received yet.
+A message is read once with `$select`; the MIME only for a message ingest has not received yet,
+streamed through a spool file into the Object Store (`spool.py`), never whole in memory.
 Before any Graph call, KV tells whether this version of the message was already handled, or is
 the router's own write-back coming back (its change key), so repeats cost no Graph reads.
 A mail in Sent Items is published once as `sent` (never followed after: it is not a case), unless
@@ -24,6 +25,7 @@ from services.common.writeback import WritebackLog
 from services.ingest.changes import first_record, gone, is_received_mail, seen_again
 from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
 from services.ingest.sent import build_sent, is_sent_mail
+from services.ingest.spool import SpoolLimits, spooled_mime
 from services.ingest.state import IngestState, MessageRecord
 from services.ingest.upkeep import DeltaCatchUp, SubscriptionKeeper
 from services.ingest.work import LifecycleWork, MessageWork
@@ -44,6 +46,7 @@ class Fetcher:
         keeper: SubscriptionKeeper,
         catch_up: DeltaCatchUp,
         writebacks: WritebackLog,
+        spool: SpoolLimits,
     ) -> None:
         self._org = org
         self._state = state
@@ -51,6 +54,7 @@ class Fetcher:
         self._gateway = gateway
         self._publisher = publisher
         self._mime = MimeStore(js)
+        self._spool = spool
         self._keeper = keeper
         self._catch_up = catch_up
 
@@ -132,23 +136,29 @@ class Fetcher:
     ) -> MessageRecord | None:
         """Fetch the MIME once, keep it, publish `received` (once per case); the first record."""
         try:
-            raw = await self._gateway.mime(work.mailbox, work.message_id)
+            async with spooled_mime(
+                self._gateway, work.mailbox, work.message_id, self._spool
+            ) as mime:
+                event = build_received(
+                    self._org,
+                    department.addresses[0],
+                    mime.raw_for_parse,
+                    snapshot.id,
+                    snapshot.received_at or datetime.now(UTC),
+                    snapshot.conversation_id,
+                    # The version read: the router's first write-back is conditional on it.
+                    change_key=snapshot.change_key,
+                    categories=snapshot.categories,
+                    flag_status=snapshot.flag_status,
+                    oversize=mime.oversize,
+                    truncated=mime.truncated,
+                    stored_sha256=mime.download.sha256,
+                    stored_size=mime.download.size,
+                )
+                await mime.keep(self._mime)
         except MessageGone:
             log.warning("message gone before its MIME was read", department=work.department)
             return None
-        event = build_received(
-            self._org,
-            department.addresses[0],
-            raw,
-            snapshot.id,
-            snapshot.received_at or datetime.now(UTC),
-            snapshot.conversation_id,
-            # The version read: the router's first write-back is conditional on it.
-            change_key=snapshot.change_key,
-            categories=snapshot.categories,
-            flag_status=snapshot.flag_status,
-        )
-        await self._mime.put(raw)
         if await self._state.was_received(event.case_id):
             log.info("already received", case_id=event.case_id)
         else:
@@ -169,12 +179,22 @@ class Fetcher:
     ) -> None:
         """A shared mailbox's sent mail: `sent` once, for the outgoing checks (R14, R2, R3)."""
         try:
-            raw = await self._gateway.mime(work.mailbox, work.message_id)
+            async with spooled_mime(
+                self._gateway, work.mailbox, work.message_id, self._spool
+            ) as mime:
+                event = build_sent(
+                    work.department,
+                    department.addresses[0],
+                    mime.raw_for_parse,
+                    snapshot,
+                    stored_sha256=mime.download.sha256,
+                    stored_size=mime.download.size,
+                )
+                if event is not None:
+                    await mime.keep(self._mime)
         except MessageGone:
             return
-        event = build_sent(work.department, department.addresses[0], raw, snapshot)
         if event is not None:
-            await self._mime.put(raw)
             await self._publisher.publish(event)
             log.info("published", type="sent", case_id=event.case_id, department=event.department)
         await self._state.mark_sent(work.message_id)

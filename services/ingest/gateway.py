@@ -5,7 +5,8 @@
   Other mailboxes are not held up: a throttled mailbox fails fast with `TransientError`, and the
   consumer retries that message after the delay while it goes on with the rest.
 - The SDK's own retries are off: they would sleep inside the fetcher and block every mailbox.
-- A message is read once, with `$select` of what ingest needs; the MIME once (`get_mime`).
+- A message is read once, with `$select` of what ingest needs; the MIME once, streamed into a file
+  (`download_mime`), so that a 150 MB mail never sits in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import structlog
 from kiota_abstractions.api_error import APIError
@@ -25,7 +26,7 @@ from msgraph.generated.models.subscription import Subscription
 from msgraph.graph_service_client import GraphServiceClient
 
 from services.common.errors import TransientError
-from services.common.graph import get_mime, send_mime
+from services.common.graph import MimeDownload, download_mime, get_mime, send_mime
 
 log = structlog.get_logger(__name__)
 
@@ -197,6 +198,20 @@ class GraphGateway:
     async def mime(self, mailbox: str, message_id: str) -> bytes:
         try:
             return await self._call(mailbox, lambda: get_mime(self._client, mailbox, message_id))
+        except APIError as error:
+            if error.response_status_code == 404:
+                raise MessageGone(message_id) from None
+            raise
+
+    async def download_mime(
+        self, mailbox: str, message_id: str, sink: BinaryIO, cap: int
+    ) -> MimeDownload:
+        """Stream the message's MIME into `sink`, at most `cap` bytes of it (a fresh `sink` per
+        attempt: a failure part way leaves part of the mail in it)."""
+        try:
+            return await self._call(
+                mailbox, lambda: download_mime(self._client, mailbox, message_id, sink, cap)
+            )
         except APIError as error:
             if error.response_status_code == 404:
                 raise MessageGone(message_id) from None

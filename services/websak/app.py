@@ -12,6 +12,7 @@ journalpost by command (R14: `python -m services.websak archive-outgoing`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,7 @@ from schemas.vocab import AlertKind
 from services.common.app import ServiceApp
 from services.common.clock import Clock
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
+from services.common.mimelimits import MimeParseLimits, read_whole
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
@@ -83,7 +85,9 @@ async def open_archiver(
         archive=archive,
         placement=placement,
         receipts=ReceiptStore(await js.key_value(RECEIPTS_BUCKET)),
-        mime=MimeStore(js).get,
+        mime=functools.partial(
+            read_whole, MimeStore(js), limits=MimeParseLimits.from_settings(settings)
+        ),
         publish=publish,
         org=org,
         alert_after=timedelta(seconds=options.alert_after_seconds),

@@ -35,6 +35,7 @@ from schemas.identity import make_event_id
 from schemas.vocab import DocumentRole, MailClass
 from services.common.clock import Clock
 from services.common.errors import TransientError
+from services.common.mimelimits import MailTooLarge
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
 from services.websak.alerts import overdue_alert, refusal_alert, unarchivable_alert
@@ -211,6 +212,9 @@ class Archiver:
             raw = await self.mime(request.mime_sha256)
         except (ObjectNotFoundError, NotFoundError):
             raise _Refused("the mail's MIME is not in the Object Store") from None
+        except MailTooLarge as error:
+            # Filed by hand from the Object Store: a partial .eml would not be the original.
+            raise _Refused(str(error)) from None
         # A forward from a personal mailbox (R9c) is filed as the original it carries.
         original = original_of(raw, self.org)
         # Rendering and parsing are CPU-bound: a worker thread keeps the event loop (and acks)
