@@ -8,8 +8,8 @@ a wait for provisioning (done by `sakspost provision` as admin) before any consu
 graceful stop on SIGTERM.
 
 What FastStream cannot do is kept beside it as small named pieces: provisioning that migrates a
-changed durable consumer (`jetstream.py`) and the deterministic failure count in KV
-(`failures.py`).
+changed durable consumer (`jetstream.py`) and each message's attempts in KV, deterministic
+failures and attempts that crashed (`failures.py`).
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ class ServiceApp:
             base_seconds=settings.retry_base_seconds,
             max_seconds=settings.retry_max_seconds,
             max_deterministic_failures=settings.max_deterministic_failures,
+            max_crashed_attempts=settings.max_crashed_attempts,
             ack_wait_seconds=settings.ack_wait_seconds,
         )
         # JetStream consumers live on this router, so the retry discipline applies to them and
