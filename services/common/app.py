@@ -36,7 +36,7 @@ from schemas.examples import EXAMPLES
 from services.common.broker import make_broker, service_login
 from services.common.credentials import login_for
 from services.common.deadletter import DeadLetters
-from services.common.failures import FailureCounter, KvFailureCounter
+from services.common.failures import FailureCounter, KvFailureCounter, MemoryFailureCounter
 from services.common.jetstream import (
     FAILURES_BUCKET,
     BucketSpec,
@@ -129,8 +129,9 @@ class ServiceApp:
             logger=None,
         )
         self.put(DEAD_LETTERS_KEY, DeadLetters(self.publisher, org.common_department))
-        if failures is not None:
-            self.put(FAILURES_KEY, failures)
+        # FastStream's in-memory test broker never connects: it keeps attempts in a dict.
+        # A connected service replaces that with KV (`_connect`), before any consumer starts.
+        self.put(FAILURES_KEY, failures or MemoryFailureCounter())
         self.put(PUBLISHER_KEY, self.publisher)
 
     # --- declarations ---------------------------------------------------------------------
