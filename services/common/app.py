@@ -50,6 +50,7 @@ from services.common.orgconfig import Organisation, load_organisation
 from services.common.publisher import (
     DEAD_LETTER_ALERT_CHANNEL,
     DEAD_LETTER_CHANNEL,
+    SKIPPED_ALERT_CHANNEL,
     Channel,
     EventPublisher,
 )
@@ -99,7 +100,8 @@ class ServiceApp:
         self.events = NatsRouter(middlewares=(RetryDiscipline(self.policy),))
         self.broker.include_router(self.events)
         self.publisher = EventPublisher(
-            self.broker, (*publishes, DEAD_LETTER_CHANNEL, DEAD_LETTER_ALERT_CHANNEL)
+            self.broker,
+            (*publishes, DEAD_LETTER_CHANNEL, DEAD_LETTER_ALERT_CHANNEL, SKIPPED_ALERT_CHANNEL),
         )
         self.consumers: list[ConsumerSpec] = []
         self.buckets = list(buckets)
