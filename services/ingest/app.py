@@ -29,6 +29,7 @@ from schemas.events import (
 from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
 from services.common.graph import graph_client_for
+from services.common.isolation import Isolation
 from services.common.jetstream import INGEST_BUCKET, WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
@@ -120,7 +121,14 @@ def build(
         )
         catch_up = DeltaCatchUp(gateway, state, queue, config, settings.delta_interval_seconds)
         lease = Lease(state.kv, f"{socket.gethostname()}:{os.getpid()}", config.lease_seconds)
-        upkeep = Upkeep(org, config, lease, keeper, catch_up)
+        upkeep = Upkeep(
+            org,
+            config,
+            lease,
+            keeper,
+            catch_up,
+            Isolation("ingest upkeep", org.common_department, service.publisher.publish),
+        )
         fetcher = Fetcher(
             org,
             state,
@@ -139,6 +147,7 @@ def build(
             Mailroom(org, gateway, state),
             base + PERSONAL_PATH,
             settings.delta_interval_seconds,
+            Isolation("personal watch", org.common_department, service.publisher.publish),
         )
         tasks = (
             asyncio.create_task(upkeep.run(), name="ingest-upkeep"),
