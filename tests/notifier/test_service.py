@@ -207,6 +207,22 @@ async def test_failing_email_falls_back_to_a_teams_card_and_raises_an_alert(
     assert inbox_notices(stack.emulator, "gerd.skjaerpe@ha.kommune.no") == []
 
 
+async def test_an_error_the_email_sender_did_not_foresee_falls_back_to_the_next_channel(
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
+) -> None:  # issue 16, finding 9
+    # A line break in the mail's subject (an encoded word decodes to it) reaches the notice's
+    # title, which the e-mail's Subject header refuses with a ValueError, not a ChannelFailed.
+    subject = "Søknad om løyve\ngnr 12"
+    async with notifier_stack(settings, org) as stack:
+        await publish(injector, routed(3, "gerd.skjaerpe", org, subject=subject))
+        ((_s, audit),) = await stack.notices.wait_for(matching("assigned"))
+        ((_s, undeliverable),) = await stack.alerts.wait_for(lambda _s, p: True)
+    assert audit["channel"] == Channel.TEAMS.value
+    assert len(stack.teams.received) == 1
+    assert undeliverable["reason"] == "email: ValueError"
+    assert inbox_notices(stack.emulator, "gerd.skjaerpe@ha.kommune.no") == []
+
+
 async def test_the_webhook_is_signed_with_the_documented_secret(
     js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
 ) -> None:
