@@ -182,7 +182,7 @@ def commands_sender() -> Grant:
 
 
 def failure_counter(*durables: str) -> Grant:
-    """Count deterministic failures of its own consumers (keys `<durable>.<sequence>`)."""
+    """Record the attempts at its own consumers' messages (keys `<durable>.<sequence>`)."""
     return _combine(kv_keys_owner(FAILURES_BUCKET, durable) for durable in durables)
 
 
