@@ -293,11 +293,16 @@ class Upkeep:
     async def tick(self) -> bool:
         """Check every mailbox once; False when any of them failed (retried soon).
 
-        A mailbox that fails (Graph or NATS away, or refusing it) does not hold up the others."""
+        A mailbox that fails (Graph or NATS away, or refusing it) does not hold up the others. Its
+        failure is logged, not alerted: a new subscription fails Graph's validation until this pod
+        is ready, so an alert would come with every deploy; /statusz names the mailboxes not
+        watched, and the failed one is retried soon."""
         healthy = True
         for department, config in self._org.shared_mailboxes():
             keep = partial(self._keep, department, config.mailbox)
-            healthy &= await self._isolation.run(department, keep, department=department)
+            healthy &= await self._isolation.run(
+                department, keep, department=department, alert=False
+            )
         return healthy
 
     async def _keep(self, department: str, mailbox: str) -> None:

@@ -133,8 +133,12 @@ class PersonalWatcher:
         for member in wanted.values():
             for folder in FOLDERS:
                 key = folder_key(member.id, folder)
-                watch = partial(self._watch, member, folder, subscriptions.get(key))
-                await self._isolation.run(key, watch)
+                subscribe = partial(self._subscription, member, folder, subscriptions.get(key))
+                # Graph validates a new subscription by calling the webhook, which fails until
+                # this pod is ready (the Service routes to ready pods only): retried on the next
+                # tick, never alerted. Delta reads the folder meanwhile.
+                await self._isolation.run(f"{key} subscription", subscribe, alert=False)
+                await self._isolation.run(key, partial(self._catch_up, member, folder))
 
     async def _stop(self, staff_id: str, record: SubscriptionRecord) -> None:
         await self._gateway.delete_subscription(record.id)
@@ -145,7 +149,7 @@ class PersonalWatcher:
         self._known = {i: k for i, k in self._known.items() if k.id != record.id}
         log.info("personal mailbox no longer watched", staff_id=staff_id)
 
-    async def _watch(
+    async def _subscription(
         self, member: StaffMember, folder: str, record: SubscriptionRecord | None
     ) -> None:
         key = folder_key(member.id, folder)
@@ -158,6 +162,10 @@ class PersonalWatcher:
             await self._state.save_subscription(key, record)
             log.info("personal folder watched", staff_id=member.id, folder=folder)
         self._known[record.id] = record.known(key)
+
+    async def _catch_up(self, member: StaffMember, folder: str) -> None:
+        key = folder_key(member.id, folder)
+        now = datetime.now(UTC)
         link = await self._state.delta_link(member.id, folder)
         due = now - self._last_round.get(key, datetime.min.replace(tzinfo=UTC)) >= self._interval
         if link is None or key in self._woken or due:
