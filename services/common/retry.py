@@ -145,8 +145,10 @@ class _Attempt(BaseMiddleware):
         return failures
 
     async def _forget(self) -> None:
+        # Settled already: a record NATS could not delete now expires with the bucket's TTL.
         if self._attempt is not None:
-            await self._failures().forget(self._attempt)
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await self._failures().forget(self._attempt)
 
     async def _give_up(self, delivery: Delivery, reason: str) -> None:
         dead_letters: DeadLetters = self.context.get(DEAD_LETTERS_KEY)
@@ -184,9 +186,11 @@ class _Attempt(BaseMiddleware):
                 error=type(error).__name__,
                 reason=str(error)[:200],
             )
-            # Ended before the nack: a transient failure is an outcome and never a crash.
+            # Ended before the nack: a transient failure is an outcome and never a crash. Only
+            # if NATS is lost at this very moment does the mark stay open (and count once).
             if self._attempt is not None:
-                await self._failures().end(self._attempt)
+                with contextlib.suppress(*TRANSIENT_ERRORS):
+                    await self._failures().end(self._attempt)
             await self._raw.nak(delay=delay)
             return
         count = await self._failures().fail(self._attempt)
