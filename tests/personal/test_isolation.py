@@ -5,7 +5,7 @@ break (an encoded word decodes to it; the forward's Subject header refuses it).
 Before, the mail's ValueError ended the tick before its folder's delta link was saved, so the same
 mail failed on every tick, and the mailboxes after it, like those after a failing mailbox, were
 never read. A failing Graph is left to the next tick without an alert; the bad mail is alerted
-once and skipped."""
+once and skipped. The offboarding sweep, which stopped at the same mail, finishes with the rest."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.gateway import GraphGateway, MailboxGate
 from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import FOLDERS, Decision, PersonalState, folder_key
+from services.ingest.personal.sweep import Sweep
 from services.ingest.personal.watcher import PersonalWatcher
 from services.ingest.state import IngestState, SubscriptionRecord
 from tests.ingest.conftest import ingest_settings
@@ -118,3 +119,41 @@ async def test_a_bad_mail_and_a_failing_mailbox_stop_neither_the_watch_nor_the_c
     assert alert.reason is not None and alert.reason.endswith(": ValueError")
     text = alert.model_dump_json()  # neither the subject nor an address leaves the mailbox
     assert "knad" not in text and "@" not in text
+
+
+async def test_the_sweep_skips_a_mail_it_cannot_forward_and_finishes_with_the_rest(
+    org: Organisation,
+    settings: Settings,
+    connect_as: Connect,
+    emulator: RunningEmulator,
+) -> None:
+    kv = await (await connect_as("ingest")).jetstream().key_value(INGEST_BUCKET)
+    graph = graph_client_for(ingest_settings(settings, emulator), retries=False)
+    gateway = GraphGateway(graph, MailboxGate(4))
+    owner = org.staff_member(READ)
+    mailbox = emulator.emulator.store.mailbox(owner.email)
+    assert mailbox is not None
+    for raw in (
+        _with_line_break(sample("0020.eml", to=owner.email)),
+        sample("0113.eml", to=owner.email),
+    ):
+        emulator.emulator.store.add(mailbox, raw, "inbox")
+    alerts: list[Alert] = []
+
+    async def publish(alert: Alert) -> None:
+        alerts.append(alert)
+
+    sweep = Sweep(
+        owner,
+        gateway,
+        Mailroom(org, gateway, IngestState(kv)),
+        PersonalState(kv),
+        forward=True,
+        isolation=Isolation("offboarding sweep", org.common_department, publish),
+    )
+    report = await sweep.run()
+
+    assert report.read == 2 and len(report.found) == 2
+    assert report.forwarded == 1 == _forwards(emulator, owner)
+    (alert,) = alerts
+    assert alert.reason is not None and alert.reason.endswith(": ValueError")
