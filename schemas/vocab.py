@@ -101,6 +101,8 @@ class AlertKind(StrEnum):
     REPLY_NOT_FROM_WEBSAK = "reply_not_from_websak"
     CONFIRM_PRIVATE = "confirm_private"
     NOTICE_UNDELIVERABLE = "notice_undeliverable"
+    # One item of a periodic loop failed and was skipped, so the rest could go on (issue 16).
+    SKIPPED = "skipped"
 
 
 class Severity(StrEnum):

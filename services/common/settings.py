@@ -101,10 +101,12 @@ class Settings(BaseSettings):
 
     # The retry discipline (docs/design.md): transient failures are retried for as long as it
     # takes, with a growing delay; a deterministic failure is retried a bounded number of times,
-    # then alerted.
+    # then alerted. An attempt that never ends (the process killed for memory, the ack wait run
+    # out) is bounded too: that many such attempts, and the message is dead-lettered as crashed.
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     max_deterministic_failures: int = Field(default=5, ge=1)
+    max_crashed_attempts: int = Field(default=3, ge=1)
     ack_wait_seconds: float = Field(default=60.0, gt=0)
 
     # How much of one mail a service reads into memory (`mimelimits.py`). Exchange Online takes

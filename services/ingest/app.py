@@ -29,6 +29,7 @@ from schemas.events import (
 from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
 from services.common.graph import graph_client_for
+from services.common.isolation import Isolation
 from services.common.jetstream import INGEST_BUCKET, WRITEBACKS_BUCKET
 from services.common.mimelimits import MimeParseLimits
 from services.common.orgconfig import Organisation
@@ -122,7 +123,14 @@ def build(
         )
         catch_up = DeltaCatchUp(gateway, state, queue, config, settings.delta_interval_seconds)
         lease = Lease(state.kv, f"{socket.gethostname()}:{os.getpid()}", config.lease_seconds)
-        upkeep = Upkeep(org, config, lease, keeper, catch_up)
+        upkeep = Upkeep(
+            org,
+            config,
+            lease,
+            keeper,
+            catch_up,
+            Isolation("ingest upkeep", org.common_department, service.publisher.publish),
+        )
         fetcher = Fetcher(
             org,
             state,
@@ -143,6 +151,7 @@ def build(
             Mailroom(org, gateway, state, personal_state, config),
             base + PERSONAL_PATH,
             settings.delta_interval_seconds,
+            Isolation("personal watch", org.common_department, service.publisher.publish),
         )
         tasks = (
             asyncio.create_task(upkeep.run(), name="ingest-upkeep"),

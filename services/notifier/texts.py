@@ -119,6 +119,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.REPLY_NOT_FROM_WEBSAK: "Svar på arkivsak ikkje sendt frå WebSak",
         AlertKind.CONFIRM_PRIVATE: "Stadfest privat e-post",
         AlertKind.NOTICE_UNDELIVERABLE: "Varsel kom ikkje fram",
+        AlertKind.SKIPPED: "Hoppa over",
     },
     "nb": {
         AlertKind.UNASSIGNED: "Ikke tildelt",
@@ -132,6 +133,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.REPLY_NOT_FROM_WEBSAK: "Svar på arkivsak ikke sendt fra WebSak",
         AlertKind.CONFIRM_PRIVATE: "Bekreft privat e-post",
         AlertKind.NOTICE_UNDELIVERABLE: "Varsel kom ikke fram",
+        AlertKind.SKIPPED: "Hoppet over",
     },
     "en": {
         AlertKind.UNASSIGNED: "Unassigned",
@@ -145,6 +147,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.REPLY_NOT_FROM_WEBSAK: "Reply to an archive case not sent from WebSak",
         AlertKind.CONFIRM_PRIVATE: "Confirm private mail",
         AlertKind.NOTICE_UNDELIVERABLE: "Notice not delivered",
+        AlertKind.SKIPPED: "Skipped",
     },
 }
 
