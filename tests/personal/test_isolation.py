@@ -85,7 +85,7 @@ async def test_a_bad_mail_and_a_failing_mailbox_stop_neither_the_watch_nor_the_c
         IngestSettings(),
         state,
         gateway,
-        Mailroom(org, gateway, IngestState(kv)),
+        Mailroom(org, gateway, IngestState(kv), state, IngestSettings()),
         "https://ingest.invalid/graph/personal",
         0.0,  # every folder is due on every tick
         Isolation("personal watch", org.common_department, publish),
@@ -146,7 +146,7 @@ async def test_the_sweep_skips_a_mail_it_cannot_forward_and_finishes_with_the_re
     sweep = Sweep(
         owner,
         gateway,
-        Mailroom(org, gateway, IngestState(kv)),
+        Mailroom(org, gateway, IngestState(kv), PersonalState(kv), IngestSettings()),
         PersonalState(kv),
         forward=True,
         isolation=Isolation("offboarding sweep", org.common_department, publish),
