@@ -107,6 +107,8 @@ class AlertKind(StrEnum):
     IDENTITY_CLASH = "identity_clash"
     # A stored Graph link pointed away from Graph: discarded, never requested.
     GRAPH_LINK_REFUSED = "graph_link_refused"
+    # One item of a periodic loop failed and was skipped, so the rest could go on (issue 16).
+    SKIPPED = "skipped"
 
 
 class Severity(StrEnum):

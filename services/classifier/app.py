@@ -22,6 +22,7 @@ from services.classifier.threads import THREADS, THREADS_BUCKET, ThreadMemory
 from services.common.app import ServiceApp
 from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.jetstream import ConsumerSpec
+from services.common.mimelimits import MimeParseLimits, read_for_parse
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
@@ -78,6 +79,8 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         buckets=(THREADS, CORRECTIONS),
     )
     engine = default_classifier()
+    # A mail over the parse cap is judged by its header block (its MIME stays whole in the store).
+    limits = MimeParseLimits.from_settings(settings)
 
     @service.on_startup
     async def open_stores() -> None:
@@ -90,7 +93,7 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
     async def on_received(
         event: MailReceived, mime: Mime, threads: Threads, keys: Keys, publisher: Publisher
     ) -> None:
-        raw = await mime.get(event.mime_sha256)
+        raw = await read_for_parse(mime, event.mime_sha256, event.mime_size, limits)
         thread_class = await threads.class_of(event.conversation_id)
         classified = classify_received(event, raw, org, keys, thread_class, engine)
         await publisher.publish(classified)
@@ -100,7 +103,7 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
     async def on_sent(
         event: MailSent, mime: Mime, threads: Threads, keys: Keys, publisher: Publisher
     ) -> None:
-        raw = await mime.get(event.mime_sha256)
+        raw = await read_for_parse(mime, event.mime_sha256, event.mime_size, limits)
         thread_class = await threads.class_of(event.conversation_id)
         for alert in check_sent(event, raw, org, keys, thread_class, engine, utc_now()):
             await publisher.publish(alert)

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.common.credentials import credentials_dir, read_env_file, write_env_file
+from services.common.credentials import credentials_dir, ensure_key, read_env_file
 from services.common.settings import Settings, SettingsError
 
 SEAL_HEADER = "X-Sakspost-Seal"
@@ -86,10 +85,6 @@ def _fresh(stamp: int, received_at: datetime) -> bool:
     return received_at - MAX_AGE <= sealed <= received_at + CLOCK_SKEW
 
 
-def new_signing_key() -> str:
-    return secrets.token_hex(32)
-
-
 def _checked(name: str, value: str) -> bytes:
     # A Secret made from a file often ends with a newline no one meant as part of the key.
     value = value.strip()
@@ -132,7 +127,4 @@ def _key_file(path: Path) -> dict[str, str]:
 def ensure_signing_key(directory: Path) -> None:
     """Generate the local signing key on first start; it survives restarts (a forward sealed
     before a restart still verifies after it)."""
-    path = directory / SIGNING_FILE
-    if path.exists() and read_env_file(path).get(_KEY):
-        return
-    write_env_file(path, {_KEY: new_signing_key()})
+    ensure_key(directory / SIGNING_FILE, _KEY)

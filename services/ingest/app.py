@@ -30,7 +30,9 @@ from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
 from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.graph import graph_client_for
+from services.common.isolation import Isolation
 from services.common.jetstream import INGEST_BUCKET, WRITEBACKS_BUCKET
+from services.common.mimelimits import MimeParseLimits
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.received import RECEIVED_CHANNEL
@@ -47,6 +49,7 @@ from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import PersonalState
 from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
 from services.ingest.queue import WorkQueue
+from services.ingest.spool import SpoolLimits
 from services.ingest.state import IngestState
 from services.ingest.upkeep import DeltaCatchUp, Endpoints, Lease, SubscriptionKeeper, Upkeep
 from services.ingest.webhook import LIFECYCLE_PATH, NOTIFICATIONS_PATH, Webhook
@@ -132,7 +135,14 @@ def build(
         )
         catch_up = DeltaCatchUp(gateway, state, queue, config, settings.delta_interval_seconds)
         lease = Lease(state.kv, f"{socket.gethostname()}:{os.getpid()}", config.lease_seconds)
-        upkeep = Upkeep(org, config, lease, keeper, catch_up)
+        upkeep = Upkeep(
+            org,
+            config,
+            lease,
+            keeper,
+            catch_up,
+            Isolation("ingest upkeep", org.common_department, service.publisher.publish),
+        )
         fetcher = Fetcher(
             org,
             state,
@@ -143,15 +153,18 @@ def build(
             catch_up,
             WritebackLog(await service.key_value(WRITEBACKS_BUCKET)),
             keys,
+            SpoolLimits.from_settings(config, MimeParseLimits.from_settings(settings)),
         )
+        personal_state = PersonalState(state.kv)
         personal = PersonalWatcher(
             org,
             config,
-            PersonalState(state.kv),
+            personal_state,
             gateway,
-            Mailroom(org, gateway, state, keys),
+            Mailroom(org, gateway, state, personal_state, config, keys),
             base + PERSONAL_PATH,
             settings.delta_interval_seconds,
+            Isolation("personal watch", org.common_department, service.publisher.publish),
         )
         tasks = (
             asyncio.create_task(upkeep.run(), name="ingest-upkeep"),

@@ -1,6 +1,7 @@
 """The fetcher: turns stored work into `received`, `sent`, `changed` and `deleted` events.
 
-A message is read once with `$select`; the MIME only for a message ingest has not received yet.
+A message is read once with `$select`; the MIME only for a message ingest has not received yet,
+streamed through a spool file into the Object Store (`spool.py`), never whole in memory.
 Before any Graph call, KV tells whether this version of the message was already handled, or is
 the router's own write-back coming back (its change key), so repeats cost no Graph reads.
 A received mail's case id is claimed for its Graph message in KV: a different message with a
@@ -33,6 +34,7 @@ from services.ingest.changes import first_record, gone, is_received_mail, seen_a
 from services.ingest.clash import as_clash, clash_alert, mail_identity
 from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
 from services.ingest.sent import build_sent, is_sent_mail
+from services.ingest.spool import SpoolLimits, spooled_mime
 from services.ingest.state import IngestState, MessageRecord
 from services.ingest.upkeep import DeltaCatchUp, SubscriptionKeeper
 from services.ingest.work import LifecycleWork, MessageWork
@@ -54,6 +56,7 @@ class Fetcher:
         catch_up: DeltaCatchUp,
         writebacks: WritebackLog,
         keys: SigningKeys,
+        spool: SpoolLimits,
     ) -> None:
         self._org = org
         self._keys = keys
@@ -62,6 +65,7 @@ class Fetcher:
         self._gateway = gateway
         self._publisher = publisher
         self._mime = MimeStore(js)
+        self._spool = spool
         self._keeper = keeper
         self._catch_up = catch_up
 
@@ -143,26 +147,32 @@ class Fetcher:
     ) -> MessageRecord | None:
         """Fetch the MIME once, keep it, publish `received` (once per case); the first record."""
         try:
-            raw = await self._gateway.mime(work.mailbox, work.message_id)
+            async with spooled_mime(
+                self._gateway, work.mailbox, work.message_id, self._spool
+            ) as mime:
+                received_at = snapshot.received_at or datetime.now(UTC)
+                opened = open_received(mime.raw_for_parse, self._org, self._keys, received_at)
+                event = build_received(
+                    self._org,
+                    department.addresses[0],
+                    mime.raw_for_parse,
+                    snapshot.id,
+                    received_at,
+                    snapshot.conversation_id,
+                    keys=self._keys,
+                    # The version read: the router's first write-back is conditional on it.
+                    change_key=snapshot.change_key,
+                    categories=snapshot.categories,
+                    flag_status=snapshot.flag_status,
+                    oversize=mime.oversize,
+                    truncated=mime.truncated,
+                    stored_sha256=mime.download.sha256,
+                    stored_size=mime.download.size,
+                )
+                await mime.keep(self._mime)
         except MessageGone:
             log.warning("message gone before its MIME was read", department=work.department)
             return None
-        received_at = snapshot.received_at or datetime.now(UTC)
-        opened = open_received(raw, self._org, self._keys, received_at)
-        event = build_received(
-            self._org,
-            department.addresses[0],
-            raw,
-            snapshot.id,
-            received_at,
-            snapshot.conversation_id,
-            keys=self._keys,
-            # The version read: the router's first write-back is conditional on it.
-            change_key=snapshot.change_key,
-            categories=snapshot.categories,
-            flag_status=snapshot.flag_status,
-        )
-        await self._mime.put(raw)
         event, taken = await self._own_case(event, mail_identity(opened, snapshot.id))
         if await self._state.was_received(event.case_id):
             log.info("already received", case_id=event.case_id)
@@ -202,14 +212,24 @@ class Fetcher:
     ) -> None:
         """A shared mailbox's sent mail: `sent` once, for the outgoing checks (R14, R2, R3)."""
         try:
-            raw = await self._gateway.mime(work.mailbox, work.message_id)
+            async with spooled_mime(
+                self._gateway, work.mailbox, work.message_id, self._spool
+            ) as mime:
+                event = build_sent(
+                    self._org,
+                    self._keys,
+                    work.department,
+                    department.addresses[0],
+                    mime.raw_for_parse,
+                    snapshot,
+                    stored_sha256=mime.download.sha256,
+                    stored_size=mime.download.size,
+                )
+                if event is not None:
+                    await mime.keep(self._mime)
         except MessageGone:
             return
-        event = build_sent(
-            self._org, self._keys, work.department, department.addresses[0], raw, snapshot
-        )
         if event is not None:
-            await self._mime.put(raw)
             await self._publisher.publish(event)
             log.info("published", type="sent", case_id=event.case_id, department=event.department)
         await self._state.mark_sent(work.message_id)

@@ -5,7 +5,8 @@
   Other mailboxes are not held up: a throttled mailbox fails fast with `TransientError`, and the
   consumer retries that message after the delay while it goes on with the rest.
 - The SDK's own retries are off: they would sleep inside the fetcher and block every mailbox.
-- A message is read once, with `$select` of what ingest needs; the MIME once (`get_mime`).
+- A message is read once, with `$select` of what ingest needs; the MIME once, streamed into a file
+  (`download_mime`), so that a 150 MB mail never sits in memory.
 - A stored link (a deltaLink from KV, a nextLink, a sweep's cursor) is followed only when it points
   at Graph (`is_graph_link`): anything else is discarded and reported, never requested, and the
   read starts afresh (delta: `ForeignLink`, a `DeltaRestart`, so a full round follows).
@@ -19,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import structlog
 from kiota_abstractions.api_error import APIError
@@ -28,7 +29,14 @@ from msgraph.generated.models.subscription import Subscription
 from msgraph.graph_service_client import GraphServiceClient
 
 from services.common.errors import TransientError
-from services.common.graph import get_mime, graph_root, is_graph_link, send_mime
+from services.common.graph import (
+    MimeDownload,
+    download_mime,
+    get_mime,
+    graph_root,
+    is_graph_link,
+    send_mime,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -224,6 +232,20 @@ class GraphGateway:
     async def mime(self, mailbox: str, message_id: str) -> bytes:
         try:
             return await self._call(mailbox, lambda: get_mime(self._client, mailbox, message_id))
+        except APIError as error:
+            if error.response_status_code == 404:
+                raise MessageGone(message_id) from None
+            raise
+
+    async def download_mime(
+        self, mailbox: str, message_id: str, sink: BinaryIO, cap: int
+    ) -> MimeDownload:
+        """Stream the message's MIME into `sink`, at most `cap` bytes of it (a fresh `sink` per
+        attempt: a failure part way leaves part of the mail in it)."""
+        try:
+            return await self._call(
+                mailbox, lambda: download_mime(self._client, mailbox, message_id, sink, cap)
+            )
         except APIError as error:
             if error.response_status_code == 404:
                 raise MessageGone(message_id) from None

@@ -33,9 +33,15 @@ def build_sent(
     mailbox: str,
     raw: bytes,
     snapshot: MessageSnapshot,
+    *,
+    stored_sha256: str | None = None,
+    stored_size: int | None = None,
 ) -> MailSent | None:
     """The `sent` event of a mail in `mailbox`'s Sent Items; None for Sakspost's own mail (a
-    forged marker makes a `sent` event like any mail: the classifier checks and alerts it)."""
+    forged marker makes a `sent` event like any mail: the classifier checks and alerts it).
+
+    Only its headers count, so a mail over the parse cap comes as its header block (`raw`), with
+    the SHA-256 and size of the MIME as stored."""
     if sakspost_marker(raw, org, keys, snapshot.received_at) is Marker.SEALED:
         return None
     mail = parse_mail(raw)
@@ -52,6 +58,6 @@ def build_sent(
         conversation_id=snapshot.conversation_id,
         in_reply_to=mail.in_reply_to,
         sent_at=sent_at,
-        mime_sha256=mime_sha256(raw),
-        mime_size=len(raw),
+        mime_sha256=stored_sha256 or mime_sha256(raw),
+        mime_size=len(raw) if stored_size is None else stored_size,
     )

@@ -122,6 +122,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.FORGED_MARKER: "Forfalska Sakspost-merke",
         AlertKind.IDENTITY_CLASH: "To e-postar med same Message-ID",
         AlertKind.GRAPH_LINK_REFUSED: "Graph-lenkje til ein framand vert",
+        AlertKind.SKIPPED: "Hoppa over",
     },
     "nb": {
         AlertKind.UNASSIGNED: "Ikke tildelt",
@@ -138,6 +139,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.FORGED_MARKER: "Forfalsket Sakspost-merke",
         AlertKind.IDENTITY_CLASH: "To e-poster med samme Message-ID",
         AlertKind.GRAPH_LINK_REFUSED: "Graph-lenke til en fremmed vert",
+        AlertKind.SKIPPED: "Hoppet over",
     },
     "en": {
         AlertKind.UNASSIGNED: "Unassigned",
@@ -154,6 +156,7 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.FORGED_MARKER: "Forged Sakspost marker",
         AlertKind.IDENTITY_CLASH: "Two mails with the same Message-ID",
         AlertKind.GRAPH_LINK_REFUSED: "Graph link to a foreign host",
+        AlertKind.SKIPPED: "Skipped",
     },
 }
 

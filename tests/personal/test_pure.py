@@ -17,9 +17,10 @@ from services.common.orgconfig import Organisation
 from services.common.outgoing import Marker, forward_mime, original_of, sakspost_marker
 from services.common.received import build_received
 from services.common.seal import SigningKeys
+from services.ingest.config import IngestSettings
 from services.ingest.gateway import MessageSnapshot
 from services.ingest.personal.texts import sweep_report
-from services.ingest.personal.verdict import Forward, LeaveAlone, judge_received
+from services.ingest.personal.verdict import Forward, ForwardPolicy, LeaveAlone, judge_received
 from services.ingest.sent import build_sent
 from services.websak.config import WebSakConfigError, load_placement, parse_placement
 from tests.personal.conftest import sample
@@ -57,12 +58,17 @@ def test_official_mail_goes_to_the_suggested_sakspost_and_private_mail_stays(
     org: Organisation,
 ) -> None:
     classifier = default_classifier()
+    policy = ForwardPolicy.from_rules(
+        classifier.rules, IngestSettings().personal_forward_confidence
+    )
     application = parse_mail(sample("0020.eml", to=OWNER))
-    verdict = judge_received(classifier.classify(application, OWNER, org), org)
+    verdict = judge_received(classifier.classify(application, OWNER, org), org, policy)
     assert isinstance(verdict, Forward)
     assert verdict.address == org.departments[verdict.department].addresses[0]
     private = parse_mail(sample("0100.eml", to=OWNER))
-    assert isinstance(judge_received(classifier.classify(private, OWNER, org), org), LeaveAlone)
+    assert isinstance(
+        judge_received(classifier.classify(private, OWNER, org), org, policy), LeaveAlone
+    )
 
 
 def test_the_sweep_report_speaks_the_owners_language() -> None:
