@@ -95,7 +95,11 @@ class Event(ContractModel):
 
 class MailEventBase(Event):
     event: ClassVar[MailEvent]
-    case_id: str
+    case_id: str = Field(
+        description="One mail in one mailbox: a hash of the mailbox and the Message-ID; a "
+        "different mail arriving later with a Message-ID already taken gets a hash of the "
+        "mailbox, the Message-ID and its Graph immutable id (schemas/identity.py)"
+    )
 
     def nats_subject(self) -> str:
         return subjects.mail_subject(self.event, self.department)

@@ -12,10 +12,12 @@ from nats.js import JetStreamContext
 
 from services.common.natsserver import NatsServer, start_nats_server
 from services.common.orgconfig import Organisation, load_organisation
+from services.common.seal import SigningKeys
 from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT, Settings
 from tests.support.connections import Connect, identities
 from tests.support.provisioning import TEST_SETTINGS, provision_as_admin, test_layout
 from tests.support.publishing import EventInjector
+from tests.support.signing import TEST_KEYS
 
 SAMPLES = REPO_ROOT / "samples"
 MIME_EDGE = REPO_ROOT.parent / "shared" / "corpus" / "mime-edge"
@@ -62,6 +64,11 @@ async def nats_server(bare_nats_server: NatsServer) -> NatsServer:
 @pytest.fixture
 def org() -> Organisation:
     return load_organisation(DEFAULT_ORG_CONFIG)
+
+
+@pytest.fixture
+def keys() -> SigningKeys:
+    return TEST_KEYS
 
 
 @pytest.fixture

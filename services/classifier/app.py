@@ -20,11 +20,14 @@ from services.classifier.outgoing import check_sent
 from services.classifier.received import classify_received, default_classifier
 from services.classifier.threads import THREADS, THREADS_BUCKET, ThreadMemory
 from services.common.app import ServiceApp
+from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.jetstream import ConsumerSpec
+from services.common.mimelimits import MimeParseLimits, read_for_parse
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.resources import Publisher
+from services.common.seal import SigningKeys, signing_keys
 from services.common.settings import Settings
 
 RECEIVED = ConsumerSpec(
@@ -54,6 +57,7 @@ PUBLISHES = (
         Alert,
         "A shared mailbox sent sensitive content or a confidentiality marking (R2, R3)",
     ),
+    FORGED_MARKER_CHANNEL,
 )
 
 log = structlog.get_logger(__name__)
@@ -61,6 +65,7 @@ log = structlog.get_logger(__name__)
 Mime = Annotated[MimeStore, Context("mime")]
 Threads = Annotated[ThreadMemory, Context("threads")]
 Corrections = Annotated[CorrectionStore, Context("corrections")]
+Keys = Annotated[SigningKeys, Context("keys")]
 
 
 def build(settings: Settings, org: Organisation) -> ServiceApp:
@@ -74,28 +79,33 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         buckets=(THREADS, CORRECTIONS),
     )
     engine = default_classifier()
+    # A mail over the parse cap is judged by its header block (its MIME stays whole in the store).
+    limits = MimeParseLimits.from_settings(settings)
 
     @service.on_startup
     async def open_stores() -> None:
+        service.put("keys", signing_keys(settings))
         service.put("mime", MimeStore(service.jetstream()))
         service.put("threads", ThreadMemory(await service.key_value(THREADS_BUCKET)))
         service.put("corrections", CorrectionStore(await service.key_value(CORRECTIONS_BUCKET)))
 
     @service.consumer(RECEIVED)
     async def on_received(
-        event: MailReceived, mime: Mime, threads: Threads, publisher: Publisher
+        event: MailReceived, mime: Mime, threads: Threads, keys: Keys, publisher: Publisher
     ) -> None:
-        raw = await mime.get(event.mime_sha256)
+        raw = await read_for_parse(mime, event.mime_sha256, event.mime_size, limits)
         thread_class = await threads.class_of(event.conversation_id)
-        classified = classify_received(event, raw, org, thread_class, engine)
+        classified = classify_received(event, raw, org, keys, thread_class, engine)
         await publisher.publish(classified)
         await threads.remember(event.conversation_id, classified.mail_class)
 
     @service.consumer(SENT)
-    async def on_sent(event: MailSent, mime: Mime, threads: Threads, publisher: Publisher) -> None:
-        raw = await mime.get(event.mime_sha256)
+    async def on_sent(
+        event: MailSent, mime: Mime, threads: Threads, keys: Keys, publisher: Publisher
+    ) -> None:
+        raw = await read_for_parse(mime, event.mime_sha256, event.mime_size, limits)
         thread_class = await threads.class_of(event.conversation_id)
-        for alert in check_sent(event, raw, org, thread_class, engine, utc_now()):
+        for alert in check_sent(event, raw, org, keys, thread_class, engine, utc_now()):
             await publisher.publish(alert)
 
     @service.consumer(CORRECTED)

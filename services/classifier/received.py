@@ -13,6 +13,7 @@ from services.classifier.ruleset import default_rules
 from services.common.mail import ParsedMail, parse_mail
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
+from services.common.seal import SigningKeys
 
 UNPARSEABLE_REASON = "unparseable"
 
@@ -46,14 +47,16 @@ def classify_received(
     event: MailReceived,
     mime: bytes,
     org: Organisation,
+    keys: SigningKeys,
     thread_class: MailClass | None = None,
     classifier: Classifier | None = None,
 ) -> MailClassified:
     """The class of a received mail; a mail that cannot be parsed is `offisiell` with confidence 0
     and reason `unparseable`, so that a human looks at it (never dropped). A mail forwarded from
-    a personal mailbox (R9c) is judged by its attached original."""
+    a personal mailbox (R9c) is judged by its attached original, when Sakspost's seal on it verifies
+    (as ingest decided the case's sender)."""
     engine = classifier or default_classifier()
-    mail = parse_mail(original_of(mime, org))
+    mail = parse_mail(original_of(mime, org, keys, event.received_at))
     result = (
         _needs_a_human(org, engine.rules.version)
         if is_unparseable(mail)

@@ -101,11 +101,34 @@ class Settings(BaseSettings):
 
     # The retry discipline (docs/design.md): transient failures are retried for as long as it
     # takes, with a growing delay; a deterministic failure is retried a bounded number of times,
-    # then alerted.
+    # then alerted. An attempt that never ends (the process killed for memory, the ack wait run
+    # out) is bounded too: that many such attempts, and the message is dead-lettered as crashed.
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     max_deterministic_failures: int = Field(default=5, ge=1)
+    max_crashed_attempts: int = Field(default=3, ge=1)
     ack_wait_seconds: float = Field(default=60.0, gt=0)
+
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the seal on Sakspost's own forwards and notices (services/common/"
+        "seal.py); unset: <credentials dir>/signing.env, written by `sakspost up`",
+    )
+    signing_key_previous: SecretStr | None = Field(
+        default=None, description="The key before a rotation: its seals still verify"
+    )
+    # How much of one mail a service reads into memory (`mimelimits.py`). Exchange Online takes
+    # messages of up to 150 MB; a mail over the parse cap is read only as far as its header block.
+    mime_parse_cap_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=0,
+        description="Largest mail parsed whole; above it only the header block is read",
+    )
+    mime_header_cap_bytes: int = Field(
+        default=256 * 1024,
+        ge=4096,
+        description="How much of a mail over the parse cap is read for its header block",
+    )
 
     graph_base_url: str | None = Field(
         default=None, description="Graph base URL; set to the emulator locally, unset in production"

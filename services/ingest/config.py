@@ -6,6 +6,8 @@ Everything every service shares (NATS, Graph, the delta interval, the duplicate 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -67,6 +69,35 @@ class IngestSettings(BaseSettings):
         default=("inbox", "deleteditems", "sentitems"),
         description="Well-known folders caught up by delta (Deleted Items: deletions, R13; "
         "Sent Items: outgoing checks, R14, R2, R3)",
+    )
+    personal_forward_confidence: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="A personal mail goes to Sakspost on its own only at this confidence or above, "
+        "with evidence of official content; below it its owner is asked (R9c)",
+    )
+    personal_category: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The Outlook category with which an owner sends a personal mail to Sakspost; "
+        "default: 'Til Sakspost' (nynorsk, bokmål) or 'To Sakspost' (English), each honoured",
+    )
+    # A message's MIME is downloaded into a spool file (memory up to a small size, then disk):
+    # Exchange Online takes messages of up to 150 MB. Kubernetes mounts an emptyDir for it.
+    mime_download_cap_bytes: int = Field(
+        default=160 * 1024 * 1024,
+        ge=1024,
+        description="Most of one message's MIME downloaded and kept; beyond it the download "
+        "stops and the mail is a case marked too large",
+    )
+    mime_spool_memory_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="A spool file's size in memory before it goes to disk",
+    )
+    mime_spool_dir: Path | None = Field(
+        default=None, description="Where spool files go to disk (default: the system's temp dir)"
     )
 
     @model_validator(mode="after")

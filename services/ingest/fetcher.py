@@ -1,8 +1,13 @@
 """The fetcher: turns stored work into `received`, `sent`, `changed` and `deleted` events.
 
-A message is read once with `$select`; the MIME only for a message ingest has not received yet.
+A message is read once with `$select`; the MIME only for a message ingest has not received yet,
+streamed through a spool file into the Object Store (`spool.py`), never whole in memory.
 Before any Graph call, KV tells whether this version of the message was already handled, or is
 the router's own write-back coming back (its change key), so repeats cost no Graph reads.
+A received mail's case id is claimed for its Graph message in KV: a different message with a
+Message-ID already taken becomes its own case (services/ingest/clash.py), never "already received".
+A received mail dressed up as a Sakspost forward without a valid seal is the sender's own mail,
+and alerted.
 A mail in Sent Items is published once as `sent` (never followed after: it is not a case), unless
 Sakspost wrote it itself. Lifecycle work runs the matching upkeep once: renew, recreate and catch up
 (a removal confirmed with Graph first), or catch up.
@@ -15,15 +20,21 @@ from datetime import UTC, datetime
 import structlog
 from nats.js import JetStreamContext
 
+from schemas.events import MailReceived
 from services.common.errors import PoisonMessage, TransientError
+from services.common.forged import forged_marker_alert
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Department, Organisation
+from services.common.outgoing import Marker, open_received
 from services.common.publisher import EventPublisher
 from services.common.received import build_received
+from services.common.seal import SigningKeys
 from services.common.writeback import WritebackLog
 from services.ingest.changes import first_record, gone, is_received_mail, seen_again
+from services.ingest.clash import as_clash, clash_alert, mail_identity
 from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
 from services.ingest.sent import build_sent, is_sent_mail
+from services.ingest.spool import SpoolLimits, spooled_mime
 from services.ingest.state import IngestState, MessageRecord
 from services.ingest.upkeep import DeltaCatchUp, SubscriptionKeeper
 from services.ingest.work import LifecycleWork, MessageWork
@@ -44,13 +55,17 @@ class Fetcher:
         keeper: SubscriptionKeeper,
         catch_up: DeltaCatchUp,
         writebacks: WritebackLog,
+        keys: SigningKeys,
+        spool: SpoolLimits,
     ) -> None:
         self._org = org
+        self._keys = keys
         self._state = state
         self._writebacks = writebacks
         self._gateway = gateway
         self._publisher = publisher
         self._mime = MimeStore(js)
+        self._spool = spool
         self._keeper = keeper
         self._catch_up = catch_up
 
@@ -132,27 +147,47 @@ class Fetcher:
     ) -> MessageRecord | None:
         """Fetch the MIME once, keep it, publish `received` (once per case); the first record."""
         try:
-            raw = await self._gateway.mime(work.mailbox, work.message_id)
+            async with spooled_mime(
+                self._gateway, work.mailbox, work.message_id, self._spool
+            ) as mime:
+                received_at = snapshot.received_at or datetime.now(UTC)
+                opened = open_received(mime.raw_for_parse, self._org, self._keys, received_at)
+                event = build_received(
+                    self._org,
+                    department.addresses[0],
+                    mime.raw_for_parse,
+                    snapshot.id,
+                    received_at,
+                    snapshot.conversation_id,
+                    keys=self._keys,
+                    # The version read: the router's first write-back is conditional on it.
+                    change_key=snapshot.change_key,
+                    categories=snapshot.categories,
+                    flag_status=snapshot.flag_status,
+                    oversize=mime.oversize,
+                    truncated=mime.truncated,
+                    stored_sha256=mime.download.sha256,
+                    stored_size=mime.download.size,
+                )
+                await mime.keep(self._mime)
         except MessageGone:
             log.warning("message gone before its MIME was read", department=work.department)
             return None
-        event = build_received(
-            self._org,
-            department.addresses[0],
-            raw,
-            snapshot.id,
-            snapshot.received_at or datetime.now(UTC),
-            snapshot.conversation_id,
-            # The version read: the router's first write-back is conditional on it.
-            change_key=snapshot.change_key,
-            categories=snapshot.categories,
-            flag_status=snapshot.flag_status,
-        )
-        await self._mime.put(raw)
+        event, taken = await self._own_case(event, mail_identity(opened, snapshot.id))
         if await self._state.was_received(event.case_id):
             log.info("already received", case_id=event.case_id)
         else:
             await self._publisher.publish(event)
+            # The alerts before the mark: a crash in between repeats them (deduplicated by their
+            # ids), never loses them.
+            if taken is not None:
+                await self._publisher.publish(clash_alert(taken, event))
+                log.warning("message-id clash", case_id=event.case_id, taken_by=taken)
+            if opened.marker is Marker.FORGED:
+                await self._publisher.publish(
+                    forged_marker_alert(event.case_id, event.department, event.received_at)
+                )
+                log.warning("forged forward marker", case_id=event.case_id)
             await self._state.mark_received(event.case_id)
             log.info(
                 "published",
@@ -164,17 +199,37 @@ class Fetcher:
             )
         return first_record(event, snapshot)
 
+    async def _own_case(
+        self, event: MailReceived, identity: str
+    ) -> tuple[MailReceived, str | None]:
+        """The event under the case id its mail owns, and the case id it clashed with, if any."""
+        if await self._state.claim_case(event.case_id, identity) == identity:
+            return event, None
+        return as_clash(event), event.case_id
+
     async def _sent(
         self, work: MessageWork, department: Department, snapshot: MessageSnapshot
     ) -> None:
         """A shared mailbox's sent mail: `sent` once, for the outgoing checks (R14, R2, R3)."""
         try:
-            raw = await self._gateway.mime(work.mailbox, work.message_id)
+            async with spooled_mime(
+                self._gateway, work.mailbox, work.message_id, self._spool
+            ) as mime:
+                event = build_sent(
+                    self._org,
+                    self._keys,
+                    work.department,
+                    department.addresses[0],
+                    mime.raw_for_parse,
+                    snapshot,
+                    stored_sha256=mime.download.sha256,
+                    stored_size=mime.download.size,
+                )
+                if event is not None:
+                    await mime.keep(self._mime)
         except MessageGone:
             return
-        event = build_sent(work.department, department.addresses[0], raw, snapshot)
         if event is not None:
-            await self._mime.put(raw)
             await self._publisher.publish(event)
             log.info("published", type="sent", case_id=event.case_id, department=event.department)
         await self._state.mark_sent(work.message_id)

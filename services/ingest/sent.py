@@ -2,7 +2,7 @@
 
 Sent mail of a shared mailbox is official mail, so it enters the stream like received mail: its
 MIME in the Object Store and a `sent` event, which names neither recipients nor subject. Sakspost's
-own mail (notices, forwards) never becomes one: no check may judge it.
+own mail (notices, forwards, recognised by their seal) never becomes one: no check may judge it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from schemas.events import MailSent
 from schemas.identity import make_case_id, make_event_id
 from services.common.mail import parse_mail
 from services.common.mimestore import mime_sha256
-from services.common.outgoing import is_sakspost_mail
+from services.common.orgconfig import Organisation
+from services.common.outgoing import Marker, sakspost_marker
+from services.common.seal import SigningKeys
 from services.ingest.gateway import MessageSnapshot
 
 SENT_ITEMS = "sentitems"
@@ -25,10 +27,22 @@ def is_sent_mail(snapshot: MessageSnapshot, folder: str) -> bool:
 
 
 def build_sent(
-    department: str, mailbox: str, raw: bytes, snapshot: MessageSnapshot
+    org: Organisation,
+    keys: SigningKeys,
+    department: str,
+    mailbox: str,
+    raw: bytes,
+    snapshot: MessageSnapshot,
+    *,
+    stored_sha256: str | None = None,
+    stored_size: int | None = None,
 ) -> MailSent | None:
-    """The `sent` event of a mail in `mailbox`'s Sent Items; None for Sakspost's own mail."""
-    if is_sakspost_mail(raw):
+    """The `sent` event of a mail in `mailbox`'s Sent Items; None for Sakspost's own mail (a
+    forged marker makes a `sent` event like any mail: the classifier checks and alerts it).
+
+    Only its headers count, so a mail over the parse cap comes as its header block (`raw`), with
+    the SHA-256 and size of the MIME as stored."""
+    if sakspost_marker(raw, org, keys, snapshot.received_at) is Marker.SEALED:
         return None
     mail = parse_mail(raw)
     case_id = make_case_id(mailbox, mail.message_id, snapshot.id)
@@ -44,6 +58,6 @@ def build_sent(
         conversation_id=snapshot.conversation_id,
         in_reply_to=mail.in_reply_to,
         sent_at=sent_at,
-        mime_sha256=mime_sha256(raw),
-        mime_size=len(raw),
+        mime_sha256=stored_sha256 or mime_sha256(raw),
+        mime_size=len(raw) if stored_size is None else stored_size,
     )

@@ -15,6 +15,7 @@ from services.common.idnumbers import mask_identity_numbers
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from tests.graph_emulator.conftest import raw_mail
+from tests.support.signing import TEST_KEYS
 
 FNR = "01019000008"  # a fødselsnummer with valid control digits
 DNR = "41019000077"  # a d-nummer
@@ -65,7 +66,9 @@ def test_the_received_event_masks_the_subject_and_the_mime_keeps_it(
 ) -> None:
     subject = f"Bekymringsmelding om barn {WRITTEN[form]}"
     raw = raw_mail(subject, to="post@ha.kommune.no", message_id="<masked@example.org>")
-    received = build_received(org, "post@ha.kommune.no", raw, "AAMk-1", datetime.now(UTC))
+    received = build_received(
+        org, "post@ha.kommune.no", raw, "AAMk-1", datetime.now(UTC), keys=TEST_KEYS
+    )
     assert received.subject == f"Bekymringsmelding om barn {ID_NUMBER_MASK}"
     assert WRITTEN[form] not in received.to_json().decode()
     assert subject.encode() in raw
