@@ -240,6 +240,7 @@ def _parse_date(raw: str | None, defects: list[str]) -> datetime | None:
 def _message_ids(raw: str | None) -> tuple[str, ...]:
     if not raw:
         return ()
+    raw = _unescape_raw(raw)  # raw 8-bit octets would make the id unfit for JSON and hashing
     ids = _MESSAGE_ID.findall(raw)
     if ids:
         return tuple(ids)
