@@ -16,6 +16,7 @@ from services.common.mimestore import MimeStore, mime_sha256
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
 from services.common.received import RECEIVED_CHANNEL, build_received
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 
 
@@ -37,6 +38,7 @@ async def inject_files(
         assert js is not None
         store = MimeStore(js)
         publisher = EventPublisher(broker, (RECEIVED_CHANNEL,))
+        keys = signing_keys(settings)
         results = []
         for path, mailbox in files:
             raw = path.read_bytes()
@@ -46,6 +48,7 @@ async def inject_files(
                 raw,
                 graph_message_id=f"inject-{mime_sha256(raw)[:32]}",
                 received_at=utc_now(),
+                keys=keys,
             )
             await store.put(raw)
             ack = await publisher.publish(event)

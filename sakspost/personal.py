@@ -15,17 +15,21 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sakspost.failure import fail
+from schemas.events import Alert
 from services.common.connect import NatsUnavailable, connect_once
 from services.common.graph import graph_client_for
+from services.common.isolation import Isolation
 from services.common.jetstream import INGEST_BUCKET
 from services.common.language import Language, in_language, language_of_the_command_line
 from services.common.orgconfig import Organisation, OrgConfigError, StaffMember, load_organisation
+from services.common.seal import signing_keys
 from services.common.settings import Settings, SettingsError, load_settings
 from services.common.workers import WorkerPool
 from services.ingest.config import IngestSettings
@@ -99,17 +103,23 @@ def _member(org: Organisation, staff_id: str) -> StaffMember:
 
 
 @asynccontextmanager
-async def _bucket(settings: Settings, identity: str) -> AsyncIterator[KeyValue]:
-    """Ingest's bucket, as `identity`: the operator may touch only the opt-in and consent keys
-    (`permissions.py`); the sweep reads a mailbox as ingest does, so it logs in as ingest."""
+async def _jetstream(settings: Settings, identity: str) -> AsyncIterator[JetStreamContext]:
     try:
         connection = await connect_once(settings, identity, f"sakspost-personal-{identity}")
     except NatsUnavailable as error:
         raise fail(error) from None
     try:
-        yield await connection.jetstream().key_value(INGEST_BUCKET)
+        yield connection.jetstream()
     finally:
         await connection.close()
+
+
+@asynccontextmanager
+async def _bucket(settings: Settings, identity: str) -> AsyncIterator[KeyValue]:
+    """Ingest's bucket, as `identity`: the operator may touch only the opt-in and consent keys
+    (`permissions.py`)."""
+    async with _jetstream(settings, identity) as js:
+        yield await js.key_value(INGEST_BUCKET)
 
 
 def _decide(staff_id: str, by: str | None, opted_in: bool) -> None:
@@ -176,8 +186,16 @@ async def run_sweep(
     forward: bool,
     progress: Progress,
 ) -> SweepReport | None:
-    """The sweep, once the owner opted in or consent is recorded; None without either (R16)."""
-    async with _bucket(settings, "ingest") as kv:
+    """The sweep, once the owner opted in or consent is recorded; None without either (R16).
+
+    It reads a mailbox as ingest does, so it logs in as ingest, and alerts as ingest would."""
+    async with _jetstream(settings, "ingest") as js:
+
+        async def publish(alert: Alert) -> None:
+            headers = {"Nats-Msg-Id": alert.event_id, "content-type": "application/json"}
+            await js.publish(alert.nats_subject(), alert.to_json(), headers=headers)
+
+        kv = await js.key_value(INGEST_BUCKET)
         state = PersonalState(kv)
         if consent_by is not None:
             consent = Decision(
@@ -187,15 +205,26 @@ async def run_sweep(
         elif not (await state.is_opted_in(owner) or await state.consent(owner.id)):
             return None
         graph = graph_client_for(settings, retries=False)
-        gateway = GraphGateway(graph, MailboxGate(IngestSettings().mailbox_concurrency))
+        config = IngestSettings()
+        gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency))
         task = progress.add_task(_say("reading", address=owner.email), total=None)
         workers = WorkerPool(settings.worker_limits(), "sakspost-sweep-worker")
         sweep = Sweep(
             owner,
             gateway,
-            Mailroom(org, gateway, IngestState(kv), workers, settings.mail_limits()),
+            Mailroom(
+                org,
+                gateway,
+                IngestState(kv),
+                state,
+                config,
+                signing_keys(settings),
+                workers,
+                settings.mail_limits(),
+            ),
             state,
             forward=forward,
+            isolation=Isolation("offboarding sweep", org.common_department, publish),
             progress=lambda read: progress.update(task, completed=read),
         )
         try:

@@ -27,11 +27,12 @@ from sakspost.natskeeper import NatsKeeper
 from sakspost.registry import full_layout
 from sakspost.texts import text
 from services.common.connect import connect_once
-from services.common.credentials import CREDENTIALS_FOLDER
+from services.common.credentials import CREDENTIALS_FOLDER, ensure_key
 from services.common.jetstream import provision_when_ready
 from services.common.natsserver import NatsServer, start_nats_server
 from services.common.orgconfig import load_organisation
 from services.common.settings import Settings
+from services.websak.config import MARKER_KEY_FILE, MARKER_KEY_VARIABLE
 
 log = structlog.get_logger(__name__)
 
@@ -130,6 +131,8 @@ class Stack:
         )
         self.nats_keeper = NatsKeeper(self.nats_server, self.say, self.restart_limit, self.stopping)
         self.say(text("nats_running", url=self.nats_url))
+        # websak's filing-marker key, kept like the passwords (Kubernetes: a Secret).
+        ensure_key(self.credentials_dir / MARKER_KEY_FILE, MARKER_KEY_VARIABLE)
         self.say(text("credentials", folder=self.credentials_dir))
         await self._provision()
         self.planned = components(self.ports, self.data_dir, self.org_config)

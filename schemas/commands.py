@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from schemas.events import ContractModel, Party, UtcDateTime
+from schemas.events import SUBJECT_DESCRIPTION, ContractModel, MaskedText, Party, UtcDateTime
 from schemas.subjects import command_subject
 from schemas.vocab import AssignmentPolicy, CompletedVia, DeletionKind, MailClass, SensitiveKind
 from schemas.vocab import Status as CaseStatus
@@ -85,7 +85,7 @@ class CaseSummary(ContractModel):
     case_id: str
     department: str
     mailbox: str
-    subject: str = ""
+    subject: MaskedText = Field(default="", description=SUBJECT_DESCRIPTION)
     mail_class: MailClass | None = None
     status: CaseStatus
     assignee: Party | None = None
@@ -100,8 +100,8 @@ class CaseSummary(ContractModel):
 class CaseHistoryItem(ContractModel):
     at: UtcDateTime
     who: str
-    what: str
-    why: str = ""
+    what: MaskedText
+    why: MaskedText = ""
 
 
 class CaseDetail(CaseSummary):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from schemas import subjects
 from schemas.identity import make_event_id
@@ -29,6 +29,7 @@ from schemas.vocab import (
     Severity,
     Status,
 )
+from services.common.idnumbers import mask_identity_numbers
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -39,6 +40,24 @@ def _as_utc(value: datetime) -> datetime:
 
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 Department = Annotated[str, AfterValidator(subjects.check_token)]
+
+# What replaces an identity number in a mail's text that enters an event.
+ID_NUMBER_MASK = "******"
+
+
+def _mask_identity_numbers(text: str) -> str:
+    return mask_identity_numbers(text, ID_NUMBER_MASK)
+
+
+# Mail text (a subject) in an event: identity numbers masked when the model is made and again when
+# it is written, so no builder, copy or replayed old event can put one into the stream, which is
+# never deleted. The full text stays in the MIME store.
+MaskedText = Annotated[
+    str, AfterValidator(_mask_identity_numbers), PlainSerializer(_mask_identity_numbers)
+]
+SUBJECT_DESCRIPTION = (
+    "The mail's subject, identity numbers masked as ******; the full subject is in its MIME"
+)
 
 
 def utc_now() -> datetime:
@@ -77,7 +96,11 @@ class Event(ContractModel):
 
 class MailEventBase(Event):
     event: ClassVar[MailEvent]
-    case_id: str
+    case_id: str = Field(
+        description="One mail in one mailbox: a hash of the mailbox and the Message-ID; a "
+        "different mail arriving later with a Message-ID already taken gets a hash of the "
+        "mailbox, the Message-ID and its Graph immutable id (schemas/identity.py)"
+    )
 
     def nats_subject(self) -> str:
         return subjects.mail_subject(self.event, self.department)
@@ -95,11 +118,12 @@ class MailReceived(MailEventBase):
     sender: Party | None = Field(description="From; null when the mail has no usable From")
     to: list[Party] = Field(default_factory=list)
     cc: list[Party] = Field(default_factory=list)
-    subject: str = ""
+    subject: MaskedText = Field(default="", description=SUBJECT_DESCRIPTION)
     received_at: UtcDateTime
     mime_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     mime_size: int = Field(ge=0)
-    parse_defects: list[str] = Field(default_factory=list)
+    # Defect codes can quote what the sender wrote (an unknown charset's name).
+    parse_defects: list[MaskedText] = Field(default_factory=list)
     change_key: str | None = Field(
         default=None,
         description="The message's version (Graph changeKey) when ingest read it; the router's "
@@ -161,7 +185,7 @@ class MailRouted(MailEventBase):
     mailbox: str | None = Field(default=None, description="The shared mailbox holding the mail")
     graph_message_id: str | None = None
     mime_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    subject: str = ""
+    subject: MaskedText = Field(default="", description=SUBJECT_DESCRIPTION)
     sender: Party | None = None
     topics: list[str] = Field(default_factory=list)
     sensitive: list[SensitiveKind] = Field(default_factory=list)
@@ -244,8 +268,8 @@ class Alert(Event):
     type: Literal["alert"] = "alert"
     kind: AlertKind
     severity: Severity = Severity.WARNING
-    summary: str = Field(description="Short text without personal data")
-    reason: str | None = None
+    summary: MaskedText = Field(description="Short text without personal data")
+    reason: MaskedText | None = None
     case_ids: list[str] = Field(default_factory=list, description="Grouped alerts list their cases")
 
     def nats_subject(self) -> str:
@@ -259,7 +283,9 @@ class NoticeSent(Event):
     kind: NoticeKind
     recipient: Party
     channel: Channel
-    about: str = Field(description="What the notice was about (e.g. the alert kind), no content")
+    about: MaskedText = Field(
+        description="What the notice was about (e.g. the alert kind), no content"
+    )
     language: Literal["nn", "nb", "en"] = "nn"
 
     def nats_subject(self) -> str:

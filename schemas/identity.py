@@ -2,7 +2,10 @@
 
 A case is one mail in one mailbox (a mail sent to two official addresses is two cases). Its id is
 short, URL-safe and the same every time the same mail is seen, so that a notification delivered
-twice, or a mail seen by both the webhook and a delta query, lands on the same case. Event ids are
+twice, or a mail seen by both the webhook and a delta query, lands on the same case. A Message-ID
+is chosen by the sender, so two different mails can bring the same one: the first Graph message
+(by its immutable id) keeps `make_case_id`, every later one is its own case under
+`make_clash_case_id` (ingest records which Graph message owns each case id). Event ids are
 deterministic for the same fact, so that they double as the `Nats-Msg-Id` for JetStream dedupe.
 """
 
@@ -33,6 +36,14 @@ def make_case_id(mailbox: str, internet_message_id: str | None, graph_message_id
     """
     key = normalise_message_id(internet_message_id or "") or f"graph:{graph_message_id}"
     return _digest_token(f"{mailbox.strip().lower()}\n{key}", CASE_ID_LENGTH)
+
+
+def make_clash_case_id(mailbox: str, internet_message_id: str | None, graph_message_id: str) -> str:
+    """The case id of a different Graph message that arrived with a Message-ID another case in the
+    mailbox already has: the mailbox, the Message-ID and Graph's immutable id together."""
+    key = normalise_message_id(internet_message_id or "")
+    text = f"{mailbox.strip().lower()}\n{key}\ngraph:{graph_message_id}"
+    return _digest_token(text, CASE_ID_LENGTH)
 
 
 def make_event_id(event: str, case_id: str, *facts: str) -> str:

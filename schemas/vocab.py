@@ -112,6 +112,14 @@ class AlertKind(StrEnum):
     REPLY_NOT_FROM_WEBSAK = "reply_not_from_websak"
     CONFIRM_PRIVATE = "confirm_private"
     NOTICE_UNDELIVERABLE = "notice_undeliverable"
+    # A mail claimed to be Sakspost's own forward or notice without a valid seal.
+    FORGED_MARKER = "forged_marker"
+    # A different mail arrived with a Message-ID another case already has.
+    IDENTITY_CLASH = "identity_clash"
+    # A stored Graph link pointed away from Graph: discarded, never requested.
+    GRAPH_LINK_REFUSED = "graph_link_refused"
+    # One item of a periodic loop failed and was skipped, so the rest could go on (issue 16).
+    SKIPPED = "skipped"
     QUARANTINED = "quarantined"
 
 

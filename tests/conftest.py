@@ -14,10 +14,13 @@ from nats.js import JetStreamContext
 
 from services.common.natsserver import NatsServer, start_nats_server
 from services.common.orgconfig import Organisation, load_organisation
+from services.common.seal import SigningKeys
 from services.common.settings import DEFAULT_ORG_CONFIG, REPO_ROOT, Settings
+from services.common.workers import WorkerLimits, WorkerPool
 from tests.support.connections import Connect, identities
 from tests.support.provisioning import TEST_SETTINGS, provision_as_admin, test_layout
 from tests.support.publishing import EventInjector
+from tests.support.signing import TEST_KEYS
 
 SAMPLES = REPO_ROOT / "samples"
 MIME_EDGE = REPO_ROOT.parent / "shared" / "corpus" / "mime-edge"
@@ -74,6 +77,22 @@ async def nats_server(bare_nats_server: NatsServer) -> NatsServer:
 @pytest.fixture
 def org() -> Organisation:
     return load_organisation(DEFAULT_ORG_CONFIG)
+
+
+@pytest.fixture
+def keys() -> SigningKeys:
+    return TEST_KEYS
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[WorkerPool]:
+    """A service's worker pool with the default limits (issue #16)."""
+    pool = WorkerPool(WorkerLimits(), "test-worker")
+    pool.start()
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 @pytest.fixture

@@ -15,13 +15,12 @@ consumer gives it), so nothing is parked in silence.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from schemas.identity import make_event_id
-from services.websak.submission import filing_marker
+from services.websak.markers import MARKER_PATTERN
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,11 @@ def expected_alert_id(letter: DeadLetter) -> str:
     return make_event_id("alert", case_id, "dead_letter", letter.msg_id)
 
 
-_MARKER = re.compile(re.escape(filing_marker("CASE")).replace("CASE", "([A-Za-z0-9_-]+)"))
-
-
 def _journalposts_by_case(journalposts: list[dict[str, Any]]) -> Counter[str]:
-    """Journalposts per case id, read from the `[SP-<case id>]` marker in their titles."""
+    """Journalposts per case id, read from the `[SP-<case id>-<tag>]` marker in their titles."""
     found: Counter[str] = Counter()
     for record in journalposts:
-        for case in _MARKER.findall(str(record.get("tittel1") or "")):
+        for case in MARKER_PATTERN.findall(str(record.get("tittel1") or "")):
             found[case] += 1
     return found
 

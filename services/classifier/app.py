@@ -24,12 +24,15 @@ from services.classifier.received import (
 )
 from services.classifier.threads import THREADS, THREADS_BUCKET, ThreadMemory
 from services.common.app import ServiceApp
+from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.jetstream import ConsumerSpec
+from services.common.mimelimits import MimeParseLimits, read_for_parse
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.quarantine import quarantine_alert, reason_for, reason_in
 from services.common.resources import Publisher
+from services.common.seal import SigningKeys, signing_keys
 from services.common.settings import Settings
 from services.common.workers import OverLimit
 
@@ -66,6 +69,7 @@ PUBLISHES = (
         "A mail over a limit of what one mail may cost to read, or unreadable: a case for a "
         "person, treated as possibly sensitive (issue #16)",
     ),
+    FORGED_MARKER_CHANNEL,
 )
 
 log = structlog.get_logger(__name__)
@@ -73,6 +77,7 @@ log = structlog.get_logger(__name__)
 Mime = Annotated[MimeStore, Context("mime")]
 Threads = Annotated[ThreadMemory, Context("threads")]
 Corrections = Annotated[CorrectionStore, Context("corrections")]
+Keys = Annotated[SigningKeys, Context("keys")]
 
 
 def build(settings: Settings, org: Organisation) -> ServiceApp:
@@ -88,10 +93,13 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
     engine = default_classifier()
     # Every mail is parsed and classified in a worker process, never on the event loop.
     workers = service.workers()
-    limits = settings.mail_limits()
+    mail_limits = settings.mail_limits()
+    # A mail over the parse cap is judged by its header block (its MIME stays whole in the store).
+    read_limits = MimeParseLimits.from_settings(settings)
 
     @service.on_startup
     async def open_stores() -> None:
+        service.put("keys", signing_keys(settings))
         service.put("mime", MimeStore(service.jetstream()))
         service.put("threads", ThreadMemory(await service.key_value(THREADS_BUCKET)))
         service.put("corrections", CorrectionStore(await service.key_value(CORRECTIONS_BUCKET)))
@@ -100,16 +108,16 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
     # worker while the others classify the ordinary mail behind it.
     @service.consumer(RECEIVED, concurrency=settings.workers)
     async def on_received(
-        event: MailReceived, mime: Mime, threads: Threads, publisher: Publisher
+        event: MailReceived, mime: Mime, threads: Threads, keys: Keys, publisher: Publisher
     ) -> None:
         thread_class = await threads.class_of(event.conversation_id)
         if event.quarantine is not None:
             # Ingest could not read it within the limits: it is not read again here.
             classified = quarantined_event(event, engine, event.quarantine)
         else:
-            raw = await mime.get(event.mime_sha256)
+            raw = await read_for_parse(mime, event.mime_sha256, event.mime_size, read_limits)
             outcome = await workers.run(
-                classify_received, event, raw, org, thread_class, None, limits
+                classify_received, event, raw, org, keys, thread_class, None, mail_limits
             )
             classified = (
                 quarantined_event(event, engine, reason_for(outcome))
@@ -126,10 +134,12 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         await threads.remember(event.conversation_id, classified.mail_class)
 
     @service.consumer(SENT)
-    async def on_sent(event: MailSent, mime: Mime, threads: Threads, publisher: Publisher) -> None:
-        raw = await mime.get(event.mime_sha256)
+    async def on_sent(
+        event: MailSent, mime: Mime, threads: Threads, keys: Keys, publisher: Publisher
+    ) -> None:
+        raw = await read_for_parse(mime, event.mime_sha256, event.mime_size, read_limits)
         thread_class = await threads.class_of(event.conversation_id)
-        alerts = await workers.run(check_sent, event, raw, org, thread_class, None, utc_now())
+        alerts = await workers.run(check_sent, event, raw, org, keys, thread_class, None, utc_now())
         if isinstance(alerts, OverLimit):
             # Sent mail is not a case: what cannot be read within the limits is not checked.
             log.warning("sent mail over a limit, not checked", case_id=event.case_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from services.classifier.corrections import CORRECTIONS_BUCKET, Correction, CorrectionStore
 from services.classifier.learning import MailReader
 from services.common.connect import connect_once
+from services.common.mimelimits import MimeParseLimits, read_for_parse
 from services.common.mimestore import MimeStore
 from services.common.settings import Settings
 
@@ -16,7 +17,8 @@ from services.common.settings import Settings
 class StoredCorrections:
     corrections: list[Correction]
     mail: dict[str, bytes]
-    """Raw MIME by SHA-256, for the corrections that name their mail."""
+    """Raw MIME by SHA-256 (a mail over the parse cap: its header block), for the corrections
+    that name their mail."""
 
     def reader(self) -> MailReader:
         def read(correction: Correction) -> bytes | None:
@@ -32,7 +34,11 @@ async def read_stored_corrections(settings: Settings) -> StoredCorrections:
         corrections = await CorrectionStore(await js.key_value(CORRECTIONS_BUCKET)).corrections()
         mime = MimeStore(js)
         digests = {c.mime_sha256 for c in corrections if c.mime_sha256}
-        mail = {digest: await mime.get(digest) for digest in sorted(digests)}
+        limits = MimeParseLimits.from_settings(settings)
+        mail = {
+            digest: await read_for_parse(mime, digest, await mime.size(digest), limits)
+            for digest in sorted(digests)
+        }
     finally:
         await connection.close()
     return StoredCorrections(corrections, mail)

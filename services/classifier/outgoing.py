@@ -7,7 +7,9 @@
   quoting an identity number back is sending it): `sensitive_outgoing`, naming the kinds.
 
 Alerts go to the department's supervisors (the notifier), so they name the kinds, the mailbox and
-the sent mail's id, never its content, subject or recipients. Sakspost's own mail is never judged.
+the sent mail's id, never its content, subject or recipients. Sakspost's own mail is never judged;
+a mail claiming to be Sakspost's without a valid seal is judged like any other, and alerted
+(`forged_marker`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from schemas.identity import make_event_id
 from schemas.vocab import AlertKind, MailClass, SensitiveKind, Severity
 from services.classifier.engine import Classifier
 from services.classifier.received import default_classifier
+from services.common.forged import forged_marker_alert
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
-from services.common.outgoing import is_sakspost_mail
+from services.common.outgoing import Marker, sakspost_marker
+from services.common.seal import SigningKeys
 
 ARCHIVE_HINT = "python -m services.websak archive-outgoing {case_id} --by <tilsett-id>"
 
@@ -68,15 +72,19 @@ def check_sent(
     event: MailSent,
     mime: bytes,
     org: Organisation,
+    keys: SigningKeys,
     thread_class: MailClass | None,
     classifier: Classifier | None,
     now: datetime,
 ) -> list[Alert]:
-    """The alerts one sent mail raises (none for Sakspost's own notices and forwards). The
+    """The alerts one sent mail raises (none for Sakspost's own sealed notices and forwards). The
     service runs this in a worker process (`classifier` None: the worker's own)."""
-    if is_sakspost_mail(mime):
+    marker = sakspost_marker(mime, org, keys, event.sent_at)
+    if marker is Marker.SEALED:
         return []
     alerts = []
+    if marker is Marker.FORGED:
+        alerts.append(forged_marker_alert(event.case_id, event.department, now))
     if thread_class is MailClass.ARKIVVERDIG:
         alerts.append(reply_alert(event, now))
     engine = classifier or default_classifier()

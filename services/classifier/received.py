@@ -21,6 +21,7 @@ from services.common.mail import DEFAULT_LIMITS, MailLimits, parse_mail, quarant
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
 from services.common.quarantine import reason_id
+from services.common.seal import SigningKeys
 
 _IDENTITY_KINDS = frozenset(
     {SensitiveKind.FODSELSNUMMER, SensitiveKind.DNUMMER, SensitiveKind.HNUMMER}
@@ -58,18 +59,20 @@ def classify_received(
     event: MailReceived,
     mime: bytes,
     org: Organisation,
+    keys: SigningKeys,
     thread_class: MailClass | None = None,
     classifier: Classifier | None = None,
     limits: MailLimits = DEFAULT_LIMITS,
 ) -> MailClassified:
     """The class of a received mail. A mail ingest quarantined is not read again; one whose
     parse here is over `limits`, or unreadable, is quarantined here. A mail forwarded from a
-    personal mailbox (R9c) is judged by its attached original. The service runs this in a worker
-    process (`classifier` None: the worker's own, built once per process)."""
+    personal mailbox (R9c) is judged by its attached original, when Sakspost's seal on it verifies
+    (as ingest decided the case's sender). The service runs this in a worker process
+    (`classifier` None: the worker's own, built once per process)."""
     engine = classifier or default_classifier()
     if event.quarantine is not None:
         return quarantined_event(event, engine, event.quarantine)
-    mail = parse_mail(original_of(mime, org), limits)
+    mail = parse_mail(original_of(mime, org, keys, event.received_at), limits)
     result = engine.classify(mail, event.mailbox, org, thread_class)
     reason = quarantine_reason(mail)
     if reason is not None:

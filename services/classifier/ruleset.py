@@ -177,6 +177,18 @@ class Decision(_Strict):
     )
 
 
+class PersonalPolicy(_Strict):
+    """What may leave a personal mailbox without its owner (R9c, the privacy note)."""
+
+    private_topics: list[str] = Field(
+        default_factory=list, description="a mail with any of these topics is left alone"
+    )
+    not_evidence: list[RuleId] = Field(
+        default_factory=list,
+        description="rules that vote for a class without showing official content (the sender)",
+    )
+
+
 class RuleFile(_Strict):
     version: str = Field(min_length=1)
     decision: Decision
@@ -185,6 +197,7 @@ class RuleFile(_Strict):
     identity_numbers: IdentityNumbers
     rules: list[Rule] = Field(min_length=1)
     departments: Departments
+    personal: PersonalPolicy = Field(default_factory=PersonalPolicy)
 
     @model_validator(mode="after")
     def _references(self) -> RuleFile:
@@ -205,6 +218,12 @@ class RuleFile(_Strict):
                 raise ValueError(
                     f"rule {rule.id}: has no effect (fix: give votes, topic or sensitive)"
                 )
+        unknown_topics = sorted(set(self.personal.private_topics) - known)
+        if unknown_topics:
+            raise ValueError(f"personal.private_topics: unknown topic(s) {unknown_topics}")
+        unknown_rules = sorted(set(self.personal.not_evidence) - set(ids))
+        if unknown_rules:
+            raise ValueError(f"personal.not_evidence: unknown rule(s) {unknown_rules}")
         for topic, department in self.departments.topics.items():
             if topic not in known:
                 raise ValueError(f"departments.topics: unknown topic {topic!r}")

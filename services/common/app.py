@@ -8,8 +8,8 @@ a wait for provisioning (done by `sakspost provision` as admin) before any consu
 graceful stop on SIGTERM.
 
 What FastStream cannot do is kept beside it as small named pieces: provisioning that migrates a
-changed durable consumer (`jetstream.py`) and the deterministic failure count in KV
-(`failures.py`).
+changed durable consumer (`jetstream.py`) and each message's attempts in KV, deterministic
+failures and attempts that crashed (`failures.py`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from schemas.examples import EXAMPLES
 from services.common.broker import make_broker, service_login
 from services.common.credentials import login_for
 from services.common.deadletter import DeadLetters
-from services.common.failures import FailureCounter, KvFailureCounter
+from services.common.failures import FailureCounter, KvFailureCounter, MemoryFailureCounter
 from services.common.jetstream import (
     FAILURES_BUCKET,
     BucketSpec,
@@ -50,6 +50,7 @@ from services.common.orgconfig import Organisation, load_organisation
 from services.common.publisher import (
     DEAD_LETTER_ALERT_CHANNEL,
     DEAD_LETTER_CHANNEL,
+    SKIPPED_ALERT_CHANNEL,
     Channel,
     EventPublisher,
 )
@@ -92,6 +93,7 @@ class ServiceApp:
             base_seconds=settings.retry_base_seconds,
             max_seconds=settings.retry_max_seconds,
             max_deterministic_failures=settings.max_deterministic_failures,
+            max_crashed_attempts=settings.max_crashed_attempts,
             ack_wait_seconds=settings.ack_wait_seconds,
         )
         # JetStream consumers live on this router, so the retry discipline applies to them and
@@ -99,7 +101,8 @@ class ServiceApp:
         self.events = NatsRouter(middlewares=(RetryDiscipline(self.policy),))
         self.broker.include_router(self.events)
         self.publisher = EventPublisher(
-            self.broker, (*publishes, DEAD_LETTER_CHANNEL, DEAD_LETTER_ALERT_CHANNEL)
+            self.broker,
+            (*publishes, DEAD_LETTER_CHANNEL, DEAD_LETTER_ALERT_CHANNEL, SKIPPED_ALERT_CHANNEL),
         )
         self.consumers: list[ConsumerSpec] = []
         self.buckets = list(buckets)
@@ -130,8 +133,9 @@ class ServiceApp:
             logger=None,
         )
         self.put(DEAD_LETTERS_KEY, DeadLetters(self.publisher, org.common_department))
-        if failures is not None:
-            self.put(FAILURES_KEY, failures)
+        # FastStream's in-memory test broker never connects: it keeps attempts in a dict.
+        # A connected service replaces that with KV (`_connect`), before any consumer starts.
+        self.put(FAILURES_KEY, failures or MemoryFailureCounter())
         self.put(PUBLISHER_KEY, self.publisher)
 
     # --- declarations ---------------------------------------------------------------------

@@ -138,6 +138,14 @@ def new_password() -> str:
     return f"s{secrets.token_hex(24)}"
 
 
+def ensure_key(path: Path, variable: str) -> None:
+    """A random key in `path` as the line `variable=<key>`, made on first use and then kept: what
+    it protects (a marker, a signature) must still verify after a restart."""
+    if path.exists() and read_env_file(path).get(variable):
+        return
+    write_env_file(path, {variable: secrets.token_hex(32)})
+
+
 def ensure_credentials(
     directory: Path, identities: Iterable[str], servers: Iterable[str]
 ) -> dict[str, str]:

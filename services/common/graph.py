@@ -11,15 +11,26 @@
   closed the credential after each fetch).
 - Every request asks for immutable ids (`Prefer: IdType="ImmutableId"`), so a message keeps its id
   when it is moved, including requests that send their own `Prefer` (delta page size).
+- The app's token goes to Graph's host only: the authentication provider's `allowed_hosts` is the
+  configured root's host (graph.microsoft.com, or the emulator's), and a link Sakspost stored and
+  follows later (a deltaLink, a nextLink) is followed only when `is_graph_link` says it points
+  under that root: a link from KV pointing elsewhere would otherwise carry the bearer token.
 - The SDK's retry handler also retries POSTs: a 504 on sendMail could send twice. Build clients for
   non-idempotent calls with `retries=False` and retry them yourself behind an idempotency check.
+- kiota reads every response body whole into memory; a message's MIME (up to 150 MB in Exchange
+  Online) is streamed instead (`download_mime`), through the same adapter: the same client, token,
+  middleware and hosts, and the same `APIError` for an error answer.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import threading
-from typing import Any
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 import httpx
 from azure.identity.aio import CertificateCredential, ClientSecretCredential
@@ -28,6 +39,7 @@ from kiota_abstractions.authentication import AnonymousAuthenticationProvider
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
 from kiota_abstractions.request_option import RequestOption
+from kiota_abstractions.serialization import ParsableFactory
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
@@ -53,6 +65,8 @@ IMMUTABLE_IDS = 'IdType="ImmutableId"'
 TIMEOUT = httpx.Timeout(100.0, connect=30.0)
 
 THROTTLED = 429
+# The piece of a streamed body held in memory at once.
+DOWNLOAD_CHUNK_BYTES = 64 * 1024
 
 _Credential = ClientSecretCredential | CertificateCredential
 _credentials: dict[GraphApp, _Credential] = {}
@@ -131,6 +145,60 @@ def _certificate_credential(
         ) from None
 
 
+def graph_root(base_url: str | None) -> str:
+    """The Graph root every request and every followed link is under, without a trailing slash."""
+    return (base_url or GRAPH_ROOT).rstrip("/")
+
+
+def is_graph_link(link: str, root: str) -> bool:
+    """`link` points under `root`: the same scheme, host and port, a path below the root's (its
+    API version), no user info. Anything else is not Graph and must never be requested."""
+    try:
+        url, base = httpx.URL(link), httpx.URL(root)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    return (
+        url.scheme == base.scheme
+        and url.host == base.host
+        and url.port == base.port
+        and not url.userinfo
+        and url.path.startswith(base.path.rstrip("/") + "/")
+        and "/../" not in url.path + "/"
+    )
+
+
+class StreamingGraphAdapter(GraphRequestAdapter):
+    """msgraph-sdk's request adapter, which can also hand over a response body as a stream."""
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, request_info: RequestInformation, error_map: dict[str, type[ParsableFactory]]
+    ) -> AsyncIterator[httpx.Response]:
+        """Send `request_info` as kiota would (base URL, authentication, middleware) and yield
+        the answer with its body unread; an error answer raises kiota's `APIError`."""
+        span = self.start_tracing_span(request_info, "stream")
+        try:
+            self.set_base_url_for_request_information(request_info)
+            await self._authentication_provider.authenticate_request(request_info)
+            request = self.get_request_from_request_information(request_info, span, span)
+            response = await self._http_client.send(request, stream=True)
+            try:
+                if not response.is_success:
+                    await response.aread()  # an error body is small, and kiota parses it
+                    await self.throw_failed_responses(response, error_map, span, span)
+                    # What kiota lets through (a 304, a redirect without a Location) has no body.
+                    raise APIError(
+                        f"Graph answered {response.status_code}, not the body asked for",
+                        response.status_code,
+                        dict(response.headers),
+                    )
+                yield response
+            finally:
+                await response.aclose()
+        finally:
+            span.end()
+
+
 def make_graph_client(
     base_url: str | None = None, *, app: GraphApp | None = None, retries: bool = True
 ) -> GraphServiceClient:
@@ -143,7 +211,7 @@ def make_graph_client(
             "SAKSPOST_GRAPH_TENANT_ID, SAKSPOST_GRAPH_CLIENT_ID and SAKSPOST_GRAPH_CLIENT_SECRET "
             "or SAKSPOST_GRAPH_CERTIFICATE_PATH)"
         )
-    root = (base_url or GRAPH_ROOT).rstrip("/")
+    root = graph_root(base_url)
     http = httpx.AsyncClient(
         base_url=root,
         timeout=TIMEOUT,
@@ -156,9 +224,13 @@ def make_graph_client(
         options[RetryHandlerOption.get_key()] = no_retry
     http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
     if app is None:
-        return _client(GraphRequestAdapter(AnonymousAuthenticationProvider(), http), root)
-    auth = AzureIdentityAuthenticationProvider(_credential(app), scopes=GRAPH_SCOPES)
-    return _client(GraphRequestAdapter(auth, http), root)
+        return _client(StreamingGraphAdapter(AnonymousAuthenticationProvider(), http), root)
+    # The token is added only to requests for Graph's own host (kiota checks each request's host).
+    host = httpx.URL(root).host
+    auth = AzureIdentityAuthenticationProvider(
+        _credential(app), scopes=GRAPH_SCOPES, allowed_hosts=[host]
+    )
+    return _client(StreamingGraphAdapter(auth, http), root)
 
 
 def graph_client_for(settings: Settings, retries: bool = True) -> GraphServiceClient:
@@ -166,7 +238,7 @@ def graph_client_for(settings: Settings, retries: bool = True) -> GraphServiceCl
     return make_graph_client(settings.graph_base_url, app=settings.graph_app(), retries=retries)
 
 
-def _client(adapter: GraphRequestAdapter, root: str) -> GraphServiceClient:
+def _client(adapter: StreamingGraphAdapter, root: str) -> GraphServiceClient:
     # The adapter reads httpx's base_url, which httpx always ends with "/": URL templates start
     # with "/" too, which would give ".../v1.0//users". Set the root without the slash.
     adapter.base_url = root
@@ -178,6 +250,41 @@ async def get_mime(client: GraphServiceClient, user: str, message_id: str) -> by
     builder = client.users.by_user_id(user).messages.by_message_id(message_id)
     content = await builder.content.get()
     return content if isinstance(content, bytes) else b""
+
+
+@dataclass(frozen=True)
+class MimeDownload:
+    sha256: str
+    """Of the bytes written."""
+    size: int
+    """Bytes written."""
+    complete: bool
+    """False when the body went on past the cap: only its first `size` bytes were written."""
+
+
+async def download_mime(
+    client: GraphServiceClient, user: str, message_id: str, sink: BinaryIO, cap: int
+) -> MimeDownload:
+    """Stream a message's raw MIME (`$value`) into `sink`, at most `cap` bytes of it, hashing as
+    it goes: memory holds one chunk, whatever the mail's size. Needs a client built here."""
+    adapter = client.request_adapter
+    if not isinstance(adapter, StreamingGraphAdapter):
+        raise TypeError("download_mime needs a Graph client from make_graph_client")
+    builder = client.users.by_user_id(user).messages.by_message_id(message_id).content
+    request = builder.to_get_request_information()
+    hasher = hashlib.sha256()
+    size = 0
+    complete = True
+    async with adapter.stream(request, {"XXX": ODataError}) as response:
+        async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK_BYTES):
+            kept = chunk[: cap - size]
+            sink.write(kept)
+            hasher.update(kept)
+            size += len(kept)
+            if len(kept) < len(chunk):
+                complete = False  # the rest is never read: closing the answer drops it
+                break
+    return MimeDownload(hasher.hexdigest(), size, complete)
 
 
 async def send_mime(client: GraphServiceClient, user: str, raw: bytes) -> None:

@@ -9,9 +9,12 @@ numbers issued before and after 2032 are found alike (docs/design.md, "Norwegian
 numbers").
 
 It is written plain or split 6 + 5 by a space, a no-break space (U+00A0, U+202F) or a hyphen.
-Recognising (`identity_numbers`) asks for valid control digits and a real date; masking
-(`mask_identity_numbers`) asks for neither and also takes a dot as the separator, so that it
-covers every number the recogniser finds and mistyped ones besides.
+Recognising (`identity_numbers`) asks for valid control digits and a real date. Masking
+(`mask_identity_numbers`) covers every number the recogniser finds and more: plain and 6 + 5
+forms need neither check (a dot also splits them), so mistyped numbers are masked too; any other
+grouping ("01.01.90 123 45", "0101 90 12345", figure or thin spaces, up to three separator
+characters) is masked when it is a valid identity number, so that dates, case numbers and phone
+numbers written the same way keep their digits.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ _JOINING = f"{_GROUPING}."
 _CANDIDATE = re.compile(
     rf"(?<!\d)(?<!\d[{_JOINING}])(\d{{6}})[{_GROUPING}]?(\d{{5}})(?![{_JOINING}]?\d)"
 )
-_MASKED = re.compile(rf"(?<!\d)\d{{6}}[{_JOINING}]?\d{{5}}(?!\d)")
+# What masking takes for a grouping: white space of any width, dots, hyphens and dashes.
+_MASK_SEPARATORS = " \u00a0\u2007\u2009\u202f.\\-\u2010\u2011\u2013"
+_DIGIT_RUN = re.compile(rf"\d+(?:[{_MASK_SEPARATORS}]{{1,3}}\d+)*")
+_DIGIT_GROUP = re.compile(r"\d+")
+_IDENTITY_DIGITS = 11
 
 IDENTITY_FORMS: dict[str, Callable[[str], str]] = {
     "plain": lambda n: n,
@@ -98,6 +105,43 @@ def identity_numbers(text: str) -> Iterator[IdentityHit]:
             yield IdentityHit(kind=kind, start=match.start(), end=match.end())
 
 
+def _maskable(groups: list[re.Match[str]]) -> bool:
+    """Consecutive digit groups holding 11 digits: plain or 6 + 5 by one character, or valid."""
+    if len(groups) == 1:
+        return True
+    first, second = groups[0], groups[-1]
+    if len(groups) == 2 and len(first[0]) == 6 and second.start() - first.end() == 1:
+        return True
+    return identity_kind("".join(group[0] for group in groups)) is not None
+
+
+def _identity_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where identity-number-like digits are written, left to right, never overlapping.
+
+    Each run of digit groups is walked once; a candidate is at most 11 groups long, so the work
+    is linear in the text.
+    """
+    for run in _DIGIT_RUN.finditer(text):
+        groups = list(_DIGIT_GROUP.finditer(text, run.start(), run.end()))
+        start = 0
+        while start < len(groups):
+            digits, end = 0, start
+            while end < len(groups) and digits < _IDENTITY_DIGITS:
+                digits += len(groups[end][0])
+                end += 1
+            if digits == _IDENTITY_DIGITS and _maskable(groups[start:end]):
+                yield groups[start].start(), groups[end - 1].end()
+                start = end
+            else:
+                start += 1
+
+
 def mask_identity_numbers(text: str, mask: str) -> str:
     """`text` with every identity-number-like run of digits replaced by `mask`."""
-    return _MASKED.sub(mask, text)
+    pieces: list[str] = []
+    done = 0
+    for start, end in _identity_spans(text):
+        pieces += (text[done:start], mask)
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)

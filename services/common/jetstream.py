@@ -148,7 +148,7 @@ def base_layout(settings: Settings) -> Layout:
             BucketSpec(
                 FAILURES_BUCKET,
                 ttl_seconds=7 * 24 * 3600,
-                description="Deterministic failure counts per consumer and message",
+                description="Attempts per consumer and message in flight: failures, crashes",
             ),
         ),
         object_stores=(MIME_BUCKET,),

@@ -2,31 +2,81 @@
 
 Logs must never hold mail bodies, citizens' addresses or identity numbers (privacy rules of the
 routine and Norwegian law). The processor below removes them whatever a caller passes, so that one
-careless log line cannot leak them: body-like keys are dropped, identity-number-like digit runs and
-e-mail addresses outside the organisation's own domains are masked, in every string value.
+careless log line cannot leak them:
+
+- a key that names mail content (`body`, `mail_body`, `html_body`, `subject`, `text`, `html`,
+  anything ending in one of `CONTENT_KEY_ENDINGS`) has its value dropped, at any depth;
+- pydantic models and dataclasses are logged as their fields, redacted alike, never raw; any
+  other object is logged as its redacted repr, and in every string a repr's or a pydantic error's
+  content fields (`subject='...'`, `input_value='...'`) are dropped;
+- in every string, identity-number-like digits (in any grouping, `mask_identity_numbers`) and
+  account numbers are masked, and so are e-mail addresses outside the organisation's own domains,
+  also when written URL-encoded (`ola%40example.no`), as HTML entities or as `ola(at)example.no`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
+from pydantic import BaseModel
 
 from services.common.idnumbers import mask_identity_numbers
 
 REDACTED = "[redacted]"
-# Keys whose values are mail content by nature: never logged, whatever they hold.
-BODY_KEYS = frozenset(
-    {"body", "text", "html", "content", "mime", "raw", "payload", "preview", "body_preview"}
+# Keys whose values are mail content by nature: never logged, whatever they hold. A key is content
+# when it ends in one of these (case and separators ignored: `mail_body`, `htmlBody`, `subject`).
+CONTENT_KEY_ENDINGS = (
+    "body",
+    "subject",
+    "text",
+    "html",
+    "content",
+    "mime",
+    "raw",
+    "payload",
+    "preview",
+    "title",
+    "filename",
+    "input_value",
 )
 ID_NUMBER_MASK = "[id-number]"
+ADDRESS_MASK = "[address]"
+# How deep nested values are followed; deeper ones are dropped (and a cycle cannot loop).
+MAX_DEPTH = 8
+# structlog's own bookkeeping in the standard library's path, removed before rendering.
+_META_KEYS = frozenset({"_record", "_from_structlog"})
+_CONTENT_KEY = re.compile(
+    "(?:" + "|".join(ending.replace("_", "") for ending in CONTENT_KEY_ENDINGS) + ")$"
+)
+# A content field in a repr or a pydantic error: `subject='...'`, `body="..."`, `input_value=...`.
+_CONTENT_IN_REPR = re.compile(
+    r"\b(?P<key>\w*(?:"
+    + "|".join(CONTENT_KEY_ENDINGS)
+    + r"))=(?:'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"|b'(?:\\.|[^'\\])*')",
+    re.IGNORECASE,
+)
 # Account numbers grouped 4-2-5 are masked too: they identify a person just as well.
 _ACCOUNT_NUMBER = re.compile(r"(?<!\d)\d{4}[ .\u00a0\u202f]\d{2}[ .\u00a0\u202f]\d{5}(?!\d)")
-_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# The "@" of an address as it is also written: URL-encoded (once or twice), as an HTML entity, or
+# spelt out. Lengths are bounded (RFC 5321: 64 for the local part, 63 per label) so that a long run
+# of letters costs linear time.
+_AT = r"(?:@|%40|%2540|&#0*64;|&#x0*40;|\s?[(\[{]at[)\]}]\s?)"
+_ADDRESS = re.compile(
+    rf"[A-Za-z0-9._%+'-]{{1,64}}{_AT}([A-Za-z0-9-]{{1,63}}(?:\.[A-Za-z0-9-]{{1,63}})+)",
+    re.IGNORECASE,
+)
+
+
+def is_content_key(key: object) -> bool:
+    """Whether a key names mail content, whatever its case and separators."""
+    normalised = re.sub(r"[^a-z0-9]", "", str(key).lower())
+    return _CONTENT_KEY.search(normalised) is not None
 
 
 class Redactor:
@@ -39,30 +89,48 @@ class Redactor:
         domain = match.group(1).lower()
         if domain in self._allowed or any(domain.endswith("." + a) for a in self._allowed):
             return match.group(0)
-        return "[address]"
+        return ADDRESS_MASK
 
-    def redact(self, value: Any) -> Any:
+    def _redact_text(self, text: str) -> str:
+        text = _CONTENT_IN_REPR.sub(lambda m: f"{m.group('key')}={REDACTED}", text)
+        numbers = _ACCOUNT_NUMBER.sub(ID_NUMBER_MASK, mask_identity_numbers(text, ID_NUMBER_MASK))
+        return _ADDRESS.sub(self._mask_address, numbers)
+
+    def _redact_fields(self, fields: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
+        return {
+            key: REDACTED if is_content_key(key) else self.redact(item, depth + 1)
+            for key, item in fields.items()
+        }
+
+    def redact(self, value: Any, depth: int = 0) -> Any:
+        if value is None or isinstance(value, bool | int | float):
+            return value
         if isinstance(value, str):
-            numbers = _ACCOUNT_NUMBER.sub(
-                ID_NUMBER_MASK, mask_identity_numbers(value, ID_NUMBER_MASK)
-            )
-            return _ADDRESS.sub(self._mask_address, numbers)
-        if isinstance(value, dict):
-            return {
-                key: REDACTED if str(key).lower() in BODY_KEYS else self.redact(item)
-                for key, item in value.items()
-            }
+            return self._redact_text(value)
+        if depth >= MAX_DEPTH:
+            return REDACTED
+        if isinstance(value, Mapping):
+            return self._redact_fields(value, depth)
+        if isinstance(value, BaseModel):
+            fields = {name: getattr(value, name) for name in type(value).model_fields}
+            return {"model": type(value).__name__, **self._redact_fields(fields, depth)}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            return {"dataclass": type(value).__name__, **self._redact_fields(fields, depth)}
         if isinstance(value, list | tuple | set | frozenset):
-            return [self.redact(item) for item in value]
+            return [self.redact(item, depth + 1) for item in value]
         if isinstance(value, bytes | bytearray):
             return f"<{len(value)} bytes>"
-        return value
+        # Anything else would be rendered by its repr, which may hold mail content.
+        return self._redact_text(repr(value))
 
     def __call__(
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
         for key in list(event_dict):
-            if key.lower() in BODY_KEYS:
+            if key in _META_KEYS:
+                continue
+            if is_content_key(key):
                 event_dict[key] = REDACTED
             else:
                 event_dict[key] = self.redact(event_dict[key])

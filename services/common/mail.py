@@ -43,10 +43,13 @@ class MailLimits:
     """What one mail may hold before the rest is left out and the mail is quarantined.
 
     The defaults admit anything Exchange Online delivers (messages up to 150 MB, 250 attachments,
-    256 KB of headers); `SAKSPOST_MAIL_*` settings change them (`settings.mail_limits`).
+    256 KB of headers), except that a mail over the parse cap (`SAKSPOST_MIME_PARSE_CAP_BYTES`,
+    `mimelimits.py`) has only its header block read; `SAKSPOST_MAIL_*` settings change the others
+    (`settings.mail_limits`).
     """
 
-    max_bytes: int = 150 * MiB
+    # The parse cap's default: over it, the mail is `too_large` and its headers alone are read.
+    max_bytes: int = 25 * MiB
     max_headers: int = 1000
     max_header_chars: int = 256 * 1024
     max_parts: int = 1000
@@ -63,6 +66,7 @@ DEFAULT_LIMITS = MailLimits()
 LIMIT_DEFECT = "limit-exceeded"
 # What a mail over `max_bytes` is read from: its header block, at most this much.
 HEAD_BYTES = 256 * 1024
+_HEADER_ENDS = (b"\r\n\r\n", b"\n\n")
 
 _ADDRESS_HEADERS = ("from", "reply-to", "to", "cc")
 _PARAM_HEADERS = ("content-type", "content-disposition")
@@ -252,6 +256,7 @@ def _parse_date(raw: str | None, defects: list[str]) -> datetime | None:
 def _message_ids(raw: str | None) -> tuple[str, ...]:
     if not raw:
         return ()
+    raw = _unescape_raw(raw)  # raw 8-bit octets would make the id unfit for JSON and hashing
     ids = _MESSAGE_ID.findall(raw)
     if ids:
         return tuple(ids)
@@ -469,11 +474,19 @@ def empty_mail(defects: list[str]) -> ParsedMail:
     )
 
 
+def header_block(prefix: bytes) -> bytes:
+    """The header block at the start of `prefix`, with the blank line that ends it; all of
+    `prefix` when no blank line is in it (headers longer than the prefix)."""
+    ends = [(found, len(end)) for end in _HEADER_ENDS if (found := prefix.find(end)) >= 0]
+    if not ends:
+        return prefix
+    found, length = min(ends)
+    return prefix[: found + length]
+
+
 def head_of(raw: bytes) -> bytes:
     """The header block of a mail, at most `HEAD_BYTES`: what can be read of any mail cheaply."""
-    head = raw[:HEAD_BYTES]
-    ends = [at for at in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if at != -1]
-    return head[: min(ends)] + b"\r\n\r\n" if ends else head
+    return header_block(raw[:HEAD_BYTES])
 
 
 def _over_limit_before_parsing(raw: bytes, limits: MailLimits) -> str | None:

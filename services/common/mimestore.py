@@ -3,6 +3,10 @@
 Content addressing makes the store idempotent: the same bytes always land under the same name, and
 a second put of a known mail is skipped.
 
+Memory stays bounded whatever a mail's size (Exchange Online takes up to 150 MB): `put_file` streams
+from a file one chunk at a time, `size` reads the metadata alone, and `get_prefix` reads only the
+chunks that hold a mail's first bytes.
+
 The store is write-once, and that does not rest on the writer's good behaviour. Its stream refuses
 purges, deletes and roll-ups (`jetstream.py`), and this module reads an object from the *first*
 metadata message ever written under its name and exactly the chunks that message counts, checked
@@ -19,7 +23,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import json
+from collections.abc import AsyncGenerator
+from typing import BinaryIO
 
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
@@ -46,6 +53,16 @@ def mime_sha256(raw: bytes) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode()
+
+
+def _file_sha256(source: BinaryIO) -> str:
+    """The SHA-256 of a seekable file from its start, read in chunks; the file is left at 0."""
+    hasher = hashlib.sha256()
+    source.seek(0)
+    while chunk := source.read(CHUNK_BYTES):
+        hasher.update(chunk)
+    source.seek(0)
+    return hasher.hexdigest()
 
 
 class MimeStore:
@@ -78,27 +95,40 @@ class MimeStore:
 
     async def put(self, raw: bytes) -> str:
         """Store `raw` (once) and return its SHA-256."""
-        digest = mime_sha256(raw)
+        return await self.put_file(io.BytesIO(raw), mime_sha256(raw))
+
+    async def put_file(self, source: BinaryIO, digest: str | None = None) -> str:
+        """Store a seekable file's bytes from its start (once), CHUNK_BYTES at a time, and return
+        their SHA-256: `digest` when the caller hashed them already (a download), else hashed here.
+
+        Memory stays at one chunk whatever the size. The bytes are hashed again while they are
+        sent, and a mismatch writes no metadata, so no object ever names bytes it does not hold.
+        """
+        if digest is None:
+            digest = _file_sha256(source)
         if await self._first_info(digest) is not None:
             return digest
+        source.seek(0)
         nuid = NUID().next().decode()
         chunk_subject = f"$O.{self._bucket}.C.{nuid}"
-        chunks = 0
-        for start in range(0, len(raw), CHUNK_BYTES):
+        hasher = hashlib.sha256()
+        chunks = size = 0
+        while chunk := source.read(CHUNK_BYTES):
+            hasher.update(chunk)
             await self._js.publish(
-                chunk_subject,
-                raw[start : start + CHUNK_BYTES],
-                stream=self._stream,
-                timeout=PUBLISH_TIMEOUT_SECONDS,
+                chunk_subject, chunk, stream=self._stream, timeout=PUBLISH_TIMEOUT_SECONDS
             )
             chunks += 1
+            size += len(chunk)
+        if hasher.hexdigest() != digest:
+            raise MimeObjectError(f"the bytes sent for {digest} have another SHA-256")
         info = api.ObjectInfo(
             name=digest,
             bucket=self._bucket,
             nuid=nuid,
-            size=len(raw),
+            size=size,
             chunks=chunks,
-            digest=f"SHA-256={_b64(hashlib.sha256(raw).digest())}",
+            digest=f"SHA-256={_b64(hasher.digest())}",
             options=api.ObjectMetaOptions(max_chunk_size=CHUNK_BYTES),
         )
         # Two replicas storing the same mail at once both write; the first metadata counts and
@@ -111,33 +141,64 @@ class MimeStore:
         )
         return digest
 
+    async def size(self, digest: str) -> int:
+        """The object's size in bytes, from its metadata alone (no chunk is read)."""
+        return (await self._info(digest)).size or 0
+
     async def get(self, digest: str) -> bytes:
         return await asyncio.wait_for(self._read(digest), self._get_timeout)
 
-    async def _read(self, digest: str) -> bytes:
+    async def get_prefix(self, digest: str, limit: int) -> bytes:
+        """At most the first `limit` bytes, reading only the chunks that hold them (the header
+        block of a mail too large to read whole). Unlike `get` this cannot check the SHA-256."""
+        return await asyncio.wait_for(self._read_prefix(digest, limit), self._get_timeout)
+
+    async def _info(self, digest: str) -> api.ObjectInfo:
         info = await self._first_info(digest)
         if info is None:
             raise NotFoundError(description=f"no MIME object {digest} in {self._bucket}")
+        return info
+
+    async def _chunks(self, info: api.ObjectInfo) -> AsyncGenerator[bytes]:
+        """The object's chunks in order: exactly as many as its first metadata counts."""
         expected = info.chunks or 0
-        parts: list[bytes] = []
-        if expected:
-            subscription = await self._js.subscribe(
-                f"$O.{self._bucket}.C.{info.nuid}",
-                stream=self._stream,
-                ordered_consumer=True,
-                deliver_policy=api.DeliverPolicy.ALL,
-            )
-            try:
-                async for message in subscription.messages:
-                    parts.append(message.data)
-                    if len(parts) == expected:
-                        break
-            finally:
-                await subscription.unsubscribe()
-        data = b"".join(parts)
+        if not expected:
+            return
+        subscription = await self._js.subscribe(
+            f"$O.{self._bucket}.C.{info.nuid}",
+            stream=self._stream,
+            ordered_consumer=True,
+            deliver_policy=api.DeliverPolicy.ALL,
+        )
+        try:
+            read = 0
+            async for message in subscription.messages:
+                yield message.data
+                read += 1
+                if read == expected:
+                    break
+        finally:
+            await subscription.unsubscribe()
+
+    async def _read(self, digest: str) -> bytes:
+        data = b"".join([chunk async for chunk in self._chunks(await self._info(digest))])
         if mime_sha256(data) != digest:
             raise MimeObjectError(f"object {digest} in {self._bucket} does not match its SHA-256")
         return data
+
+    async def _read_prefix(self, digest: str, limit: int) -> bytes:
+        parts: list[bytes] = []
+        read = 0
+        chunks = self._chunks(await self._info(digest))
+        try:
+            async for chunk in chunks:
+                parts.append(chunk[: limit - read])
+                read += len(parts[-1])
+                if read >= limit:
+                    break
+        finally:
+            await chunks.aclose()  # unsubscribes at once, not when the generator is collected
+        return b"".join(parts)
 
     async def exists(self, digest: str) -> bool:
         return await self._first_info(digest) is not None

@@ -20,6 +20,7 @@ from typing import Any
 
 from services.common.credentials import NatsLogin, ensure_credentials, login_for
 from services.common.natsconfig import LOGINS, NodeConfig, password_variable, server_config
+from services.common.seal import ensure_signing_key
 from services.common.settings import Settings
 
 MAX_PORT = 65535
@@ -232,8 +233,8 @@ def start_nats_server(
 
     Ports: `port` (default: free ones) is the first client port; a cluster's nodes take the next
     ones and their route and monitoring ports from `ClusterPorts`. Each node keeps its store in its
-    own folder. Passwords are generated once into `credentials_dir` (default `store_dir/
-    credentials`) and survive restarts.
+    own folder. Passwords and the signing key (services/common/seal.py) are generated once into
+    `credentials_dir` (default `store_dir/credentials`) and survive restarts.
     """
     store_dir.mkdir(parents=True, exist_ok=True)
     configs = _node_configs(store_dir, host, port, monitor_port, nodes)
@@ -241,6 +242,8 @@ def start_nats_server(
     passwords = ensure_credentials(
         directory, LOGINS, [f"nats://{host}:{c.client_port}" for c in configs]
     )
+    # The services' other local secret lives in the same folder: the key sealing their own mail.
+    ensure_signing_key(directory)
     server = NatsServer([], directory, passwords, timeout)
     for config in configs:
         config_file = store_dir / f"{config.name}.conf"

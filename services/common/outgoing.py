@@ -6,23 +6,47 @@
   original's bytes are attached verbatim (no re-encoding), so its sender, date, Message-ID and body
   survive exactly; `original_of` gives them back, and every service treats that original as the
   mail (ingest's `received`, the classifier), not the colleague's wrapper.
+- Those headers are only claims: anyone can write them. Each forward and notice also carries
+  Sakspost's keyed seal (services/common/seal.py), and a marker counts only when its seal
+  verifies. A marker whose seal does not (`Marker.FORGED`) is ignored, so the mail is treated as
+  the sender's own, and the service that first meets it raises a `forged_marker` alert.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
+from enum import Enum
 
 from services.common.orgconfig import Organisation
+from services.common.seal import SEAL_HEADER, SigningKeys
 
 NOTICE_HEADER = "X-Sakspost-Notice"
 FORWARD_HEADER = "X-Sakspost-Forwarded-By"
 ORIGINAL_NAME = "original.eml"
+FORWARD_PURPOSE, NOTICE_PURPOSE = "forward", "notice"
 _CRLF = b"\r\n"
+
+
+class Marker(Enum):
+    """What a mail's Sakspost headers prove."""
+
+    NONE = "none"  # no Sakspost marker: somebody's mail
+    SEALED = "sealed"  # Sakspost's own forward or notice, its seal verified
+    FORGED = "forged"  # a marker without a valid seal: treated as the sender's own mail
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A received mail opened: the mail to treat as received, and what its markers proved."""
+
+    mail: bytes
+    marker: Marker
 
 
 def forward_message_id(original: bytes, owner: str) -> str:
@@ -39,9 +63,11 @@ def forward_mime(
     subject: str,
     note: str,
     now: datetime,
+    keys: SigningKeys,
 ) -> bytes:
     """The wrapper that moves `original` from `owner`'s mailbox to the Sakspost address `to`."""
-    boundary = "sakspost-" + hashlib.sha256(original).hexdigest()[:24]
+    original_sha256 = hashlib.sha256(original).hexdigest()
+    boundary = "sakspost-" + original_sha256[:24]
     head = EmailMessage(policy=policy.SMTP)
     head["From"] = formataddr((owner_name, owner))
     head["To"] = to
@@ -49,6 +75,7 @@ def forward_mime(
     head["Date"] = format_datetime(now)
     head["Message-ID"] = forward_message_id(original, owner)
     head[FORWARD_HEADER] = owner
+    head[SEAL_HEADER] = keys.seal(FORWARD_PURPOSE, owner, original_sha256, now)
     head["Auto-Submitted"] = "auto-generated"
     head["MIME-Version"] = "1.0"
     text = EmailMessage(policy=policy.SMTP)
@@ -74,6 +101,24 @@ def forward_mime(
     )
 
 
+def _notice_digest(head: Message) -> str:
+    """What a notice's seal vouches for: its Message-ID, recipients and subject, compared as
+    decoded text, so that Exchange re-folding or re-encoding a header does not break the seal
+    while copying the seal onto another mail does."""
+    recipients = sorted(address.lower() for _, address in getaddresses([str(head["To"] or "")]))
+    subject = " ".join(str(head["Subject"] or "").split())
+    message_id = str(head["Message-ID"] or "").strip()
+    text = "\n".join((message_id, ",".join(recipients), subject))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def mark_notice(mail: EmailMessage, notice_id: str, keys: SigningKeys, now: datetime) -> None:
+    """Mark a finished notice (From, To, Subject, Message-ID set) as Sakspost's own, sealed."""
+    sender = parseaddr(str(mail["From"]))[1]
+    mail[NOTICE_HEADER] = notice_id
+    mail[SEAL_HEADER] = keys.seal(NOTICE_PURPOSE, sender, _notice_digest(mail), now)
+
+
 def _attached_original(raw: bytes, boundary: str) -> bytes | None:
     """The bytes of the `message/rfc822` part between the boundaries, exactly as attached."""
     delimiter = b"\r\n--" + boundary.encode()
@@ -86,28 +131,83 @@ def _attached_original(raw: bytes, boundary: str) -> bytes | None:
     return None
 
 
-def original_of(raw: bytes, org: Organisation) -> bytes:
-    """The mail a Sakspost forward carries, else `raw` itself.
+def _head(raw: bytes) -> Message | None:
+    """The top-level header block only: the body, up to the mail size limit, is never decoded."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    block = raw[: min(ends) + 2] if ends else raw
+    try:
+        return BytesParser(policy=policy.default).parsebytes(block, headersonly=True)
+    except Exception:  # malformed mail carries no marker; the parser lists its defects later
+        return None
 
-    Only a wrapper sent by the organisation's own staff is unwrapped: an outsider cannot make
-    Sakspost believe a mail came from someone else by adding the header.
+
+def _sender(head: Message) -> str:
+    return parseaddr(str(head.get("From", "")))[1].strip().lower()
+
+
+def _sealed_forward(
+    raw: bytes, head: Message, org: Organisation, keys: SigningKeys, received_at: datetime | None
+) -> bytes | None:
+    """The original a genuine forward carries: sealed by Sakspost for a staff member's mailbox,
+    sent from that mailbox; else None."""
+    owner = parseaddr(str(head.get(FORWARD_HEADER, "")))[1].strip().lower()
+    boundary = head.get_boundary()
+    if not owner or not boundary or _sender(head) != owner or org.staff_by_email(owner) is None:
+        return None
+    original = _attached_original(raw, boundary)
+    if original is None:
+        return None
+    digest = hashlib.sha256(original).hexdigest()
+    seal = str(head.get(SEAL_HEADER, ""))
+    return original if keys.verify(seal, FORWARD_PURPOSE, owner, digest, received_at) else None
+
+
+def _sealed_notice(head: Message, keys: SigningKeys, received_at: datetime | None) -> bool:
+    seal = str(head.get(SEAL_HEADER, ""))
+    return keys.verify(seal, NOTICE_PURPOSE, _sender(head), _notice_digest(head), received_at)
+
+
+def open_received(
+    raw: bytes, org: Organisation, keys: SigningKeys, received_at: datetime | None
+) -> Opened:
+    """The mail a sealed Sakspost forward carries, else `raw` itself, with what its marker proved.
+
+    `received_at` is when Graph received the mail (None: not known here; the seal's key and what
+    it vouches for are still checked, its age was checked by ingest).
     """
+    head = _head(raw)
+    if head is None or head.get(FORWARD_HEADER) is None:
+        return Opened(raw, Marker.NONE)
     try:
-        head = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
-        forwarded_by = head.get(FORWARD_HEADER)
-        sender = parseaddr(str(head.get("From", "")))[1]
-        boundary = head.get_boundary()
-    except Exception:  # malformed mail is never a forward; the parser lists its defects later
-        return raw
-    if not forwarded_by or not boundary or org.staff_by_email(sender) is None:
-        return raw
-    return _attached_original(raw, boundary) or raw
+        original = _sealed_forward(raw, head, org, keys, received_at)
+    except Exception:  # a hostile wrapper is no forward
+        original = None
+    if original is None:
+        return Opened(raw, Marker.FORGED)
+    return Opened(original, Marker.SEALED)
 
 
-def is_sakspost_mail(raw: bytes) -> bool:
-    """A notice or a forward written by Sakspost: outgoing-mail checks never judge these."""
+def original_of(
+    raw: bytes, org: Organisation, keys: SigningKeys, received_at: datetime | None
+) -> bytes:
+    """The mail a sealed Sakspost forward carries, else `raw` itself."""
+    return open_received(raw, org, keys, received_at).mail
+
+
+def sakspost_marker(
+    raw: bytes, org: Organisation, keys: SigningKeys, sent_at: datetime | None
+) -> Marker:
+    """Whether a mail is Sakspost's own notice or forward (outgoing-mail checks never judge it),
+    somebody's mail, or somebody's mail dressed up as Sakspost's."""
+    head = _head(raw)
+    if head is None or (head.get(NOTICE_HEADER) is None and head.get(FORWARD_HEADER) is None):
+        return Marker.NONE
     try:
-        head = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
-    except Exception:
-        return False
-    return bool(head.get(NOTICE_HEADER) or head.get(FORWARD_HEADER))
+        sealed = (
+            _sealed_notice(head, keys, sent_at)
+            if head.get(NOTICE_HEADER) is not None
+            else _sealed_forward(raw, head, org, keys, sent_at) is not None
+        )
+    except Exception:  # a hostile header is no seal
+        sealed = False
+    return Marker.SEALED if sealed else Marker.FORGED

@@ -182,7 +182,7 @@ def commands_sender() -> Grant:
 
 
 def failure_counter(*durables: str) -> Grant:
-    """Count deterministic failures of its own consumers (keys `<durable>.<sequence>`)."""
+    """Record the attempts at its own consumers' messages (keys `<durable>.<sequence>`)."""
     return _combine(kv_keys_owner(FAILURES_BUCKET, durable) for durable in durables)
 
 
@@ -196,12 +196,19 @@ def dead_letters(*durables: str) -> Grant:
     )
 
 
+def skipped_alerts() -> Grant:
+    """Alert that one item of a periodic loop was skipped (`services/common/isolation.py`)."""
+    return events_publisher("sakspost.alert.skipped.*")
+
+
 def consumes(stream: str, *durables: str) -> Grant:
-    """Its own durable consumers, with the retry discipline's failure count and dead letters."""
+    """Its own durable consumers, with the retry discipline's failure count and dead letters,
+    and the common runtime's alert about a skipped item."""
     return (
         _combine(durable_consumer(stream, durable) for durable in durables)
         + failure_counter(*durables)
         + dead_letters(*durables)
+        + skipped_alerts()
     )
 
 
@@ -248,6 +255,9 @@ _SERVICES = (
             _mail("changed"),
             _mail("deleted"),
             _mail("sent"),
+            _alert("forged_marker"),
+            _alert("identity_clash"),
+            _alert("graph_link_refused"),
             "sakspost.internal.ingest.>",
         )
         + kv_owner(INGEST_BUCKET)
@@ -263,6 +273,7 @@ _SERVICES = (
             _alert("reply_not_from_websak"),
             _alert("sensitive_outgoing"),
             _alert("quarantined"),
+            _alert("forged_marker"),
         )
         + kv_owner(THREADS_BUCKET)
         + kv_owner(CORRECTIONS_BUCKET)

@@ -108,3 +108,8 @@ DEAD_LETTER_ALERT_CHANNEL = Channel(
     Alert,
     "A message was given up on and copied to the dead-letter stream (R10)",
 )
+SKIPPED_ALERT_CHANNEL = Channel(
+    "sakspost.alert.skipped.{department}",
+    Alert,
+    "One item of a periodic loop failed and was skipped; the rest went on (isolation.py)",
+)

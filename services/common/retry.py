@@ -5,6 +5,11 @@
 - A deterministic failure (a bug, a message this code can never handle) counts toward a bounded
   number of attempts, kept in KV (`failures.py`) so that restarts do not reset it; then the message
   is copied to the dead-letter stream with its reason and an alert is raised: never silence.
+- An attempt that never ends raises nothing: a process killed for memory, or an event loop blocked
+  past the ack wait. Each attempt is marked in KV before its handler runs and closed by its
+  outcome; a delivery that finds earlier attempts left open counts them, and at the policy's limit
+  the message is dead-lettered (`crashed`) instead of taking the service down again, so the
+  consumer goes on with the rest.
 - A payload that does not validate as the handler's event is poison: retrying cannot help, so it
   goes to the dead-letter stream at once, with an alert.
 - A success is double-acknowledged (`ack_sync`), so acknowledged work is never redelivered.
@@ -34,7 +39,7 @@ from pydantic import ValidationError
 from services.common.deadletter import DeadLetters
 from services.common.delivery import Delivery, delivery_of
 from services.common.errors import TRANSIENT_ERRORS, PoisonMessage, TransientError
-from services.common.failures import FailureCounter
+from services.common.failures import Attempt, FailureCounter
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +58,18 @@ class RetryPolicy:
     base_seconds: float = 1.0
     max_seconds: float = 300.0
     max_deterministic_failures: int = 5
+    max_crashed_attempts: int = 3
     ack_wait_seconds: float = 60.0
+
+
+class _CrashedTooOften(Exception):
+    """Earlier attempts at this message were started and never ended; it is not tried again."""
+
+    def __init__(self, crashed: int) -> None:
+        super().__init__(
+            f"crashed: {crashed} attempts started and never ended "
+            "(the process died, or the ack wait ran out while it was busy)"
+        )
 
 
 class RetryDiscipline:
@@ -73,6 +89,7 @@ class _Attempt(BaseMiddleware):
         super().__init__(msg, context=context)
         self._policy = policy
         self._keep_alive: asyncio.Task[None] | None = None
+        self._attempt: Attempt | None = None  # marked in KV once the handler is about to run
 
     @property
     def _raw(self) -> Msg:
@@ -81,6 +98,16 @@ class _Attempt(BaseMiddleware):
 
     async def on_receive(self) -> None:
         self._keep_alive = asyncio.create_task(self._keep_in_progress())
+
+    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        """Mark the attempt as started, unless earlier ones crashed too often; then handle it."""
+        delivery = self._delivery()
+        self._attempt = await self._failures().begin(
+            delivery.consumer, delivery.message_key, delivery.attempt
+        )
+        if self._attempt.record.crashed >= self._policy.max_crashed_attempts:
+            raise _CrashedTooOften(self._attempt.record.crashed)
+        return await call_next(msg)
 
     async def _keep_in_progress(self) -> None:
         interval = max(0.5, self._policy.ack_wait_seconds / 3)
@@ -101,20 +128,51 @@ class _Attempt(BaseMiddleware):
                 await self._keep_alive
         if exc_val is None:
             await self._raw.ack_sync()
+            await self._forget()
             return False
         if not isinstance(exc_val, Exception):
-            return False  # cancellation and exit travel on; JetStream redelivers after ack wait
+            # Cancellation and exit travel on, and JetStream redelivers after the ack wait; the
+            # process lives to say so, which is an outcome, not a crash.
+            if self._attempt is not None:
+                with contextlib.suppress(Exception):
+                    await self._failures().end(self._attempt)
+            return False
         await self._settle_failure(exc_val)
         return True
 
+    def _failures(self) -> FailureCounter:
+        failures: FailureCounter = self.context.get(FAILURES_KEY)
+        return failures
+
+    async def _forget(self) -> None:
+        # Settled already: a record NATS could not delete now expires with the bucket's TTL.
+        if self._attempt is not None:
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await self._failures().forget(self._attempt)
+
+    async def _give_up(self, delivery: Delivery, reason: str) -> None:
+        dead_letters: DeadLetters = self.context.get(DEAD_LETTERS_KEY)
+        await dead_letters.send(self._raw, delivery, reason)
+        await self._raw.term()
+        await self._forget()
+
     async def _settle_failure(self, error: Exception) -> None:
         delivery = self._delivery()
-        dead_letters: DeadLetters = self.context.get(DEAD_LETTERS_KEY)
         if isinstance(error, PoisonMessage | ValidationError | SubscriberNotFound):
-            await dead_letters.send(self._raw, delivery, _poison_reason(error))
-            await self._raw.term()
+            await self._give_up(delivery, _poison_reason(error))
             return
-        if isinstance(error, TRANSIENT_ERRORS):
+        if isinstance(error, _CrashedTooOften):
+            log.error(
+                "crashed too often",
+                consumer=delivery.consumer,
+                message=delivery.message_key,
+                attempt=delivery.attempt,
+            )
+            await self._give_up(delivery, str(error))
+            return
+        # A failure before the attempt was marked (KV unreachable) never reached the handler:
+        # retried like a transient one, counted toward nothing.
+        if isinstance(error, TRANSIENT_ERRORS) or self._attempt is None:
             retry_after = error.retry_after if isinstance(error, TransientError) else None
             delay = retry_after or retry_delay(
                 delivery.attempt, self._policy.base_seconds, self._policy.max_seconds
@@ -128,10 +186,14 @@ class _Attempt(BaseMiddleware):
                 error=type(error).__name__,
                 reason=str(error)[:200],
             )
+            # Ended before the nack: a transient failure is an outcome and never a crash. Only
+            # if NATS is lost at this very moment does the mark stay open (and count once).
+            if self._attempt is not None:
+                with contextlib.suppress(*TRANSIENT_ERRORS):
+                    await self._failures().end(self._attempt)
             await self._raw.nak(delay=delay)
             return
-        failures: FailureCounter = self.context.get(FAILURES_KEY)
-        count = await failures.record(delivery.consumer, delivery.message_key)
+        count = await self._failures().fail(self._attempt)
         log.error(
             "handler failed",
             consumer=delivery.consumer,
@@ -141,9 +203,7 @@ class _Attempt(BaseMiddleware):
             exc_info=error,
         )
         if count >= self._policy.max_deterministic_failures:
-            reason = f"{type(error).__name__} after {count} attempts"
-            await dead_letters.send(self._raw, delivery, reason)
-            await self._raw.term()
+            await self._give_up(delivery, f"{type(error).__name__} after {count} attempts")
             return
         await self._raw.nak(
             delay=retry_delay(count, self._policy.base_seconds, self._policy.max_seconds)

@@ -103,12 +103,34 @@ class Settings(BaseSettings):
 
     # The retry discipline (docs/design.md): transient failures are retried for as long as it
     # takes, with a growing delay; a deterministic failure is retried a bounded number of times,
-    # then alerted.
+    # then alerted. An attempt that never ends (the process killed for memory, the ack wait run
+    # out) is bounded too: that many such attempts, and the message is dead-lettered as crashed.
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     max_deterministic_failures: int = Field(default=5, ge=1)
+    max_crashed_attempts: int = Field(default=3, ge=1)
     ack_wait_seconds: float = Field(default=60.0, gt=0)
 
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the seal on Sakspost's own forwards and notices (services/common/"
+        "seal.py); unset: <credentials dir>/signing.env, written by `sakspost up`",
+    )
+    signing_key_previous: SecretStr | None = Field(
+        default=None, description="The key before a rotation: its seals still verify"
+    )
+    # How much of one mail a service reads into memory (`mimelimits.py`). Exchange Online takes
+    # messages of up to 150 MB; a mail over the parse cap is read only as far as its header block.
+    mime_parse_cap_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=0,
+        description="Largest mail parsed whole; above it only the header block is read",
+    )
+    mime_header_cap_bytes: int = Field(
+        default=256 * 1024,
+        ge=4096,
+        description="How much of a mail over the parse cap is read for its header block",
+    )
     # Bounded work per mail (issue #16): a mail's parse, classification and rendering run in a
     # service's worker processes, each task under a CPU-time limit and each worker under a memory
     # limit; what a mail may hold is capped before that. Over any of them, the mail is a
@@ -120,7 +142,6 @@ class Settings(BaseSettings):
     worker_memory_mib: int = Field(
         default=2048, ge=128, description="Address space of one worker process (RLIMIT_AS)"
     )
-    mail_max_mib: int = Field(default=150, ge=1, description="Larger mail: headers only read")
     mail_max_headers: int = Field(default=1000, ge=10)
     mail_max_header_kib: int = Field(default=256, ge=1, description="Longest header value read")
     mail_max_parts: int = Field(default=1000, ge=1, description="MIME parts read per mail")
@@ -230,7 +251,7 @@ class Settings(BaseSettings):
 
     def mail_limits(self) -> MailLimits:
         return MailLimits(
-            max_bytes=self.mail_max_mib * MiB,
+            max_bytes=self.mime_parse_cap_bytes,
             max_headers=self.mail_max_headers,
             max_header_chars=self.mail_max_header_kib * 1024,
             max_parts=self.mail_max_parts,

@@ -28,24 +28,31 @@ from schemas.events import (
 )
 from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
+from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.graph import graph_client_for
+from services.common.isolation import Isolation
 from services.common.jetstream import INGEST_BUCKET, WRITEBACKS_BUCKET
+from services.common.mimelimits import MimeParseLimits
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.received import RECEIVED_CHANNEL
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 from services.common.writeback import WritebackLog
+from services.ingest.clash import IDENTITY_CLASH_CHANNEL
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.fetcher import Fetcher
 from services.ingest.gateway import GraphGateway, MailboxGate
+from services.ingest.links import GRAPH_LINK_CHANNEL, refused_link_alert
 from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import PersonalState
 from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
 from services.ingest.queue import WorkQueue
+from services.ingest.spool import SpoolLimits
 from services.ingest.state import IngestState
 from services.ingest.upkeep import DeltaCatchUp, Endpoints, Lease, SubscriptionKeeper, Upkeep
-from services.ingest.webhook import LIFECYCLE_PATH, NOTIFICATIONS_PATH, Webhook
+from services.ingest.webhook import LIFECYCLE_PATH, NOTIFICATIONS_PATH, BodyBudget, Webhook
 from services.ingest.work import (
     WORK_EXAMPLES,
     LifecycleWork,
@@ -81,6 +88,9 @@ PUBLISHES = (
         MailSent,
         "A shared mailbox sent a mail; Sakspost's own mail is left out (R14, R2, R3)",
     ),
+    FORGED_MARKER_CHANNEL,
+    IDENTITY_CLASH_CHANNEL,
+    GRAPH_LINK_CHANNEL,
 )
 # What the webhook and delta store in ingest's work stream for the fetchers.
 Work = Annotated[MessageWork | LifecycleWork, Field(discriminator="type")]
@@ -105,12 +115,22 @@ def build(
 
     @service.on_startup
     async def start() -> None:
+        keys = signing_keys(settings)
         state = IngestState(await service.key_value(INGEST_BUCKET))
         graph = graph_client_for(settings, retries=False)
-        gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency))
+
+        async def refused_link(mailbox: str) -> None:
+            await service.publisher.publish(refused_link_alert(org, mailbox, utc_now()))
+
+        gateway = GraphGateway(graph, MailboxGate(config.mailbox_concurrency), refused_link)
         directory = SubscriptionDirectory(state)
         await directory.refresh()
-        queue = WorkQueue(service.broker, config.publish_timeout_seconds)
+        # Lifecycle events are deduplicated per delta interval (the duplicate window is longer).
+        queue = WorkQueue(
+            service.broker, config.publish_timeout_seconds, settings.delta_interval_seconds
+        )
+        # One budget for every webhook path: they share the pod's memory.
+        budget = BodyBudget(config.max_bodies_in_flight_bytes)
         base = public_url(settings, config)
         keeper = SubscriptionKeeper(
             gateway,
@@ -121,7 +141,14 @@ def build(
         )
         catch_up = DeltaCatchUp(gateway, state, queue, config, settings.delta_interval_seconds)
         lease = Lease(state.kv, f"{socket.gethostname()}:{os.getpid()}", config.lease_seconds)
-        upkeep = Upkeep(org, config, lease, keeper, catch_up)
+        upkeep = Upkeep(
+            org,
+            config,
+            lease,
+            keeper,
+            catch_up,
+            Isolation("ingest upkeep", org.common_department, service.publisher.publish),
+        )
         fetcher = Fetcher(
             org,
             state,
@@ -131,17 +158,24 @@ def build(
             keeper,
             catch_up,
             WritebackLog(await service.key_value(WRITEBACKS_BUCKET)),
+            keys,
+            SpoolLimits.from_settings(config, MimeParseLimits.from_settings(settings)),
             workers,
             settings.mail_limits(),
         )
+        personal_state = PersonalState(state.kv)
         personal = PersonalWatcher(
             org,
             config,
-            PersonalState(state.kv),
+            personal_state,
             gateway,
-            Mailroom(org, gateway, state, workers, settings.mail_limits()),
+            Mailroom(
+                org, gateway, state, personal_state, config, keys, workers, settings.mail_limits()
+            ),
             base + PERSONAL_PATH,
             settings.delta_interval_seconds,
+            budget,
+            Isolation("personal watch", org.common_department, service.publisher.publish),
         )
         tasks = (
             asyncio.create_task(upkeep.run(), name="ingest-upkeep"),
@@ -149,7 +183,7 @@ def build(
             asyncio.create_task(personal.run(lambda: upkeep.holding), name="ingest-personal"),
         )
         holder["running"] = Running(
-            directory, Webhook(config, directory, queue), fetcher, upkeep, personal, tasks
+            directory, Webhook(config, directory, queue, budget), fetcher, upkeep, personal, tasks
         )
 
     @service.on_shutdown

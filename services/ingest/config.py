@@ -6,9 +6,17 @@ Everything every service shares (NATS, Graph, the delta interval, the duplicate 
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A notification body: Graph documents no maximum batch size. A basic Outlook notification is
+# under 1 KB; one with resource data (the performance issue adds them) carries `encryptedContent`
+# with only the properties the subscription `$select`s, a few KB. 1,000 such items fit in 16 MiB
+# four times over; a larger batch is refused, retried by Graph, and its mail found by delta anyway.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_BATCH_ITEMS = 1000
 # Graph's maximum for Outlook message subscriptions is 10,080 minutes; renewing well before that
 # leaves days of slack for an outage of the lease holder.
 DEFAULT_SUBSCRIPTION_MINUTES = 4320
@@ -22,7 +30,18 @@ class IngestSettings(BaseSettings):
         description="Base URL Graph calls for notifications (default: this service's own address)",
     )
     max_body_bytes: int = Field(
-        default=4 * 1024 * 1024, gt=0, description="Largest notification body accepted (413 above)"
+        default=MAX_BODY_BYTES, gt=0, description="Largest notification body accepted (413 above)"
+    )
+    max_batch_items: int = Field(
+        default=MAX_BATCH_ITEMS,
+        ge=1,
+        description="Most notifications accepted in one body (413 above; delta catches up)",
+    )
+    max_bodies_in_flight_bytes: int = Field(
+        default=3 * MAX_BODY_BYTES,
+        gt=0,
+        description="Notification bodies held at once across the webhooks (503 above: Graph "
+        "retries), so that a flood of large bodies cannot take the pod's memory",
     )
     max_json_depth: int = Field(
         default=16, ge=4, description="Deepest JSON nesting accepted; Graph's batches need 4"
@@ -51,3 +70,41 @@ class IngestSettings(BaseSettings):
         description="Well-known folders caught up by delta (Deleted Items: deletions, R13; "
         "Sent Items: outgoing checks, R14, R2, R3)",
     )
+    personal_forward_confidence: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="A personal mail goes to Sakspost on its own only at this confidence or above, "
+        "with evidence of official content; below it its owner is asked (R9c)",
+    )
+    personal_category: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The Outlook category with which an owner sends a personal mail to Sakspost; "
+        "default: 'Til Sakspost' (nynorsk, bokmål) or 'To Sakspost' (English), each honoured",
+    )
+    # A message's MIME is downloaded into a spool file (memory up to a small size, then disk):
+    # Exchange Online takes messages of up to 150 MB. Kubernetes mounts an emptyDir for it.
+    mime_download_cap_bytes: int = Field(
+        default=160 * 1024 * 1024,
+        ge=1024,
+        description="Most of one message's MIME downloaded and kept; beyond it the download "
+        "stops and the mail is a case marked too large",
+    )
+    mime_spool_memory_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="A spool file's size in memory before it goes to disk",
+    )
+    mime_spool_dir: Path | None = Field(
+        default=None, description="Where spool files go to disk (default: the system's temp dir)"
+    )
+
+    @model_validator(mode="after")
+    def _one_body_fits_in_flight(self) -> IngestSettings:
+        if self.max_bodies_in_flight_bytes < self.max_body_bytes:
+            raise ValueError(
+                "SAKSPOST_INGEST_MAX_BODIES_IN_FLIGHT_BYTES must be at least "
+                "SAKSPOST_INGEST_MAX_BODY_BYTES, or no body of the largest size is ever read"
+            )
+        return self

@@ -5,7 +5,11 @@
   Other mailboxes are not held up: a throttled mailbox fails fast with `TransientError`, and the
   consumer retries that message after the delay while it goes on with the rest.
 - The SDK's own retries are off: they would sleep inside the fetcher and block every mailbox.
-- A message is read once, with `$select` of what ingest needs; the MIME once (`get_mime`).
+- A message is read once, with `$select` of what ingest needs; the MIME once, streamed into a file
+  (`download_mime`), so that a 150 MB mail never sits in memory.
+- A stored link (a deltaLink from KV, a nextLink, a sweep's cursor) is followed only when it points
+  at Graph (`is_graph_link`): anything else is discarded and reported, never requested, and the
+  read starts afresh (delta: `ForeignLink`, a `DeltaRestart`, so a full round follows).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import structlog
 from kiota_abstractions.api_error import APIError
@@ -25,7 +29,14 @@ from msgraph.generated.models.subscription import Subscription
 from msgraph.graph_service_client import GraphServiceClient
 
 from services.common.errors import TransientError
-from services.common.graph import get_mime, send_mime
+from services.common.graph import (
+    MimeDownload,
+    download_mime,
+    get_mime,
+    graph_root,
+    is_graph_link,
+    send_mime,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +70,14 @@ class SubscriptionGone(Exception):
 
 class DeltaRestart(Exception):
     """The delta link is no longer valid (410, sync state lost): start a full round."""
+
+
+class ForeignLink(DeltaRestart):
+    """A stored link points somewhere other than Graph: discarded unrequested, start afresh."""
+
+
+# Told (mailbox) that a link pointing away from Graph was discarded: the caller alerts.
+ForeignLinkReport = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -144,9 +163,16 @@ class MailboxGate:
 
 
 class GraphGateway:
-    def __init__(self, client: GraphServiceClient, gate: MailboxGate) -> None:
+    def __init__(
+        self,
+        client: GraphServiceClient,
+        gate: MailboxGate,
+        on_foreign_link: ForeignLinkReport | None = None,
+    ) -> None:
         self._client = client
         self._gate = gate
+        self._root = graph_root(client.request_adapter.base_url)
+        self._on_foreign_link = on_foreign_link
         self._folders: dict[str, dict[str, str]] = {}  # mailbox -> folder id -> well-known name
 
     async def _call(self, mailbox: str | None, call: Callable[[], Awaitable[T]]) -> T:
@@ -163,6 +189,15 @@ class GraphGateway:
                     log.info("graph throttled", status=status, retry_after_s=delay)
                     raise TransientError(f"Graph answered {status}", retry_after=delay) from None
                 raise
+
+    async def _trusted(self, mailbox: str, link: str) -> bool:
+        """`link` may be followed; when it may not, it is reported (and never requested)."""
+        if is_graph_link(link, self._root):
+            return True
+        log.error("graph link discarded: not under the Graph root", root=self._root)
+        if self._on_foreign_link is not None:
+            await self._on_foreign_link(mailbox)
+        return False
 
     # --- messages -------------------------------------------------------------------------
 
@@ -197,6 +232,20 @@ class GraphGateway:
     async def mime(self, mailbox: str, message_id: str) -> bytes:
         try:
             return await self._call(mailbox, lambda: get_mime(self._client, mailbox, message_id))
+        except APIError as error:
+            if error.response_status_code == 404:
+                raise MessageGone(message_id) from None
+            raise
+
+    async def download_mime(
+        self, mailbox: str, message_id: str, sink: BinaryIO, cap: int
+    ) -> MimeDownload:
+        """Stream the message's MIME into `sink`, at most `cap` bytes of it (a fresh `sink` per
+        attempt: a failure part way leaves part of the mail in it)."""
+        try:
+            return await self._call(
+                mailbox, lambda: download_mime(self._client, mailbox, message_id, sink, cap)
+            )
         except APIError as error:
             if error.response_status_code == 404:
                 raise MessageGone(message_id) from None
@@ -241,8 +290,10 @@ class GraphGateway:
                 )
                 config.headers.add("Prefer", f"odata.maxpagesize={page_size}")
                 page = await self._call(mailbox, lambda: builder.get(config))
-            else:
+            elif await self._trusted(mailbox, link):
                 page = await self._call(mailbox, builder.with_url(link).get)
+            else:
+                raise ForeignLink(folder)
             while page is not None:
                 for item in page.value or []:
                     if not item.id:
@@ -251,6 +302,8 @@ class GraphGateway:
                     findings.append(DeltaFinding(item.id, item.change_key, removed))
                 if not page.odata_next_link:
                     return findings, page.odata_delta_link
+                if not await self._trusted(mailbox, page.odata_next_link):
+                    raise ForeignLink(folder)
                 page = await self._call(mailbox, builder.with_url(page.odata_next_link).get)
         except APIError as error:
             status = error.response_status_code
@@ -263,9 +316,10 @@ class GraphGateway:
         self, mailbox: str, link: str | None, page_size: int
     ) -> tuple[list[str], str | None]:
         """One page of the ids of every message in the mailbox, and the link to the next page
-        (None after the last): a cursor that a long read (the offboarding sweep) can resume."""
+        (None after the last): a cursor that a long read (the offboarding sweep) can resume. A
+        cursor pointing away from Graph is discarded: the read starts again from the first page."""
         builder = self._client.users.by_user_id(mailbox).messages
-        if link is None:
+        if link is None or not await self._trusted(mailbox, link):
             config: RequestConfiguration[Any] = RequestConfiguration(
                 query_parameters=builder.MessagesRequestBuilderGetQueryParameters(
                     select=["id"], top=page_size
@@ -328,6 +382,17 @@ class GraphGateway:
             for s in (found.value if found is not None else None) or []
             if s.id and (s.resource or "").strip("/").lower() == wanted
         ]
+
+    async def subscription_exists(self, subscription_id: str) -> bool:
+        """Whether Graph still has the subscription (lifecycle events are confirmed by it)."""
+        builder = self._client.subscriptions.by_subscription_id(subscription_id)
+        try:
+            await self._call(None, builder.get)
+        except APIError as error:
+            if error.response_status_code == 404:
+                return False
+            raise
+        return True
 
     async def delete_subscription(self, subscription_id: str) -> None:
         builder = self._client.subscriptions.by_subscription_id(subscription_id)

@@ -18,6 +18,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 JSON_TYPES = ("application/json", "text/json")
+# The most JSON containers and values (keys and array elements) in one Graph item: a notification
+# with resource data has 4 objects and about 20 values; the margin covers what Graph may add.
+CONTAINERS_PER_ITEM = 8
+VALUES_PER_ITEM = 64
 LifecycleEvent = Literal["reauthorizationRequired", "subscriptionRemoved", "missed"]
 
 
@@ -103,8 +107,27 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def parse_batch(body: bytes, max_depth: int) -> list[Any]:
-    """The raw items of a notification body, or `Refused` with a 400 and the reason."""
+def _check_size(body: bytes | bytearray, max_items: int) -> None:
+    """Refuse a body whose parsed form could outgrow `max_items` Graph items, before parsing it.
+
+    Parsed JSON can take 20 times its text (`{},` is 3 bytes, an empty dict 64), so 16 MiB of empty
+    items would be hundreds of MB. Counting containers and separators is linear and costs no
+    memory; a Graph item has at most `CONTAINERS_PER_ITEM` and `VALUES_PER_ITEM` of them.
+    """
+    containers = body.count(b"{") + body.count(b"[")
+    values = body.count(b",") + body.count(b":")
+    if containers > CONTAINERS_PER_ITEM * (max_items + 1) or values > VALUES_PER_ITEM * (
+        max_items + 1
+    ):
+        raise Refused(413, f"more than {max_items} notifications in one body")
+
+
+def parse_batch(body: bytes | bytearray, max_depth: int, max_items: int) -> list[Any]:
+    """The raw items of a notification body, or `Refused` with a 4xx and the reason.
+
+    CPU-bound and linear in the body: the webhooks run it in a worker thread.
+    """
+    _check_size(body, max_items)
     try:
         payload: Any = json.loads(body)
     except RecursionError:
@@ -116,6 +139,8 @@ def parse_batch(body: bytes, max_depth: int) -> list[Any]:
     if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
         raise Refused(400, 'body must be an object with a "value" list')
     items: list[Any] = payload["value"]
+    if len(items) > max_items:
+        raise Refused(413, f"more than {max_items} notifications in one body")
     return items
 
 
@@ -125,8 +150,20 @@ def _state_matches(expected: str, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
 
 
+def subscription_ids(raw_items: list[Any]) -> set[str]:
+    """The subscription ids a batch names (what the webhook must know to judge it)."""
+    return {
+        item["subscriptionId"]
+        for item in raw_items
+        if isinstance(item, dict) and isinstance(item.get("subscriptionId"), str)
+    }
+
+
 def judge(raw_items: list[Any], known: Mapping[str, KnownSubscription], now: datetime) -> Judged:
-    """Keep the items that come from a live subscription of ours with the right clientState."""
+    """Keep the items that come from a live subscription of ours with the right clientState.
+
+    Linear in the batch, and cheap for items that name no subscription of ours.
+    """
     accepted: list[Accepted] = []
     dropped: dict[str, int] = {}
 
@@ -134,15 +171,22 @@ def judge(raw_items: list[Any], known: Mapping[str, KnownSubscription], now: dat
         dropped[reason] = dropped.get(reason, 0) + 1
 
     for raw in raw_items:
+        # The subscription first, by a dictionary look-up: an item that names none of ours costs
+        # no validation, so a body of junk items costs little more than reading it.
+        subscription_id = raw.get("subscriptionId") if isinstance(raw, dict) else None
+        if not isinstance(subscription_id, str):
+            drop("malformed_item")
+            continue
+        subscription = known.get(subscription_id)
+        if subscription is None:
+            drop("unknown_subscription")
+            continue
         try:
             item = NotificationItem.model_validate(raw)
         except ValidationError:
             drop("malformed_item")
             continue
-        subscription = known.get(item.subscription_id)
-        if subscription is None:
-            drop("unknown_subscription")
-        elif not _state_matches(subscription.client_state, item.client_state):
+        if not _state_matches(subscription.client_state, item.client_state):
             drop("wrong_client_state")
         elif subscription.expires <= now:
             drop("expired_subscription")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from faststream.nats import NatsBroker
 
@@ -12,14 +13,16 @@ from services.ingest.work import (
     WORK_STREAM,
     LifecycleWork,
     MessageWork,
+    lifecycle_work_id,
     message_work_id,
 )
 
 
 class WorkQueue:
-    def __init__(self, broker: NatsBroker, timeout: float) -> None:
+    def __init__(self, broker: NatsBroker, timeout: float, lifecycle_window: float) -> None:
         self._broker = broker
         self._timeout = timeout
+        self._lifecycle_window = lifecycle_window
 
     async def _publish(self, data: bytes, subject: str, headers: dict[str, str]) -> None:
         await self._broker.publish(
@@ -33,9 +36,9 @@ class WorkQueue:
     async def _put_one(self, item: MessageWork | LifecycleWork) -> None:
         headers = {"content-type": "application/json"}
         if isinstance(item, MessageWork):
-            # A lifecycle event has no id of its own and each one asks for work: never deduped.
             headers["Nats-Msg-Id"] = message_work_id(item)
             subject = MESSAGE_SUBJECT.format(department=item.department)
         else:
+            headers["Nats-Msg-Id"] = lifecycle_work_id(item, time.time(), self._lifecycle_window)
             subject = LIFECYCLE_SUBJECT.format(department=item.department)
         await self._publish(item.model_dump_json().encode("utf-8"), subject, headers)

@@ -7,6 +7,10 @@ Keys (ingest is the bucket's only writer):
 - `lease`: which replica does subscription upkeep and delta, and until when;
 - `message.<graph id>`: what ingest last saw of a message (its case, folder, flag, categories,
   change key), so a change or deletion is recognised without asking Graph about the past;
+- `owner.<case id>`: what owns the case id (the Graph immutable id of its message; for a sealed
+  Sakspost forward, the SHA-256 of the original it carries), claimed with create-if-absent before
+  its `received` is published: the same Graph message is always the same case, and a different
+  one with the same Message-ID gets its own, derived case id (services/ingest/clash.py, R13);
 - `received.<case id>`: the case's `received` event was published (dedupe beyond the stream's
   duplicate window);
 - `sent.<graph id>`: a Sent Items mail of a shared mailbox was handled (its `sent` event
@@ -42,6 +46,10 @@ def message_key(graph_id: str) -> str:
 
 def received_key(case_id: str) -> str:
     return f"received.{case_id}"
+
+
+def owner_key(case_id: str) -> str:
+    return f"owner.{case_id}"
 
 
 def sent_key(graph_id: str) -> str:
@@ -157,6 +165,16 @@ class IngestState:
 
     async def save_message(self, graph_id: str, record: MessageRecord) -> None:
         await self.kv.put(message_key(graph_id), record.model_dump_json().encode())
+
+    async def claim_case(self, case_id: str, identity: str) -> str:
+        """What owns `case_id`: `identity` when it is the first to claim it."""
+        key = owner_key(case_id)
+        while not await self._put(key, identity.encode(), 0):
+            value, _ = await self._get(key)
+            if value is not None:
+                return value.decode()
+            # Deleted between the two reads (a purge): claim it again.
+        return identity
 
     async def was_received(self, case_id: str) -> bool:
         value, _ = await self._get(received_key(case_id))

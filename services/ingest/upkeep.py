@@ -17,12 +17,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import structlog
 from kiota_abstractions.api_error import APIError
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from services.common.isolation import Isolation
 from services.common.orgconfig import Organisation
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
@@ -149,12 +151,24 @@ class SubscriptionKeeper:
             secret,
         )
 
-    async def replace(self, department: str, mailbox: str, removed_id: str) -> None:
-        """Graph removed a subscription: create its successor, once (the event may repeat)."""
+    async def is_current(self, department: str, subscription_id: str) -> bool:
+        """Whether `subscription_id` is the mailbox's subscription now (not one replaced since)."""
         current = (await self._state.subscriptions()).subscriptions.get(department)
-        if current is not None and current.id != removed_id:
-            return
+        return current is not None and current.id == subscription_id
+
+    async def replace(self, department: str, mailbox: str, removed_id: str) -> bool:
+        """A `subscriptionRemoved`: create its successor only when Graph confirms the removal (a
+        replayed or forged event must not cost a new subscription and a catch-up). True when
+        replaced."""
+        if await self._gateway.subscription_exists(removed_id):
+            log.warning(
+                "subscription removal not confirmed by Graph: nothing done",
+                department=department,
+                subscription_id=removed_id,
+            )
+            return False
         await self.create(department, mailbox)
+        return True
 
     async def renew(self, department: str, mailbox: str) -> bool:
         """Renew (and so reauthorize); recreate when Graph lost it. True when recreated."""
@@ -254,12 +268,14 @@ class Upkeep:
         lease: Lease,
         keeper: SubscriptionKeeper,
         catch_up: DeltaCatchUp,
+        isolation: Isolation,
     ) -> None:
         self._org = org
         self._ingest = ingest
         self.lease = lease
         self._keeper = keeper
         self._catch_up = catch_up
+        self._isolation = isolation
         self.holding = False
         # Mailboxes whose catch-up is owed regardless of the interval (after a takeover).
         self._owed: set[str] = set()
@@ -287,16 +303,23 @@ class Upkeep:
             await asyncio.sleep(period if healthy else min(period, RETRY_SOON_SECONDS))
 
     async def tick(self) -> bool:
-        """Check every mailbox once; False when any of them failed (retried soon)."""
+        """Check every mailbox once; False when any of them failed (retried soon).
+
+        A mailbox that fails (Graph or NATS away, or refusing it) does not hold up the others. Its
+        failure is logged, not alerted: a new subscription fails Graph's validation until this pod
+        is ready, so an alert would come with every deploy; /statusz names the mailboxes not
+        watched, and the failed one is retried soon."""
         healthy = True
         for department, config in self._org.shared_mailboxes():
-            try:
-                created = await self._keeper.ensure(department, config.mailbox)
-                owed = department in self._owed
-                if created or owed or await self._catch_up.due(department):
-                    await self._catch_up.run(department, config.mailbox)
-                self._owed.discard(department)
-            except Exception as error:  # Graph or NATS failing for one mailbox: go on, retry
-                healthy = False
-                log.warning("upkeep failed", department=department, error=type(error).__name__)
+            keep = partial(self._keep, department, config.mailbox)
+            healthy &= await self._isolation.run(
+                department, keep, department=department, alert=False
+            )
         return healthy
+
+    async def _keep(self, department: str, mailbox: str) -> None:
+        created = await self._keeper.ensure(department, mailbox)
+        owed = department in self._owed
+        if created or owed or await self._catch_up.due(department):
+            await self._catch_up.run(department, mailbox)
+        self._owed.discard(department)

@@ -5,11 +5,19 @@ for endpoints that are often slow: the answer is given as soon as the accepted i
 JetStream, before any Graph call. NATS down means 503, so Graph retries. Bad input gets a clear 4xx
 and never an event; items that fail the checks are dropped with a log line, and the answer is 202
 anyway (an attacker learns nothing about our subscriptions).
+
+Every webhook path, the personal one included, shares what bounds a caller's cost: the capped
+validation handshake, the body limit, the cap on items, a budget for bodies held at once, and
+parsing and judging in a worker thread, linear in the body.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from starlette.requests import ClientDisconnect, Request
@@ -23,6 +31,7 @@ from services.ingest.notifications import (
     is_json_content_type,
     judge,
     parse_batch,
+    subscription_ids,
 )
 from services.ingest.queue import WorkQueue
 from services.ingest.work import LifecycleWork, MessageWork
@@ -31,26 +40,88 @@ log = structlog.get_logger(__name__)
 
 NOTIFICATIONS_PATH = "/graph/notifications"
 LIFECYCLE_PATH = "/graph/lifecycle"
-MAX_VALIDATION_TOKEN = 4096
+# Graph's validation token is an opaque string of a few hundred characters at most.
+MAX_VALIDATION_TOKEN = 1024
+# The echoed token is the caller's text: no browser may take it for HTML.
+_NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
 
 
 def _refusal(status: int, reason: str) -> Response:
     return JSONResponse({"error": reason}, status_code=status)
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 once it grows past `limit` (without reading the rest)."""
+def handshake(request: Request) -> Response | None:
+    """Graph's validation handshake, on every webhook path: the decoded token as plain text (never
+    reflected as HTML), or 400 for a token longer than Graph's; None when it is no handshake."""
+    token = request.query_params.get("validationToken")
+    if token is None:
+        return None
+    if len(token) > MAX_VALIDATION_TOKEN:
+        return PlainTextResponse("validationToken too long", 400, _NO_SNIFFING)
+    return PlainTextResponse(token, headers=_NO_SNIFFING)
+
+
+class BodyBudget:
+    """Bytes of notification bodies held at once across the webhooks.
+
+    A body is held from its first byte until it is parsed; one that does not fit is refused with
+    503, which Graph retries, so a flood of large bodies costs a bounded amount of memory.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._held = 0
+
+    @contextmanager
+    def hold(self) -> Iterator[Callable[[int], None]]:
+        taken = 0
+
+        def take(size: int) -> None:
+            nonlocal taken
+            if self._held + size > self._limit:
+                raise Refused(503, "too many notification bodies at once; retry")
+            self._held += size
+            taken += size
+
+        try:
+            yield take
+        finally:
+            self._held -= taken
+
+
+async def read_limited(
+    request: Request, limit: int, take: Callable[[int], None] = lambda size: None
+) -> bytearray:
+    """The body, refused with 413 once it grows past `limit` (without reading the rest); `take`
+    is told each chunk's size before it is kept."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise Refused(413, f"body larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
+    body = bytearray()  # grown in place: no second copy of the body at the end
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
+        if len(body) + len(chunk) > limit:
             raise Refused(413, f"body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        take(len(chunk))
+        body += chunk
+    return body
+
+
+async def read_batch(request: Request, ingest: IngestSettings, budget: BodyBudget) -> list[Any]:
+    """The raw items of a notification POST, or `Refused` with the status to answer.
+
+    Parsing is linear in the body and runs in a worker thread, so the event loop keeps answering
+    (and acknowledging) while a large body is read.
+    """
+    if not is_json_content_type(request.headers.get("content-type")):
+        raise Refused(415, "Content-Type must be application/json")
+    try:
+        with budget.hold() as take:
+            body = await read_limited(request, ingest.max_body_bytes, take)
+            return await asyncio.to_thread(
+                parse_batch, body, ingest.max_json_depth, ingest.max_batch_items
+            )
+    except ClientDisconnect:
+        raise Refused(400, "client disconnected") from None
 
 
 def _work_of(accepted: Accepted) -> MessageWork | LifecycleWork:
@@ -79,35 +150,28 @@ class Webhook:
         ingest: IngestSettings,
         directory: SubscriptionDirectory,
         queue: WorkQueue,
+        budget: BodyBudget,
     ) -> None:
         self._ingest = ingest
         self._directory = directory
         self._queue = queue
+        self._budget = budget
 
     async def receive(self, request: Request) -> Response:
-        token = request.query_params.get("validationToken")
-        if token is not None:
-            # Graph's handshake: the decoded token, as plain text, never reflected as HTML.
-            if len(token) > MAX_VALIDATION_TOKEN:
-                return _refusal(400, "validationToken too long")
-            return PlainTextResponse(token)
-        if not is_json_content_type(request.headers.get("content-type")):
-            return _refusal(415, "Content-Type must be application/json")
+        answer = handshake(request)
+        if answer is not None:
+            return answer
         try:
-            body = await read_limited(request, self._ingest.max_body_bytes)
-            raw_items = parse_batch(body, self._ingest.max_json_depth)
+            raw_items = await read_batch(request, self._ingest, self._budget)
         except Refused as refused:
             log.info("notification refused", status=refused.status, reason=refused.reason)
             return _refusal(refused.status, refused.reason)
-        except ClientDisconnect:
-            return Response(status_code=400)
-        wanted = {str(item.get("subscriptionId")) for item in raw_items if isinstance(item, dict)}
         try:
-            known = await self._directory.known(wanted)
+            known = await self._directory.known(subscription_ids(raw_items))
         except Exception as error:  # an unknown id, and NATS down: the items cannot be judged
             log.error("subscriptions not read", error=type(error).__name__)
             return _refusal(503, "could not read the subscriptions; retry")
-        judged = judge(raw_items, known, datetime.now(UTC))
+        judged = await asyncio.to_thread(judge, raw_items, known, datetime.now(UTC))
         if judged.dropped:
             log.warning("notifications dropped", path=request.url.path, **judged.dropped)
         work = [_work_of(accepted) for accepted in judged.accepted]

@@ -86,6 +86,17 @@ def message_work_id(work: MessageWork) -> str:
     return "m-" + _digest(work.mailbox, work.message_id, work.presence, version)
 
 
+def lifecycle_work_id(work: LifecycleWork, now: float, window_seconds: float) -> str:
+    """The dedupe id of a lifecycle event: one per subscription, event and time window.
+
+    Graph retries and an attacker replays; within one window (the delta interval, shorter than
+    the work stream's duplicate window) a second event of the same kind would only repeat the
+    work, and the regular delta round covers whatever came after the first.
+    """
+    window = int(now // window_seconds)
+    return "l-" + _digest(work.subscription_id, work.event, str(window))
+
+
 # One of each for ingest's AsyncAPI document (its internal work stream is documented too).
 WORK_EXAMPLES: dict[str, ContractModel] = {
     "MessageWork": MessageWork(

@@ -23,6 +23,7 @@ from schemas.vocab import Channel
 from services.common.clock import Clock
 from services.common.graph import send_mime
 from services.common.orgconfig import Organisation
+from services.common.seal import SigningKeys
 from services.notifier.cards import teams_message
 from services.notifier.mime import notice_message_id, notice_mime
 from services.notifier.notice import Notice
@@ -63,8 +64,11 @@ class EmailSender:
 
     channel = Channel.EMAIL
 
-    def __init__(self, graph: GraphServiceClient, org: Organisation, clock: Clock) -> None:
+    def __init__(
+        self, graph: GraphServiceClient, org: Organisation, keys: SigningKeys, clock: Clock
+    ) -> None:
         self._graph = graph
+        self._keys = keys
         self._mailbox = org.no_reply_address
         self._sender_name = f"{org.name} – Sakspost"
         self._domain = org.no_reply_address.partition("@")[2]
@@ -90,7 +94,7 @@ class EmailSender:
     async def send(self, notice: Notice, resumed: bool) -> None:
         if resumed and await self.already_sent(notice):
             return
-        raw = notice_mime(notice, self._mailbox, self._sender_name, self._clock())
+        raw = notice_mime(notice, self._mailbox, self._sender_name, self._keys, self._clock())
         try:
             await send_mime(self._graph, self._mailbox, raw)
         except APIError as error:

@@ -2,7 +2,9 @@
 backoff, record it, audit it (R11), and raise an alert when a channel failed.
 
 - Each channel gets `send_attempts` tries with doubling delays (Retry-After honoured up to the cap);
-  a permanent failure skips to the next channel at once.
+  a permanent failure skips to the next channel at once. Whatever a sender raises is its channel's
+  failure: an error it did not foresee (a control character in a title refused by the e-mail
+  header, a bug) is permanent for that channel, and the next channel is tried.
 - Delivered through a fallback channel: the notice counts as delivered, and the supervisors get a
   `notice_undeliverable` alert naming the channel that failed.
 - No channel could deliver it: the alert is raised and the notice is retried later by the runtime
@@ -21,7 +23,7 @@ from schemas.events import Alert, NoticeSent
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind, Channel, NoticeKind, Severity
 from services.common.clock import Clock
-from services.common.errors import TransientError
+from services.common.errors import TRANSIENT_ERRORS, TransientError
 from services.common.publisher import EventPublisher
 from services.common.retry import retry_delay
 from services.notifier.channels import ChannelFailed, Sender
@@ -97,7 +99,7 @@ class Deliverer:
             try:
                 # After a failed attempt the outcome is unknown (a timeout may hide a send):
                 # from the second attempt on, the sender checks before sending again.
-                await sender.send(notice, resumed or attempt > 1)
+                await _send(sender, notice, resumed or attempt > 1)
                 return
             except ChannelFailed as failure:
                 if failure.permanent or attempt == attempts:
@@ -144,3 +146,16 @@ class Deliverer:
             reason="; ".join(str(f) for f in failures)[:500],
         )  # fmt: skip
         await self._publisher.publish(alert)
+
+
+async def _send(sender: Sender, notice: Notice, resumed: bool) -> None:
+    """One attempt through `sender`; anything it raises becomes its channel's failure."""
+    try:
+        await sender.send(notice, resumed)
+    except ChannelFailed:
+        raise
+    except TRANSIENT_ERRORS as error:
+        raise ChannelFailed(sender.channel, type(error).__name__, permanent=False) from error
+    except Exception as error:
+        # Only the type: the message may quote the notice's title or an address.
+        raise ChannelFailed(sender.channel, type(error).__name__, permanent=True) from error

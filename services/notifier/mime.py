@@ -2,8 +2,9 @@
 
 MIME (not JSON) because it lets the notifier set the Message-ID itself: derived from the notice id,
 it is how a restarted notifier finds out in the no-reply mailbox's Sent Items whether a notice
-already went out. The `X-Sakspost-Notice` header marks every notice so that other checks (ingest,
-the outgoing-mail checks) can ignore it; `Auto-Submitted` keeps out-of-office replies away.
+already went out. The `X-Sakspost-Notice` header and Sakspost's seal on it (services/common/seal.py)
+mark every notice so that other checks (ingest, the outgoing-mail checks) can ignore it; the header
+alone would not. `Auto-Submitted` keeps out-of-office replies away.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from services.common.outgoing import NOTICE_HEADER
+from services.common.outgoing import mark_notice
+from services.common.seal import SigningKeys
 from services.notifier.notice import Message, Notice
 
 
@@ -34,7 +36,9 @@ def plain_text(message: Message) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def notice_mime(notice: Notice, sender: str, sender_name: str, now: datetime) -> bytes:
+def notice_mime(
+    notice: Notice, sender: str, sender_name: str, keys: SigningKeys, now: datetime
+) -> bytes:
     domain = sender.partition("@")[2]
     mail = EmailMessage(policy=policy.SMTP)
     mail["From"] = formataddr((sender_name, sender))
@@ -42,7 +46,7 @@ def notice_mime(notice: Notice, sender: str, sender_name: str, now: datetime) ->
     mail["Subject"] = notice.message.title
     mail["Date"] = format_datetime(now)
     mail["Message-ID"] = notice_message_id(notice.notice_id, domain)
-    mail[NOTICE_HEADER] = notice.notice_id
+    mark_notice(mail, notice.notice_id, keys, now)
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-Auto-Response-Suppress"] = "All"
     if notice.message.warning:

@@ -3,7 +3,9 @@
 - `routed` → the assignee's notice (R11), and the digest's view of the case;
 - `completed`, `archived` → the digest's view;
 - alerts → waiting in KV, then one grouped message per (department, kind) and window (R10);
-- the background loop sends due alert groups and, at the configured hour, the daily digests.
+- the background loop sends due alert groups and, at the configured hour, the daily digests;
+  one group or one department's digest that fails is logged, alerted once and skipped, and the
+  rest goes out (`services/common/isolation.py`); what failed stays in KV for the next tick.
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 import structlog
 from nats.js.kv import KeyValue
 
 from schemas.events import Alert, MailArchived, MailCompleted, MailRouted
-from schemas.vocab import Channel
+from schemas.vocab import AlertKind, Channel
 from services.common.away import AwayCheck
 from services.common.clock import Clock
 from services.common.errors import TRANSIENT_ERRORS, TransientError
 from services.common.graph import GraphRefused, graph_client_for
+from services.common.isolation import Isolation
 from services.common.orgconfig import Organisation, StaffMember
 from services.common.publisher import EventPublisher
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 from services.notifier.channels import (
     HTTP_TIMEOUT,
@@ -50,7 +55,7 @@ from services.notifier.digest import (
     is_stale,
     summarise,
 )
-from services.notifier.kvstore import CaseViews, PendingAlerts, due_groups
+from services.notifier.kvstore import AlertGroup, CaseViews, PendingAlerts, due_groups
 from services.notifier.ledger import NoticeLedger, process_owner
 
 log = structlog.get_logger(__name__)
@@ -79,6 +84,7 @@ class Parts:
     pending: PendingAlerts
     views: CaseViews
     http: httpx.AsyncClient
+    isolation: Isolation
 
 
 @dataclass
@@ -106,7 +112,7 @@ class Notifier:
         http = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
         webhook_secret = self.secrets.webhook_secret
         senders: dict[Channel, Sender] = {
-            Channel.EMAIL: EmailSender(sender, self.org, self.clock),
+            Channel.EMAIL: EmailSender(sender, self.org, signing_keys(settings), self.clock),
             Channel.TEAMS: HttpSender(Channel.TEAMS, http, self.secrets.teams_url_for, teams_body),
             Channel.WEBHOOK: make_webhook_sender(
                 http,
@@ -122,6 +128,7 @@ class Notifier:
             pending=PendingAlerts(kv),
             views=CaseViews(kv),
             http=http,
+            isolation=Isolation("notifier", self.org.common_department, publisher.publish),
         )
         self._background = asyncio.create_task(self._run_background())
 
@@ -179,13 +186,25 @@ class Notifier:
         parts = self.parts
         window = timedelta(seconds=self.config.storm_window_seconds)
         groups = due_groups(await parts.pending.all(), self.clock(), window)
+        sent = 0
         for group in groups:
-            department = alert_department(group.department, self.org)
-            recipients = await supervisors_to_tell(parts.away, self.org, department)
-            for notice in alert_notices(group, recipients, self.org, self.config):
-                await parts.deliverer.deliver(notice)
-            await parts.pending.remove(group)
-        return len(groups)
+            item = f"alerts {group.department}/{group.kind.value}/{group.members[0].alert.event_id}"
+            sent += await parts.isolation.run(
+                item,
+                partial(self._flush, group),
+                department=alert_department(group.department, self.org),
+                # A group of skipped alerts that fails raises no further one: no loops.
+                alert=group.kind is not AlertKind.SKIPPED,
+            )
+        return sent
+
+    async def _flush(self, group: AlertGroup) -> None:
+        parts = self.parts
+        department = alert_department(group.department, self.org)
+        recipients = await supervisors_to_tell(parts.away, self.org, department)
+        for notice in alert_notices(group, recipients, self.org, self.config):
+            await parts.deliverer.deliver(notice)
+        await parts.pending.remove(group)
 
     async def send_due_digests(self) -> None:
         now = self.clock()
@@ -194,7 +213,11 @@ class Notifier:
             return
         for department in self.org.departments:
             if self._digest_sent.get(department) != day:
-                await self.send_digest(department, day, now)
+                await self.parts.isolation.run(
+                    f"digest {department}/{day}",
+                    partial(self.send_digest, department, day, now),
+                    department=department,
+                )
 
     async def send_digest(self, department: str, day: str, now: datetime) -> None:
         """The digest of `day` for one department's supervisors, now (also the tests' way in)."""

@@ -119,6 +119,10 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.REPLY_NOT_FROM_WEBSAK: "Svar på arkivsak ikkje sendt frå WebSak",
         AlertKind.CONFIRM_PRIVATE: "Stadfest privat e-post",
         AlertKind.NOTICE_UNDELIVERABLE: "Varsel kom ikkje fram",
+        AlertKind.FORGED_MARKER: "Forfalska Sakspost-merke",
+        AlertKind.IDENTITY_CLASH: "To e-postar med same Message-ID",
+        AlertKind.GRAPH_LINK_REFUSED: "Graph-lenkje til ein framand vert",
+        AlertKind.SKIPPED: "Hoppa over",
         AlertKind.QUARANTINED: "E-post i karantene",
     },
     "nb": {
@@ -133,6 +137,10 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.REPLY_NOT_FROM_WEBSAK: "Svar på arkivsak ikke sendt fra WebSak",
         AlertKind.CONFIRM_PRIVATE: "Bekreft privat e-post",
         AlertKind.NOTICE_UNDELIVERABLE: "Varsel kom ikke fram",
+        AlertKind.FORGED_MARKER: "Forfalsket Sakspost-merke",
+        AlertKind.IDENTITY_CLASH: "To e-poster med samme Message-ID",
+        AlertKind.GRAPH_LINK_REFUSED: "Graph-lenke til en fremmed vert",
+        AlertKind.SKIPPED: "Hoppet over",
         AlertKind.QUARANTINED: "E-post i karantene",
     },
     "en": {
@@ -147,6 +155,10 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.REPLY_NOT_FROM_WEBSAK: "Reply to an archive case not sent from WebSak",
         AlertKind.CONFIRM_PRIVATE: "Confirm private mail",
         AlertKind.NOTICE_UNDELIVERABLE: "Notice not delivered",
+        AlertKind.FORGED_MARKER: "Forged Sakspost marker",
+        AlertKind.IDENTITY_CLASH: "Two mails with the same Message-ID",
+        AlertKind.GRAPH_LINK_REFUSED: "Graph link to a foreign host",
+        AlertKind.SKIPPED: "Skipped",
         AlertKind.QUARANTINED: "Mail quarantined",
     },
 }

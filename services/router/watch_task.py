@@ -3,18 +3,21 @@
 Each tick publishes the alerts `watch.due_alerts` finds, then marks every listed case so that it
 is not alerted again for the same kind. Publishing comes first: a crash in between repeats an alert
 with the same id, which JetStream drops, instead of losing it. The tick also retries the Outlook
-write-back of open cases whose earlier attempt found Graph busy.
+write-back of open cases whose earlier attempt found Graph busy. Each alert, each case's mark and
+each write-back is one item (`services/common/isolation.py`): one that fails is logged, alerted
+once and skipped, and the tick goes on with the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import structlog
 
 from schemas.events import Alert
 from services.common.clock import Clock
-from services.common.errors import TransientError
+from services.common.isolation import Isolation
 from services.common.publisher import EventPublisher
 from services.router.facts import AlertedFact
 from services.router.flow import CaseFlow
@@ -28,22 +31,30 @@ class Watch:
         self._flow = flow
         self._publisher = publisher
         self._clock = clock
+        org = flow.ctx.org
+        self._isolation = Isolation("router watch", org.common_department, publisher.publish, clock)
 
     async def tick(self) -> list[Alert]:
         """One look at the open cases now; returns the alerts published."""
         now = self._clock()
         records = await self._flow.open_records()
-        alerts = due_alerts(records, now, self._flow.ctx)
-        for alert in alerts:
-            await self._publisher.publish(alert)
+        published: list[Alert] = []
+        for alert in due_alerts(records, now, self._flow.ctx):
+            publish = partial(self._publisher.publish, alert)
+            department = alert.department
+            if not await self._isolation.run(alert.event_id, publish, department=department):
+                continue  # not marked either: the next tick publishes it again
+            published.append(alert)
+            alerted = AlertedFact(alert.event_id, alert.kind)
             for case_id in alert.case_ids:
-                await self._flow.apply(case_id, AlertedFact(alert.event_id, alert.kind), now)
+                mark = partial(self._flow.apply, case_id, alerted, now)
+                await self._isolation.run(case_id, mark, department=department)
         for record in records:
-            try:
-                await self._flow.outlook.write_back(record)
-            except TransientError as error:
-                log.warning("write-back still pending", case_id=record.case_id, reason=str(error))
-        return alerts
+            write_back = partial(self._flow.outlook.write_back, record)
+            await self._isolation.run(
+                f"write-back {record.case_id}", write_back, department=record.department
+            )
+        return published
 
     async def run(self, interval_seconds: float) -> None:
         """Tick every `interval_seconds` until cancelled; a failed tick is logged, never fatal."""

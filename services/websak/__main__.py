@@ -22,6 +22,7 @@ from services.websak.config import (
     ArchivingOptions,
     WebSakConfigError,
     WebSakConnection,
+    load_marker_key,
     load_placement,
     load_settings_model,
 )
@@ -34,7 +35,7 @@ async def _retry(settings: Settings, org: Organisation, wiring: Wiring, case_ids
     js = broker.config.connection_state.stream
     assert js is not None
     archiver, archive = await open_archiver(
-        js, EventPublisher(broker, PUBLISHES).publish, org, wiring
+        js, EventPublisher(broker, PUBLISHES).publish, settings, org, wiring
     )
     try:
         results = await retry_refused(archiver, case_ids)
@@ -64,7 +65,7 @@ async def _archive_outgoing(
     js = broker.config.connection_state.stream
     assert js is not None
     archiver, archive = await open_archiver(
-        js, EventPublisher(broker, PUBLISHES).publish, org, wiring
+        js, EventPublisher(broker, PUBLISHES).publish, settings, org, wiring
     )
     try:
         outcome = await archiver.archive_outgoing(case_id, by)
@@ -104,11 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         # Read and check the configuration before anything starts, so a mistake stops here.
         options = load_settings_model(ArchivingOptions)
         connection = load_settings_model(WebSakConnection)
+        marker_key = load_marker_key(settings)
         load_placement(options.config).check_covers(org)
     except WebSakConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    wiring = Wiring(connection=connection, options=options)
+    wiring = Wiring(connection=connection, options=options, marker_key=marker_key)
     if args.command == "retry":
         return asyncio.run(_retry(settings, org, wiring, args.case_ids))
     if args.command == "archive-outgoing":

@@ -4,8 +4,9 @@ Contract: `devtools/websak_standin/contract/websak-integration-api.openapi.json`
 `info.version` v1).
 
 A journalpost is made from a template (`journalpost/ny` takes only `sakId`, `malJpId`, `tittel`), so
-the filing marker travels in the title and is found again in `sak/{id}/journalposter`. The sender
-carries the marker in `referanse`. Documents are told apart by file name.
+the filing marker travels in the title and is found again in `sak/{id}/journalposter`, as the
+title's last word exactly (`markers.holds_marker`). The sender carries the marker in `referanse`.
+Documents are told apart by file name.
 
 Errors: no answer, a timeout, 408, 429 or 5xx are transient; any other 4xx is a refusal
 (permanent). A 401 renews a client-credentials token once and repeats the call: WebSak did not act
@@ -31,6 +32,7 @@ from services.websak.archive import (
     TransientArchiveError,
 )
 from services.websak.config import Placement, WebSakConnection
+from services.websak.markers import holds_marker
 from services.websak.tokens import ClientCredentialsToken, StaticToken, TokenSource
 
 log = structlog.get_logger(__name__)
@@ -89,7 +91,7 @@ class AcosWebSakArchive:
         listed = await self._json("GET", f"/sak/{sak_id}/journalposter", "list_journalposts")
         for entry in _list_of_objects(listed, "list_journalposts"):
             titles = (entry.get("tittel1") or "", entry.get("tittel2") or "")
-            if any(marker in title for title in titles):
+            if any(holds_marker(title, marker) for title in titles):
                 return JournalpostRef(str(entry["id"]), case_ref, titles[0])
         return None
 

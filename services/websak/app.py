@@ -12,6 +12,7 @@ journalpost by command (R14: `python -m services.websak archive-outgoing`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,15 +27,19 @@ from schemas.vocab import AlertKind
 from services.common.app import ServiceApp
 from services.common.clock import Clock
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
+from services.common.mimelimits import MimeParseLimits, read_whole
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 from services.websak.acos import AcosWebSakArchive
 from services.websak.archiving import Archiver
 from services.websak.config import (
     ArchivingOptions,
+    MarkerKey,
     WebSakConnection,
+    load_marker_key,
     load_placement,
     load_settings_model,
 )
@@ -59,18 +64,21 @@ class Wiring:
 
     connection: WebSakConnection | None = None
     options: ArchivingOptions | None = None
+    marker_key: MarkerKey | None = None
     clock: Clock = utc_now
 
 
 async def open_archiver(
     js: JetStreamContext,
     publish: Callable[[Event], Awaitable[Any]],
+    settings: Settings,
     org: Organisation,
     wiring: Wiring,
 ) -> tuple[Archiver, AcosWebSakArchive]:
     """The archiver on the configured WebSak; the caller closes the adapter when done."""
     options = wiring.options or load_settings_model(ArchivingOptions)
     connection = wiring.connection or load_settings_model(WebSakConnection)
+    marker_key = wiring.marker_key or load_marker_key(settings)
     placement = load_placement(options.config)
     placement.check_covers(org)
     archive = AcosWebSakArchive.from_connection(connection, system=placement.archive_system)
@@ -78,10 +86,15 @@ async def open_archiver(
         archive=archive,
         placement=placement,
         receipts=ReceiptStore(await js.key_value(RECEIPTS_BUCKET)),
-        mime=MimeStore(js).get,
+        mime=functools.partial(
+            read_whole, MimeStore(js), limits=MimeParseLimits.from_settings(settings)
+        ),
         publish=publish,
         org=org,
+        keys=signing_keys(settings),
         alert_after=timedelta(seconds=options.alert_after_seconds),
+        marker_key=marker_key.key,
+        options=options,
         clock=wiring.clock,
     )
     return archiver, archive
@@ -127,7 +140,7 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
     @service.on_startup
     async def start() -> None:
         running.archiver, running.archive = await open_archiver(
-            service.jetstream(), service.publisher.publish, org, wiring or Wiring()
+            service.jetstream(), service.publisher.publish, settings, org, wiring or Wiring()
         )
 
     @service.on_shutdown

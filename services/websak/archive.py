@@ -102,7 +102,7 @@ class Archive(Protocol):
         ...
 
     async def find_journalpost(self, case_ref: str, marker: str) -> JournalpostRef | None:
-        """The journalpost in the case whose title holds the marker, if one exists."""
+        """The journalpost in the case whose title ends in the marker (exactly), if one exists."""
         ...
 
     async def create_journalpost(self, placement: Placement, title: str) -> JournalpostRef:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -35,8 +35,10 @@ from schemas.identity import make_event_id
 from schemas.vocab import DocumentRole, MailClass
 from services.common.clock import Clock
 from services.common.errors import TransientError
+from services.common.mimelimits import MailTooLarge
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
+from services.common.seal import SigningKeys
 from services.websak.alerts import overdue_alert, refusal_alert, unarchivable_alert
 from services.websak.archive import (
     Archive,
@@ -45,7 +47,12 @@ from services.websak.archive import (
     PermanentArchiveError,
     TransientArchiveError,
 )
-from services.websak.config import Placement, WebSakConfigError, WebSakPlacement
+from services.websak.config import (
+    ArchivingOptions,
+    Placement,
+    WebSakConfigError,
+    WebSakPlacement,
+)
 from services.websak.filing import (
     Submission,
     ensure_documents,
@@ -60,6 +67,7 @@ from services.websak.receipts import (
     Refusal,
     Stage,
 )
+from services.websak.render import render_mail_pdf
 from services.websak.submission import build_submission
 
 log = structlog.get_logger(__name__)
@@ -104,7 +112,10 @@ class Archiver:
     mime: MimeSource
     publish: Publish
     org: Organisation
+    keys: SigningKeys
     alert_after: timedelta
+    marker_key: bytes = field(repr=False)
+    options: ArchivingOptions
     clock: Clock = utc_now
 
     async def on_routed(self, event: MailRouted) -> Outcome:
@@ -203,14 +214,31 @@ class Archiver:
             raw = await self.mime(request.mime_sha256)
         except (ObjectNotFoundError, NotFoundError):
             raise _Refused("the mail's MIME is not in the Object Store") from None
-        # A forward from a personal mailbox (R9c) is filed as the original it carries.
-        original = original_of(raw, self.org)
-        # Rendering is CPU-bound: a worker thread keeps the event loop (and acks) responsive.
+        except MailTooLarge as error:
+            # Filed by hand from the Object Store: a partial .eml would not be the original.
+            raise _Refused(str(error)) from None
+        # A forward from a personal mailbox (R9c) is filed as the original it carries, when
+        # Sakspost's seal on it verifies (its age was ingest's check: websak files later).
+        original = original_of(raw, self.org, self.keys, None)
+        # Rendering and parsing are CPU-bound: a worker thread keeps the event loop (and acks)
+        # responsive. The renderer takes plain values only, so a process pool can take its place.
+        options = self.options
+        pdf = await asyncio.to_thread(
+            render_mail_pdf,
+            original,
+            sensitive=request.sensitive,
+            language=options.language,
+            max_image_pixels=options.max_image_pixels,
+            max_mail_image_pixels=options.max_mail_image_pixels,
+            max_images=options.max_images,
+        )
         return await asyncio.to_thread(
             build_submission,
             original,
             case_id=request.case_id,
             sensitive=request.sensitive,
+            marker_key=self.marker_key,
+            pdf=pdf,
             wrapper=raw if original is not raw else None,
             outgoing=request.outgoing,
         )

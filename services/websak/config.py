@@ -9,11 +9,14 @@ file never starts the service half-configured.
 
 Connection details (base URL, token, OAuth client) come from `SAKSPOST_WEBSAK_*` environment
 variables, like every other setting that differs between installations; secrets never live in files
-of the repository.
+of the repository. So does the key of the filing marker (`SAKSPOST_WEBSAK_MARKER_KEY`, see
+`markers.py`); locally `sakspost up` makes one in the data directory's credentials folder, which is
+read when the variable is unset.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -28,9 +31,19 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.configfile import load_env_model, read_yaml, validate_mapping
+from services.common.credentials import credentials_dir, read_env_file
+from services.common.language import DEFAULT_LANGUAGE, Language
 from services.common.orgconfig import Organisation
+from services.common.settings import Settings
+from services.websak.images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DEFAULT_MAX_IMAGES,
+    DEFAULT_MAX_MAIL_IMAGE_PIXELS,
+)
 
 DEFAULT_PLACEMENT_FILE = Path(__file__).resolve().parents[2] / "config" / "websak.yaml"
+MARKER_KEY_VARIABLE = "SAKSPOST_WEBSAK_MARKER_KEY"
+MARKER_KEY_FILE = "websak-marker.env"
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
@@ -202,6 +215,64 @@ class ArchivingOptions(BaseSettings):
         description="An arkivverdig mail not archived this long after its first attempt raises "
         "one archive_failed alert to the department's supervisors (R10)",
     )
+    language: Language = Field(
+        default=DEFAULT_LANGUAGE, description="The language of the PDF's own words (nn, nb, en)"
+    )
+    max_image_pixels: int = Field(
+        default=DEFAULT_MAX_IMAGE_PIXELS,
+        gt=0,
+        description="An image in a mail's body larger than this (width × height, read from its "
+        "header) is left out of the PDF, with a line saying so",
+    )
+    max_mail_image_pixels: int = Field(
+        default=DEFAULT_MAX_MAIL_IMAGE_PIXELS,
+        gt=0,
+        description="The pixels of all images one PDF shows together; later ones are left out",
+    )
+    max_images: int = Field(
+        default=DEFAULT_MAX_IMAGES,
+        ge=0,
+        description="How many uses of images one PDF shows; later ones are left out",
+    )
+
+
+class MarkerKey(BaseSettings):
+    """The key of the filing marker (from `SAKSPOST_WEBSAK_MARKER_KEY`). Keep it: a journalpost
+    websak made but could not record before a crash is found again only under the same key."""
+
+    model_config = SettingsConfigDict(env_prefix="SAKSPOST_WEBSAK_", extra="ignore", frozen=True)
+
+    marker_key: SecretStr = Field(min_length=32, description="At least 32 random characters")
+
+    @property
+    def key(self) -> bytes:
+        return self.marker_key.get_secret_value().encode("utf-8")
+
+
+def marker_key_file(settings: Settings) -> Path:
+    """Where `sakspost up` keeps the local stack's marker key."""
+    return credentials_dir(settings) / MARKER_KEY_FILE
+
+
+def load_marker_key(settings: Settings) -> MarkerKey:
+    """The marker key from the environment, else from the local stack's credentials folder."""
+    if MARKER_KEY_VARIABLE in os.environ:
+        return load_settings_model(MarkerKey)
+    path = marker_key_file(settings)
+    try:
+        value = read_env_file(path).get(MARKER_KEY_VARIABLE)
+    except OSError:
+        value = None
+    if not value:
+        raise WebSakConfigError(
+            f"no filing marker key: {MARKER_KEY_VARIABLE} is not set and {path} cannot be read "
+            "(fix: set it from the Secret sakspost-websak-marker, or start the stack with "
+            "`sakspost up`, which makes one)"
+        )
+    try:
+        return MarkerKey(marker_key=SecretStr(value))
+    except ValueError:
+        raise WebSakConfigError(f"{path}: the marker key is shorter than 32 characters") from None
 
 
 def load_settings_model(model: type[SettingsT]) -> SettingsT:

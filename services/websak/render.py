@@ -4,12 +4,24 @@ The page holds a header block (from, to, cc, date, subject, Message-ID), the bod
 or the plain text when the mail has no HTML) and the list of attachments with their sizes and
 SHA-256. The original `.eml` and the attachments are filed beside it, so nothing is lost in
 conversion. Fonts are embedded (WeasyPrint embeds every font it uses); the PDF/A-2b variant adds the
-XMP identification and an sRGB output intent. No remote or local resource is ever fetched: only
-parts embedded in the mail (`cid:`) or in the page (`data:`) are read.
+XMP identification and an sRGB output intent.
+
+Bounded work (issue #16, finding 2): the body's images are sized from their headers and admitted
+by the image plan (`images.py`) before anything is decoded; one left out is a line on the page.
+No remote or local resource is ever fetched: the renderer is served only the images the plan
+admitted.
+
+Metadata (document info and XMP) holds nothing of the mail: the title is the journalpost's (for a
+screened mail the neutral one, R3), and there is no author, subject or keyword, so a screened
+journalpost's PDF says no more in its properties than the public journal does.
+
+`render_mail_pdf` takes and returns plain values only, so that it can run in another process.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import html
 import logging
@@ -18,14 +30,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 from zoneinfo import ZoneInfo
 
 from weasyprint import HTML  # type: ignore[import-untyped]
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
-from services.common.mail import Address, ParsedMail
+from services.common.language import DEFAULT_LANGUAGE, Language, language_named
+from services.common.mail import Address, ParsedMail, parse_mail
+from services.websak.images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DEFAULT_MAX_IMAGES,
+    DEFAULT_MAX_MAIL_IMAGE_PIXELS,
+    ImageLimits,
+    ImagePlan,
+    ShownImage,
+)
 from services.websak.sanitize import sanitize_html
+from services.websak.texts import image_left_out, phrase
+from services.websak.titles import journalpost_title
 
 PDF_VARIANT = "pdf/a-2b"
 DEFAULT_TIMEZONE = "Europe/Oslo"
@@ -45,6 +68,9 @@ table.headers td { padding: 1mm 0; overflow-wrap: anywhere; }
 table.headers { border-bottom: 0.6pt solid #000; }
 .body { overflow-wrap: anywhere; }
 .body img { max-width: 100%; }
+/* The body's headings are the mail's text, not the document's outline. */
+.body h1, .body h2, .body h3, .body h4, .body h5, .body h6 { bookmark-level: none; }
+.left-out { border: 0.6pt solid #000; padding: 1mm 2mm; margin-bottom: 4mm; font-size: 9pt; }
 pre.plain { white-space: pre-wrap; font-size: 9pt; }
 h2.attachments { font-size: 11pt; margin-top: 8mm; border-top: 0.6pt solid #000; padding-top: 2mm; }
 table.attachments { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
@@ -53,39 +79,28 @@ table.attachments th, table.attachments td { text-align: left; padding: 0.8mm 2m
 """
 
 
-@dataclass(frozen=True, slots=True)
-class EmbeddedPart:
-    content_type: str
-    content: bytes
+class ShownImagesFetcher(URLFetcher):  # type: ignore[misc]
+    """Serves the images the plan admitted, under the plan's names; refuses everything else."""
 
-
-class EmbeddedOnlyFetcher(URLFetcher):  # type: ignore[misc]
-    """Serves `cid:` parts of the mail and `data:` URLs; refuses everything else."""
-
-    def __init__(self, parts: Mapping[str, EmbeddedPart]) -> None:
-        super().__init__(allowed_protocols={"data", "cid"}, allow_redirects=False)
-        self._parts = parts
+    def __init__(self, shown: Mapping[str, ShownImage]) -> None:
+        super().__init__(allowed_protocols={"cid"}, allow_redirects=False)
+        self._shown = shown
 
     def fetch(self, url: str, headers: Any = None) -> Any:
-        scheme, _, rest = url.partition(":")
-        scheme = scheme.lower()
-        if scheme == "cid":
-            part = self._parts.get(_normalise_cid(rest))
-            if part is None:
-                raise ValueError("the mail holds no part with this Content-ID")
-            return URLFetcherResponse(url, part.content, {"Content-Type": part.content_type})
-        if scheme == "data":
-            return super().fetch(url, headers)
-        raise ValueError("resources outside the mail are never fetched")
+        scheme, _, name = url.partition(":")
+        image = self._shown.get(_normalise_cid(name)) if scheme.lower() == "cid" else None
+        if image is None:
+            raise ValueError("only the images the plan admitted are served")
+        return URLFetcherResponse(url, image.content, {"Content-Type": image.media_type})
 
 
 def _normalise_cid(value: str) -> str:
     return unquote(value).strip().strip("<>").lower()
 
 
-def embedded_parts(raw: bytes) -> dict[str, EmbeddedPart]:
-    """Parts with a Content-ID, for `cid:` references in the HTML body."""
-    parts: dict[str, EmbeddedPart] = {}
+def embedded_parts(raw: bytes) -> dict[str, bytes]:
+    """The content of each part with a Content-ID, for `cid:` references in the HTML body."""
+    parts: dict[str, bytes] = {}
     message = email.message_from_bytes(raw, policy=policy.compat32)
     for part in message.walk():
         content_id = part.get("Content-ID")
@@ -93,8 +108,37 @@ def embedded_parts(raw: bytes) -> dict[str, EmbeddedPart]:
             continue
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes):
-            parts[_normalise_cid(str(content_id))] = EmbeddedPart(part.get_content_type(), payload)
+            parts[_normalise_cid(str(content_id))] = payload
     return parts
+
+
+def _data_url_content(rest: str) -> bytes | None:
+    """The bytes of a `data:` URL (without its scheme), None when it is malformed."""
+    header, comma, data = rest.partition(",")
+    if not comma:
+        return None
+    content = unquote_to_bytes(data)
+    if not header.lower().endswith(";base64"):
+        return content
+    try:
+        return base64.b64decode(content)
+    except (binascii.Error, ValueError):
+        return None
+
+
+@dataclass
+class _PageImages:
+    """Resolves each embedded image source of the body and lets the plan admit it."""
+
+    parts: Mapping[str, bytes]
+    plan: ImagePlan
+
+    def __call__(self, source: str) -> str | None:
+        scheme, _, rest = source.partition(":")
+        if scheme.lower() == "cid":
+            key = _normalise_cid(rest)
+            return self.plan.admit(f"cid:{key}", self.parts.get(key))
+        return self.plan.admit(source, _data_url_content(rest))
 
 
 def _address(address: Address) -> str:
@@ -122,51 +166,100 @@ def _size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB"
 
 
-def mail_page(mail: ParsedMail, timezone: str = DEFAULT_TIMEZONE) -> str:
-    """The HTML page of a mail; every value from the mail is escaped or sanitised."""
+def _left_out(plan: ImagePlan, language: Language) -> str:
+    """The lines that stand for the images the plan left out (empty when none was)."""
+    lines = [image_left_out(language, image, plan.limits) for image in plan.skipped]
+    if plan.beyond_count:
+        lines.append(
+            phrase(language, "images_beyond", count=plan.beyond_count, limit=plan.limits.max_images)
+        )
+    if not lines:
+        return ""
+    lines.append(phrase(language, "images_in_original"))
+    return (
+        '<div class="left-out">'
+        + "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+        + "</div>"
+    )
+
+
+def _mail_page(
+    mail: ParsedMail,
+    *,
+    title: str,
+    images: _PageImages,
+    language: Language = DEFAULT_LANGUAGE,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> str:
+    """The HTML page of a mail; every value from the mail is escaped or sanitised. `title` is the
+    document's title (its metadata): the journalpost's."""
     rows = [
-        ("Frå", _address(mail.sender) if mail.sender else ""),
-        ("Til", _addresses(mail.to)),
-        ("Kopi", _addresses(mail.cc)),
-        ("Dato", _date(mail.date, timezone)),
-        ("Emne", mail.subject),
+        (phrase(language, "from"), _address(mail.sender) if mail.sender else ""),
+        (phrase(language, "to"), _addresses(mail.to)),
+        (phrase(language, "cc"), _addresses(mail.cc)),
+        (phrase(language, "date"), _date(mail.date, timezone)),
+        (phrase(language, "subject"), mail.subject),
         ("Message-ID", f"<{mail.message_id}>" if mail.message_id else ""),
     ]
     header_rows = "".join(
         f"<tr><th>{label}</th><td>{html.escape(value)}</td></tr>" for label, value in rows
     )
     if mail.html is not None:
-        body = f'<div class="body">{sanitize_html(mail.html)}</div>'
+        body = f'<div class="body">{sanitize_html(mail.html, images)}</div>'
     else:
         body = f'<pre class="plain body">{html.escape(mail.text)}</pre>'
     attachments = ""
     if mail.attachments:
+        unnamed = phrase(language, "unnamed")
         items = "".join(
             "<tr>"
-            f"<td>{html.escape(a.filename or '(utan namn)')}</td>"
+            f"<td>{html.escape(a.filename or unnamed)}</td>"
             f"<td>{html.escape(a.content_type)}</td>"
             f"<td>{_size(a.size)}</td>"
             f'<td class="mono">{a.sha256}</td>'
             "</tr>"
             for a in mail.attachments
         )
-        attachments = (
-            f'<h2 class="attachments">Vedlegg ({len(mail.attachments)})</h2>'
-            '<table class="attachments"><tr><th>Filnamn</th><th>Type</th><th>Storleik</th>'
-            f"<th>SHA-256</th></tr>{items}</table>"
+        heading = phrase(language, "attachments", count=len(mail.attachments))
+        columns = "".join(
+            f"<th>{phrase(language, key)}</th>" for key in ("filename", "type", "size")
         )
-    title = html.escape(mail.subject or "E-post")
+        attachments = (
+            f'<h2 class="attachments">{heading}</h2>'
+            f'<table class="attachments"><tr>{columns}<th>SHA-256</th></tr>{items}</table>'
+        )
     return (
-        f'<!DOCTYPE html><html lang="nn"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_STYLE}</style></head><body>"
-        f'<table class="headers">{header_rows}</table>{body}{attachments}</body></html>'
+        f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f'<table class="headers">{header_rows}</table>{_left_out(images.plan, language)}'
+        f"{body}{attachments}</body></html>"
     )
 
 
-def render_mail_pdf(mail: ParsedMail, raw: bytes, timezone: str = DEFAULT_TIMEZONE) -> bytes:
-    """The mail as PDF/A-2b bytes. CPU-bound: call it from a worker thread in async code."""
-    document = HTML(
-        string=mail_page(mail, timezone), url_fetcher=EmbeddedOnlyFetcher(embedded_parts(raw))
+def render_mail_pdf(
+    raw: bytes,
+    *,
+    sensitive: bool,
+    language: str = DEFAULT_LANGUAGE,
+    timezone: str = DEFAULT_TIMEZONE,
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    max_mail_image_pixels: int = DEFAULT_MAX_MAIL_IMAGE_PIXELS,
+    max_images: int = DEFAULT_MAX_IMAGES,
+) -> bytes:
+    """The mail `raw` as PDF/A-2b bytes, titled as its journalpost (neutral when `sensitive`).
+
+    CPU-bound: call it from a worker thread or process. A top-level function of plain values, so
+    that a process pool can run it.
+    """
+    mail = parse_mail(raw)
+    plan = ImagePlan(ImageLimits(max_image_pixels, max_mail_image_pixels, max_images))
+    page = _mail_page(
+        mail,
+        title=journalpost_title(mail.subject, sensitive=sensitive),
+        images=_PageImages(embedded_parts(raw), plan),
+        language=language_named(language),
+        timezone=timezone,
     )
+    document = HTML(string=page, url_fetcher=ShownImagesFetcher(plan.shown))
     pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, presentational_hints=True)
     return pdf

@@ -12,19 +12,26 @@ SHA-256 is `received.mime_sha256`) goes beside it as `E-post (vidaresending).eml
 mail came in stays on record.
 
 An outgoing journalpost (a reply sent from Sakspost, R14) names its first recipient as contact.
+
+A screened journalpost (sensitive mail, R3) says nothing of the mail outside its documents' content:
+its title is neutral, so is its PDF's metadata (`render.py`), and its attachments are named
+"Vedlegg 1.pdf", "Vedlegg 2.docx"… (the extension kept, so they open), because a file name such as
+"Bekymringsmelding Ola Nordmann 010170.pdf" is read wherever the document list is.
+
+The PDF is rendered by the caller (`render.render_mail_pdf`, a function of plain values that may
+run in another process) and handed in.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Callable
 
 from schemas.vocab import DocumentRole
-from services.common.mail import ParsedMail, parse_mail
+from services.common.mail import parse_mail
 from services.websak.archive import Contact, Document
 from services.websak.filing import Submission
-from services.websak.render import render_mail_pdf
+from services.websak.markers import filing_marker
 from services.websak.titles import journalpost_title
 
 MAIN_FILENAME = "E-post.pdf"
@@ -32,14 +39,9 @@ ORIGINAL_FILENAME = "E-post (original).eml"
 WRAPPER_FILENAME = "E-post (vidaresending).eml"
 MAX_FILENAME_LENGTH = 120
 
-Renderer = Callable[[ParsedMail, bytes], bytes]
-
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
-
-
-def filing_marker(case_id: str) -> str:
-    """Identifies the mail's journalpost in its archive case: `[SP-<case id>]`."""
-    return f"[SP-{case_id}]"
+# An extension worth keeping on a neutral name: a few letters or digits, at least one a letter.
+_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,5})\s*$")
 
 
 def _safe_filename(name: str | None, content_type: str, number: int) -> str:
@@ -58,6 +60,18 @@ def _safe_filename(name: str | None, content_type: str, number: int) -> str:
     return cleaned
 
 
+def _extension(name: str | None, content_type: str) -> str:
+    found = _EXTENSION.search(name or "")
+    if found is not None and not found.group(1).isdigit():
+        return found.group(1).lower()
+    return (mimetypes.guess_extension(content_type) or ".bin").removeprefix(".")
+
+
+def _neutral_filename(name: str | None, content_type: str, number: int) -> str:
+    """A screened attachment's name: its number and its extension only."""
+    return f"Vedlegg {number}.{_extension(name, content_type)}"
+
+
 def _unique(name: str, taken: set[str]) -> str:
     candidate, counter = name, 2
     stem, dot, extension = name.rpartition(".")
@@ -73,17 +87,20 @@ def build_submission(
     *,
     case_id: str,
     sensitive: bool,
-    render: Renderer = render_mail_pdf,
+    marker_key: bytes,
+    pdf: bytes,
     wrapper: bytes | None = None,
     outgoing: bool = False,
 ) -> Submission:
-    """The submission of one mail (`raw`: the mail itself, `wrapper`: the forward that carried
-    it, if any). Rendering is CPU-bound: call it from a worker thread."""
+    """The submission of one mail (`raw`: the mail itself, `pdf`: its rendering, `wrapper`: the
+    forward that carried it, if any), marked with the case's filing marker under `marker_key`.
+    Parsing is CPU-bound: call it from a worker thread."""
     mail = parse_mail(raw)
-    marker = filing_marker(case_id)
+    marker = filing_marker(case_id, marker_key)
+    name_of = _neutral_filename if sensitive else _safe_filename
     taken = {MAIN_FILENAME.lower(), ORIGINAL_FILENAME.lower(), WRAPPER_FILENAME.lower()}
     documents = [
-        Document(DocumentRole.MAIN, MAIN_FILENAME, "application/pdf", render(mail, raw)),
+        Document(DocumentRole.MAIN, MAIN_FILENAME, "application/pdf", pdf),
         Document(DocumentRole.ORIGINAL, ORIGINAL_FILENAME, "message/rfc822", raw),
     ]
     if wrapper is not None:
@@ -91,9 +108,7 @@ def build_submission(
             Document(DocumentRole.ATTACHMENT, WRAPPER_FILENAME, "message/rfc822", wrapper)
         )
     for number, attachment in enumerate(mail.attachments, start=1):
-        filename = _unique(
-            _safe_filename(attachment.filename, attachment.content_type, number), taken
-        )
+        filename = _unique(name_of(attachment.filename, attachment.content_type, number), taken)
         documents.append(
             Document(DocumentRole.ATTACHMENT, filename, attachment.content_type, attachment.content)
         )

@@ -4,13 +4,20 @@ The title is in the archive's journal, which the public may read. An ordinary ma
 subject, cleaned of reply prefixes, with identity numbers masked. A sensitive mail's title is built
 only from a short list of neutral document kinds ("Søknad", "Klage"...), so none of its sensitive
 words can reach the journal: an allow-list, because a list of forbidden words always misses one.
+
+The subject is the sender's text: it is brought to its NFKC form and stripped of invisible
+formatting characters (zero-width and direction marks), so that what the journal shows is what
+was matched, and anything in it that looks like websak's filing marker is neutralised
+(`markers.py`).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from services.common.idnumbers import mask_identity_numbers
+from services.websak.markers import neutralise_markers
 
 MAX_TITLE_LENGTH = 200
 MASK = "******"
@@ -35,11 +42,17 @@ _NEUTRAL_KINDS: tuple[tuple[re.Pattern[str], str], ...] = (
 _DEFAULT_KIND = "Melding"
 
 
+def _visible(text: str) -> str:
+    normal = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in normal if unicodedata.category(c) != "Cf")
+
+
 def clean_subject(subject: str) -> str:
-    """The subject without reply prefixes, control characters or runs of white space."""
-    text = _CONTROL.sub(" ", subject)
+    """The subject without reply prefixes, control or formatting characters, runs of white space
+    or anything that looks like a filing marker."""
+    text = _CONTROL.sub(" ", _visible(subject))
     text = _REPLY_PREFIX.sub("", text)
-    return _WHITESPACE.sub(" ", text).strip()
+    return neutralise_markers(_WHITESPACE.sub(" ", text).strip())
 
 
 def neutral_kind(subject: str) -> str:

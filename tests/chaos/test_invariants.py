@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from devtools.chaos.invariants import DeadLetter, check, expected_alert_id, violation_kinds
-from services.websak.submission import filing_marker
+from services.websak.markers import filing_marker
 
 ASSIGNEE = {"name": "Kari", "address": "kari@ha.kommune.no"}
 
@@ -23,7 +23,7 @@ def _history(case: str, message_id: str, mail_class: str) -> list[dict[str, Any]
 
 
 def _journalpost(case: str) -> dict[str, Any]:
-    return {"tittel1": f"Søknad {filing_marker(case)}"}
+    return {"tittel1": f"Søknad {filing_marker(case, b'chaos-invariant-tests')}"}
 
 
 def test_a_clean_history_has_no_violation() -> None:

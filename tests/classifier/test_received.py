@@ -12,6 +12,7 @@ from schemas.identity import make_event_id
 from schemas.vocab import MailClass, SensitiveKind
 from services.classifier.received import classify_received, default_classifier
 from services.common.orgconfig import Organisation
+from services.common.seal import SigningKeys
 from tests.conftest import SAMPLES
 
 
@@ -31,11 +32,11 @@ def received(
     )
 
 
-def test_classified_event_for_a_sample(org: Organisation) -> None:
+def test_classified_event_for_a_sample(org: Organisation, keys: SigningKeys) -> None:
     raw = (SAMPLES / "0010.eml").read_bytes()
     event = received(raw)
     before = datetime.now(UTC)
-    classified = classify_received(event, raw, org)
+    classified = classify_received(event, raw, org, keys)
     assert classified.mail_class is MailClass.ARKIVVERDIG
     assert {SensitiveKind.FODSELSNUMMER, SensitiveKind.BARNEVERN} <= set(classified.sensitive)
     assert "bekymringsmelding" in classified.topics
@@ -52,14 +53,14 @@ def test_classified_event_for_a_sample(org: Organisation) -> None:
     assert classified.occurred_at >= before
     assert classified.nats_subject() == "sakspost.mail.classified.helse"
     # The same fact gives the same event id (JetStream dedupe).
-    assert classify_received(event, raw, org).event_id == classified.event_id
+    assert classify_received(event, raw, org, keys).event_id == classified.event_id
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x00\xff\xfe binary garbage \x00", b"just one line"])
-def test_unparseable_mail_goes_to_a_human(raw: bytes, org: Organisation) -> None:
+def test_unparseable_mail_goes_to_a_human(raw: bytes, org: Organisation, keys: SigningKeys) -> None:
     """Never `offisiell` because nothing could be read (issue #16, finding 8): kept, screened,
     and opened by a person of its department."""
-    classified = classify_received(received(raw, "post@ha.kommune.no", "post"), raw, org)
+    classified = classify_received(received(raw, "post@ha.kommune.no", "post"), raw, org, keys)
     assert classified.mail_class is MailClass.ARKIVVERDIG
     assert classified.confidence == 0.0
     assert classified.sensitive == [SensitiveKind.UNNTATT_OFFENTLIGHET]
@@ -68,7 +69,7 @@ def test_unparseable_mail_goes_to_a_human(raw: bytes, org: Organisation) -> None
     assert classified.suggested_department == "post"
 
 
-def test_thread_context_reaches_the_rules(org: Organisation) -> None:
+def test_thread_context_reaches_the_rules(org: Organisation, keys: SigningKeys) -> None:
     raw = (
         b"From: a@epost.example\r\nTo: bygg@ha.kommune.no\r\nSubject: SV: sak 26/1\r\n"
         b"In-Reply-To: <v@ha.kommune.no>\r\n\r\n"
@@ -76,6 +77,6 @@ def test_thread_context_reaches_the_rules(org: Organisation) -> None:
     )
     event = received(raw, "bygg@ha.kommune.no", "bygg")
     assert (
-        classify_received(event, raw, org, MailClass.ARKIVVERDIG).mail_class
+        classify_received(event, raw, org, keys, MailClass.ARKIVVERDIG).mail_class
         is MailClass.ARKIVVERDIG
     )

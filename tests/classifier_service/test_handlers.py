@@ -17,6 +17,7 @@ from services.common.received import build_received
 from services.common.retry import FAILURES_KEY
 from services.common.settings import Settings
 from tests.conftest import SAMPLES
+from tests.support.signing import TEST_KEYS
 
 
 class MemoryMime:
@@ -41,9 +42,15 @@ class MemoryThreads:
 async def test_a_received_mail_is_classified_and_remembered(org: Organisation) -> None:
     raw = (SAMPLES / "0003.eml").read_bytes()  # an application: arkivverdig
     received: MailReceived = build_received(
-        org, "post@ha.kommune.no", raw, graph_message_id="g-0003", received_at=utc_now()
+        org,
+        "post@ha.kommune.no",
+        raw,
+        graph_message_id="g-0003",
+        received_at=utc_now(),
+        keys=TEST_KEYS,
     )
     service = build(Settings(), org)
+    service.put("keys", TEST_KEYS)
     service.put("mime", MemoryMime(raw))
     threads = MemoryThreads()
     service.put("threads", threads)
@@ -54,7 +61,7 @@ async def test_a_received_mail_is_classified_and_remembered(org: Organisation) -
     async with TestNatsBroker(service.broker) as broker:
         await broker.publish(received, received.nats_subject(), stream=EVENTS_STREAM)
         ((classified,), _) = spy.mock.call_args
-    expected = classify_received(received, raw, org)
+    expected = classify_received(received, raw, org, TEST_KEYS)
     assert classified["event_id"] == expected.event_id
     assert classified["mail_class"] == expected.mail_class.value == "arkivverdig"
     assert threads.classes[received.conversation_id] == MailClass.ARKIVVERDIG

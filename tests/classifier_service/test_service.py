@@ -24,6 +24,7 @@ from services.common.settings import Settings
 from tests.conftest import SAMPLES, scaled
 from tests.support.events import event_log
 from tests.support.publishing import EventInjector
+from tests.support.signing import TEST_KEYS
 
 
 def _shared_samples(org: Organisation, count: int) -> list[tuple[Path, str]]:
@@ -50,7 +51,7 @@ async def test_each_received_mail_is_classified_once_on_its_department_subject(
     for (path, _), result in zip(mails, injected, strict=True):
         subject, payload = by_case[result.event.case_id]
         assert subject == f"sakspost.mail.classified.{result.event.department}"
-        expected = classify_received(result.event, path.read_bytes(), org)
+        expected = classify_received(result.event, path.read_bytes(), org, TEST_KEYS)
         assert payload["mail_class"] == expected.mail_class.value, path.name
         assert payload["event_id"] == expected.event_id  # deterministic: a replay is a duplicate
 
@@ -75,9 +76,10 @@ async def test_a_reply_in_an_archival_thread_is_archival(
                 f"g{number}",
                 datetime(2026, 11, 25, 9, number, tzinfo=UTC),
                 conversation_id="conv-1",
+                keys=TEST_KEYS,
             )
         )
-    alone = classify_received(events[1], reply, org)
+    alone = classify_received(events[1], reply, org, TEST_KEYS)
     assert alone.mail_class.value != "arkivverdig"  # judged alone it is not archival
 
     service = build(settings, org)
@@ -99,7 +101,12 @@ async def test_a_mail_without_headers_is_left_to_a_human(
     await injector.store_mime(raw)
     event = MailReceived.build(
         **build_received(
-            org, "post@ha.kommune.no", raw, "g-broken", datetime(2026, 11, 25, tzinfo=UTC)
+            org,
+            "post@ha.kommune.no",
+            raw,
+            "g-broken",
+            datetime(2026, 11, 25, tzinfo=UTC),
+            keys=TEST_KEYS,
         ).model_dump(exclude={"event_id", "type"})
     )
     assert event.case_id == make_case_id("post@ha.kommune.no", None, "g-broken")

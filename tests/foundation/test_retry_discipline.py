@@ -13,13 +13,20 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
 from nats.js import JetStreamContext
+from nats.js.errors import NoKeysError
 
 from schemas.events import MailReceived, Party
 from schemas.subjects import mail_event_filter
 from services.common.app import ServiceApp
 from services.common.errors import TransientError
-from services.common.jetstream import DEAD_LETTER_STREAM, EVENTS_STREAM, ConsumerSpec
+from services.common.jetstream import (
+    DEAD_LETTER_STREAM,
+    EVENTS_STREAM,
+    FAILURES_BUCKET,
+    ConsumerSpec,
+)
 from services.common.orgconfig import Organisation
 from services.common.retry import retry_delay
 from services.common.settings import Settings
@@ -45,7 +52,7 @@ def _event(number: int) -> MailReceived:
 
 
 def _settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"max_deterministic_failures": 3})
+    return settings.model_copy(update={"max_deterministic_failures": 3, "max_crashed_attempts": 3})
 
 
 def test_retry_delay_grows_and_is_capped() -> None:
@@ -62,7 +69,8 @@ async def test_transient_failures_are_retried_until_the_handler_succeeds(
     @service.consumer(SPEC)
     async def handle(event: MailReceived) -> None:
         attempts[event.case_id] += 1
-        if attempts[event.case_id] <= 4:  # more than the deterministic bound: never counted
+        # More than either bound (deterministic failures, crashed attempts): never counted.
+        if attempts[event.case_id] <= 4:
             raise TransientError("archive down")
         handled.set()
 
@@ -72,6 +80,9 @@ async def test_transient_failures_are_retried_until_the_handler_succeeds(
     assert alerts.seen == []
     assert attempts["case1"] == 5
     assert (await js.stream_info(DEAD_LETTER_STREAM)).state.messages == 0
+    # Each attempt's mark was ended by its delayed nack, and the success removed the record.
+    with pytest.raises(NoKeysError):
+        await (await js.key_value(FAILURES_BUCKET)).keys()
 
 
 async def test_deterministic_failure_is_bounded_then_dead_lettered_with_an_alert(

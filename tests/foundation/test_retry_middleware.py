@@ -15,7 +15,7 @@ from schemas.examples import EXAMPLES
 from schemas.subjects import mail_event_filter
 from services.common.app import ServiceApp
 from services.common.errors import TransientError
-from services.common.failures import MemoryFailureCounter
+from services.common.failures import AttemptRecord, MemoryFailureCounter
 from services.common.jetstream import DEAD_LETTER_STREAM, EVENTS_STREAM, ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
@@ -24,9 +24,14 @@ SPEC = ConsumerSpec("flaky", (mail_event_filter("received"),))
 MAIL = MailReceived.model_validate(EXAMPLES["MailReceived"].model_dump())
 
 
-def _service(org: Organisation, failure: BaseException | None) -> tuple[ServiceApp, Counter[str]]:
-    settings = Settings(max_deterministic_failures=3)
-    service = ServiceApp("flaky", "test", settings, org, failures=MemoryFailureCounter())
+def _service(
+    org: Organisation,
+    failure: BaseException | None,
+    failures: MemoryFailureCounter | None = None,
+) -> tuple[ServiceApp, Counter[str]]:
+    settings = Settings(max_deterministic_failures=3, max_crashed_attempts=3)
+    counter = failures or MemoryFailureCounter()
+    service = ServiceApp("flaky", "test", settings, org, failures=counter)
     calls: Counter[str] = Counter()
 
     @service.consumer(SPEC)
@@ -91,3 +96,55 @@ async def test_a_payload_that_is_no_event_is_dead_lettered_at_once(org: Organisa
     assert len(letters) == 1
     ((alert,), _) = alerts[0]
     assert alert["case_id"] is None and alert["reason"].startswith("not a valid event")
+
+
+async def _crashed_attempts(failures: MemoryFailureCounter, times: int) -> None:
+    """What a process killed mid-handler leaves behind: attempts marked started, never ended."""
+    for delivery in range(1, times + 1):
+        await failures.begin(SPEC.durable, "m1", delivery)
+
+
+async def test_attempts_that_never_ended_are_dead_lettered_as_crashed(org: Organisation) -> None:
+    failures = MemoryFailureCounter()
+    await _crashed_attempts(failures, 3)
+    service, calls = _service(org, None, failures)
+    letters, alerts = await _deliver(service, MAIL)
+    assert calls == Counter()  # the handler is not tried a fourth time
+    assert len(letters) == 1 and len(alerts) == 1
+    ((alert,), _) = alerts[0]
+    assert alert["kind"] == "dead_letter" and alert["case_id"] == MAIL.case_id
+    assert alert["reason"].startswith("crashed: 3 attempts started and never ended")
+
+
+async def test_fewer_crashes_than_the_limit_are_tried_again(org: Organisation) -> None:
+    failures = MemoryFailureCounter()
+    await _crashed_attempts(failures, 2)
+    service, calls = _service(org, None, failures)
+    letters, alerts = await _deliver(service, MAIL)
+    assert calls[MAIL.case_id] == 1
+    assert letters == [] and alerts == []
+
+
+async def test_transient_failures_end_their_attempts_and_never_count_as_crashes(
+    org: Organisation,
+) -> None:
+    failures = MemoryFailureCounter()
+    service, calls = _service(org, TransientError("archive down"), failures)
+    letters, alerts = await _deliver(service, MAIL, times=10)
+    assert calls[MAIL.case_id] == 10
+    assert letters == [] and alerts == []
+    attempt = await failures.begin(SPEC.durable, "m1", 11)
+    assert (attempt.record.crashed, attempt.record.failures) == (0, 0)
+
+
+def test_an_attempt_ending_late_leaves_the_newer_attempts_mark() -> None:
+    # Delivery 1 outlived its ack wait; delivery 2 began on another replica meanwhile.
+    record = AttemptRecord().begun(1).begun(2)
+    assert record.ended(1) == AttemptRecord(crashed=1, open=2)
+    assert record.failed(1) == AttemptRecord(failures=1, crashed=1, open=2)
+    assert record.ended(2) == AttemptRecord(crashed=1)
+
+
+def test_a_count_kept_before_attempts_were_marked_is_read_as_failures() -> None:
+    assert AttemptRecord.decode(b"4") == AttemptRecord(failures=4)
+    assert AttemptRecord.decode(AttemptRecord(1, 2, 3).encode()) == AttemptRecord(1, 2, 3)

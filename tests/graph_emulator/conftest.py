@@ -17,7 +17,7 @@ import uvicorn
 from msgraph.graph_service_client import GraphServiceClient
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from devtools.graph_emulator import RunningEmulator, Timings, run_emulator
@@ -111,6 +111,21 @@ async def serve(app: Starlette) -> AsyncIterator[int]:
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def other_host() -> AsyncIterator[tuple[str, list[tuple[str, str | None]]]]:
+    """A server that is not Graph (reached as `localhost`, the emulator being `127.0.0.1`): its
+    base URL and every (path, Authorization header) it received."""
+    seen: list[tuple[str, str | None]] = []
+
+    async def anything(request: Request) -> JSONResponse:
+        seen.append((request.url.path, request.headers.get("authorization")))
+        return JSONResponse({"value": []})
+
+    app = Starlette(routes=[Route("/{path:path}", anything, methods=["GET", "POST"])])
+    async with serve(app) as port:
+        yield f"http://localhost:{port}", seen
 
 
 @pytest.fixture

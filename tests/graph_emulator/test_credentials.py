@@ -26,8 +26,9 @@ from devtools.graph_emulator.identity import ASSERTION_TYPE, GRAPH_SCOPE, AppReg
 from services.common.graph import graph_client_for
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
+from services.ingest.gateway import ForeignLink, GraphGateway, MailboxGate
 from tests.graph_emulator.certificates import Identity
-from tests.graph_emulator.conftest import FAST, SHARED
+from tests.graph_emulator.conftest import FAST, SHARED, other_host
 
 pytestmark = pytest.mark.integration
 
@@ -224,3 +225,27 @@ async def test_no_log_line_holds_the_secret_or_the_certificate_password(
     logged = caplog.text + "".join(str(record.__dict__) for record in caplog.records)
     for secret in (SECRET, "wrong-secret", PASSWORD):
         assert secret not in logged
+
+
+async def test_the_token_and_the_stored_links_go_to_graph_only(signed_in: SignedIn) -> None:
+    # Issue 16, finding 5: a delta link stored in KV pointing to another host got the token.
+    settings = signed_in.settings(graph_client_secret=SecretStr(SECRET))
+    reported: list[str] = []
+
+    async def report(mailbox: str) -> None:
+        reported.append(mailbox)
+
+    async with other_host() as (elsewhere, seen):
+        gateway = GraphGateway(graph_client_for(settings), MailboxGate(4), report)
+        stolen = f"{elsewhere}/v1.0/users/{SHARED}/mailFolders/inbox/messages/delta?$deltatoken=x"
+        with pytest.raises(ForeignLink):
+            await gateway.delta_round(SHARED, "inbox", stolen, 10)
+        assert seen == [] and reported == [SHARED]
+        # The sweep's cursor likewise: the read starts again on Graph.
+        assert await gateway.message_page(SHARED, stolen, 10) == ([], None)
+        assert seen == [] and reported == [SHARED, SHARED]
+        # Below the gateway, the SDK itself adds the token for Graph's host only.
+        graph = graph_client_for(settings)
+        await graph.users.by_user_id(SHARED).messages.with_url(f"{elsewhere}/v1.0/x").get()
+        assert seen == [("/v1.0/x", None)]
+    await graph_answers(settings)  # Graph itself still gets the token

@@ -11,7 +11,7 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from pydantic import SecretStr
 
 from devtools.graph_emulator import RunningEmulator
-from services.common.graph import graph_client_for, make_graph_client
+from services.common.graph import graph_client_for, graph_root, is_graph_link, make_graph_client
 from services.common.settings import (
     ClientCertificate,
     ClientSecret,
@@ -136,3 +136,32 @@ def test_a_certificate_that_does_not_load_names_the_setting(tmp_path: Path) -> N
     (tmp_path / "empty.pem").write_text("no certificate here")
     with pytest.raises(SettingsError, match="holds no usable certificate"):
         client(tmp_path / "empty.pem")
+
+
+ROOT = "https://graph.microsoft.com/v1.0"
+
+
+@pytest.mark.parametrize(
+    ("link", "followed"),
+    [
+        (f"{ROOT}/users/a/mailFolders/inbox/messages/delta?$deltatoken=x", True),
+        ("https://graph.microsoft.com:443/v1.0/users/a/messages?$skiptoken=y", True),
+        ("https://evil.example/v1.0/users/a/messages/delta?$deltatoken=x", False),
+        ("https://graph.microsoft.com.evil.example/v1.0/users/a/messages", False),
+        ("http://graph.microsoft.com/v1.0/users/a/messages", False),
+        ("https://graph.microsoft.com:8443/v1.0/users/a/messages", False),
+        ("https://graph.microsoft.com/beta/users/a/messages", False),
+        ("https://graph.microsoft.com/v1.0/../beta/users", False),
+        ("https://user:pw@graph.microsoft.com/v1.0/users/a/messages", False),
+        ("//evil.example/v1.0/users", False),
+        ("not a link at all", False),
+    ],
+)
+def test_a_stored_link_is_followed_only_under_the_graph_root(link: str, followed: bool) -> None:
+    # Issue 16, finding 5: a link from KV elsewhere would receive the app's bearer token.
+    assert is_graph_link(link, ROOT) is followed
+
+
+def test_the_graph_root_comes_from_the_settings_in_one_place() -> None:
+    assert graph_root(None) == ROOT
+    assert graph_root("http://127.0.0.1:8025/v1.0/") == "http://127.0.0.1:8025/v1.0"

@@ -1,7 +1,8 @@
 """Changes in Outlook as events: a human's flag or categories (`changed`), our own write-back (no
 event, no Graph read), a move into Deleted Items or out of the mailbox (`deleted`, R13), a move
 between other folders (nothing). Lifecycle events: subscriptionRemoved (recreate and catch up),
-missed (catch up). Throttling of one mailbox delays only that mailbox."""
+missed (catch up); a replayed or unconfirmed removal acts at most once. Throttling of one mailbox
+delays only that mailbox."""
 
 from __future__ import annotations
 
@@ -20,10 +21,13 @@ from nats.js import JetStreamContext
 
 from devtools.graph_emulator import RunningEmulator
 from services.common.graph import make_graph_client
-from services.common.jetstream import WRITEBACKS_BUCKET
+from services.common.jetstream import INGEST_BUCKET, WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.common.writeback import pending_marker, writeback_key, written_marker
+from services.ingest.config import IngestSettings
+from services.ingest.state import IngestState, SubscriptionRecord
+from services.ingest.work import LIFECYCLE_SUBJECT, LifecycleWork
 from tests.graph_emulator.conftest import deliver, raw_mail, wait_until
 from tests.ingest.conftest import running_ingest, send_many, work_drained
 from tests.ingest.test_webhook import subscription_of
@@ -193,3 +197,83 @@ async def test_throttling_one_mailbox_delays_only_that_mailbox(
         await events.wait_for(lambda _s, p: p["mailbox"] == BYGG, 5, timeout=15)
     # Retry-After was honoured: Graph was not hammered while it said wait.
     assert statuses["429"] <= 10
+
+
+async def test_a_replayed_subscription_removed_acts_at_most_once_and_only_when_graph_confirms(
+    js: JetStreamContext,
+    settings: Settings,
+    org: Organisation,
+    emulator: RunningEmulator,
+    admin: httpx.AsyncClient,
+    connect_as: Callable[[str], Awaitable[Client]],
+) -> None:  # issue 16, finding 7
+    ingest_js = (await connect_as("ingest")).jetstream()
+
+    async def replay(subscription: SubscriptionRecord, times: int) -> None:
+        """Through the webhook (as Graph retries or an attacker replays), then straight into the
+        work stream, past the webhook's dedupe (as after its window)."""
+        item = {
+            "subscriptionId": subscription.id,
+            "clientState": subscription.client_state,
+            "lifecycleEvent": "subscriptionRemoved",
+        }
+        for _ in range(times):
+            response = await client.post("/graph/lifecycle", json={"value": [item]})
+            assert response.status_code == 202
+        work = LifecycleWork(
+            department="bygg",
+            mailbox=BYGG,
+            subscription_id=subscription.id,
+            event="subscriptionRemoved",
+        )
+        for _ in range(times):
+            await ingest_js.publish(
+                LIFECYCLE_SUBJECT.format(department="bygg"), work.model_dump_json().encode()
+            )
+        await wait_until(lambda: work_drained(js), within=20)
+
+    async def graph_calls() -> tuple[int, int]:
+        """Subscriptions created, and bygg's delta requests, since the log was reset."""
+        routes = (await admin.get("/_emulator/requests")).json()
+        created = int(routes["byRoute"].get("POST /v1.0/subscriptions", 0))
+        deltas = sum(
+            1
+            for r in routes["recent"]
+            if r["mailbox"] == BYGG and r["route"].startswith("GET") and "delta" in r["route"]
+        )
+        return created, deltas
+
+    async def caught_up() -> bool:
+        """Every mailbox's first delta rounds are done: the upkeep reads no more until the
+        delta interval, so what the log counts next is the lifecycle events' doing."""
+        state = IngestState(await js.key_value(INGEST_BUCKET))
+        folders = IngestSettings().delta_folders
+        rounds = [await state.delta(d, f) for d in org.departments for f in folders]
+        return all(record is not None for record, _revision in rounds)
+
+    async with running_ingest(settings, org, emulator) as (_url, client):
+        await wait_until(caught_up, within=20)
+        await wait_until(lambda: work_drained(js), within=20)
+        old = await subscription_of(js, "bygg")
+        await admin.post("/_emulator/requests/reset")
+
+        # Graph still has the subscription: a forged or replayed removal changes nothing.
+        await replay(old, 3)
+        assert (await subscription_of(js, "bygg")).id == old.id
+        assert await graph_calls() == (0, 0)
+        assert old.id in emulator.emulator.registry.subscriptions
+
+        # Graph removed it: one successor and one catch-up, however often the event comes.
+        await admin.post(
+            f"/_emulator/subscriptions/{old.id}/lifecycle", json={"event": "subscriptionRemoved"}
+        )
+        await replay(old, 3)
+
+        async def replaced() -> bool:
+            return (await subscription_of(js, "bygg")).id != old.id
+
+        await wait_until(replaced, within=20)
+        await wait_until(lambda: work_drained(js), within=20)
+        created, deltas = await graph_calls()
+        assert created == 1
+        assert deltas == len(IngestSettings().delta_folders)

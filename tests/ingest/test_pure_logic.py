@@ -23,6 +23,7 @@ from services.ingest.gateway import MessageSnapshot
 from services.ingest.notifications import KnownSubscription, Refused, judge, parse_batch
 from services.ingest.state import MessageRecord
 from services.ingest.upkeep import Lease
+from services.ingest.work import LifecycleWork, lifecycle_work_id
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 LIVE = KnownSubscription("sub-1", "post", "post@ha.kommune.no", "s3cret", NOW + timedelta(days=1))
@@ -74,7 +75,7 @@ def test_lifecycle_items_need_no_resource_data() -> None:
 )
 def test_bad_bodies_are_refused_with_a_reason(body: bytes, reason: str) -> None:
     with pytest.raises(Refused) as refused:
-        parse_batch(body, max_depth=16)
+        parse_batch(body, max_depth=16, max_items=100_000)
     assert refused.value.status == 400
     assert reason in refused.value.reason
 
@@ -192,3 +193,18 @@ def test_a_pending_write_back_holds_its_echo_back_until_it_expires() -> None:
         "flagged",
     )
     assert read_writeback(b"{not json", 1001.0) == read_writeback(b"", 1001.0)
+
+
+def test_lifecycle_events_are_deduplicated_per_subscription_event_and_window() -> None:
+    def work(subscription: str = "sub-1", event: str = "subscriptionRemoved") -> LifecycleWork:
+        return LifecycleWork.model_validate(
+            {"department": "post", "mailbox": "p@x", "subscription_id": subscription,
+             "event": event}
+        )  # fmt: skip
+
+    window = 900.0
+    first = lifecycle_work_id(work(), 9_000.0, window)
+    assert lifecycle_work_id(work(), 9_000.0 + window - 1, window) == first  # a replay
+    assert lifecycle_work_id(work(), 9_000.0 + window, window) != first  # the next window
+    assert lifecycle_work_id(work("sub-2"), 9_000.0, window) != first
+    assert lifecycle_work_id(work(event="missed"), 9_000.0, window) != first

@@ -19,12 +19,13 @@ from services.common.jetstream import INGEST_BUCKET
 from services.common.natsserver import NatsServer
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
+from services.ingest.config import MAX_BODY_BYTES
 from services.ingest.notifications import Refused
 from services.ingest.state import IngestState, SubscriptionRecord
-from services.ingest.webhook import read_limited
+from services.ingest.webhook import MAX_VALIDATION_TOKEN, read_limited
 from tests.conftest import scaled
 from tests.graph_emulator.conftest import deliver, raw_mail, wait_until
-from tests.ingest.conftest import running_ingest, work_drained
+from tests.ingest.conftest import QUICK, running_ingest, work_drained
 from tests.support.events import event_log
 
 POST = "post@ha.kommune.no"
@@ -58,6 +59,33 @@ async def test_validation_handshake_echoes_the_decoded_token_as_text(
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/plain")
             assert response.text == "Validation: <b>token</b> 1+1"
+
+
+WEBHOOK_PATHS = ("/graph/notifications", "/graph/lifecycle", "/graph/personal")
+
+
+async def test_every_webhook_path_caps_the_token_the_body_and_the_batch(
+    js: JetStreamContext, settings: Settings, org: Organisation, emulator: RunningEmulator
+) -> None:  # issue 16, finding 7
+    small = QUICK.model_copy(update={"max_body_bytes": 64 * 1024, "max_batch_items": 10})
+    lifecycle = {"subscriptionId": "s", "clientState": "c", "lifecycleEvent": "missed"}
+    async with running_ingest(settings, org, emulator, small) as (_url, client):
+        for path in WEBHOOK_PATHS:
+            token = "<script>" + "x" * MAX_VALIDATION_TOKEN
+            refused = await client.post(path, params={"validationToken": token})
+            assert refused.status_code == 400, path
+            assert refused.headers["content-type"].startswith("text/plain")
+            assert "<script>" not in refused.text
+            echoed = await client.post(path, params={"validationToken": "Validation: ok"})
+            assert (echoed.status_code, echoed.text) == (200, "Validation: ok")
+
+            too_big = b'{"value": [' + b" " * (64 * 1024) + b"]}"
+            response = await client.post(path, content=too_big, headers=JSON)
+            assert response.status_code == 413, path
+            too_many = await client.post(path, json={"value": [lifecycle] * 11})
+            assert too_many.status_code == 413, path
+            at_the_cap = await client.post(path, json={"value": [lifecycle] * 10})
+            assert at_the_cap.status_code == 202, path
 
 
 async def test_forged_and_unknown_items_are_dropped_and_valid_ones_kept(
@@ -141,10 +169,12 @@ async def test_garbage_nesting_and_huge_bodies_produce_no_event_and_the_service_
         assert len(statuses) == len(bodies)
         assert set(statuses) <= {202, 400}, set(statuses)
 
+        # Refused as too deep (400), or before parsing as more than a batch can hold (413).
         deep = b"[" * 200_000 + b"]" * 200_000
-        assert (
-            await client.post("/graph/lifecycle", content=deep, headers=JSON)
-        ).status_code == 400
+        assert (await client.post("/graph/lifecycle", content=deep, headers=JSON)).status_code in {
+            400,
+            413,
+        }
         nested: Any = {"id": "m"}
         for _ in range(30):
             nested = {"a": nested}
@@ -165,8 +195,8 @@ async def test_garbage_nesting_and_huge_bodies_produce_no_event_and_the_service_
         except httpx.TransportError:
             pass  # the server may close the connection before the client finished sending
 
-        async def chunks() -> Any:
-            for _ in range(6):
+        async def chunks() -> Any:  # no Content-Length: the limit holds as the body streams in
+            for _ in range(MAX_BODY_BYTES // (1024 * 1024) + 1):
                 yield b" " * (1024 * 1024)
 
         async with httpx.AsyncClient(base_url=url, trust_env=False) as streaming:

@@ -33,9 +33,10 @@ from services.classifier.received import classify_received, default_classifier
 from services.common.htmltext import html_to_text
 from services.common.mail import DEFAULT_LIMITS, MailLimits, parse_mail, quarantine_reason
 from services.common.orgconfig import Organisation
-from services.common.received import GraphFacts, build_received, read_received
+from services.common.received import GraphFacts, StoredMime, build_received, read_received
 from services.common.workers import MiB, OverLimit, WorkerLimits, WorkerPool
 from tests.support.hostile import hostile_mail, parse_and_classify
+from tests.support.signing import TEST_KEYS
 
 MAILBOX = "post@ha.kommune.no"
 FACTS = GraphFacts("graph-hostile", datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
@@ -105,9 +106,9 @@ def test_an_unparseable_to_header_spoils_only_itself(org: Organisation) -> None:
 
 def test_a_mail_nothing_of_which_can_be_read_is_never_offisiell(org: Organisation) -> None:
     raw = b"\x00\xff nothing here is a header"
-    event = build_received(org, MAILBOX, raw, "graph-1", FACTS.received_at)
+    event = build_received(org, MAILBOX, raw, "graph-1", FACTS.received_at, keys=TEST_KEYS)
     assert event.quarantine is QuarantineReason.UNPARSEABLE
-    classified = classify_received(event, raw, org)
+    classified = classify_received(event, raw, org, TEST_KEYS)
     assert classified.mail_class is MailClass.ARKIVVERDIG
     assert classified.sensitive == [SensitiveKind.UNNTATT_OFFENTLIGHET]
     assert classified.reasons == ["quarantine.unparseable"]
@@ -174,13 +175,16 @@ def test_a_mail_over_the_size_cap_still_has_its_headers() -> None:
 
 def test_a_quarantined_mail_keeps_what_its_readable_part_says(org: Organisation) -> None:
     raw = huge_attachment(1)
-    event = build_received(org, MAILBOX, raw, "graph-1", FACTS.received_at, limits=LOW)
+    event = build_received(
+        org, MAILBOX, raw, "graph-1", FACTS.received_at, keys=TEST_KEYS, limits=LOW
+    )
     assert event.quarantine is QuarantineReason.TOO_LARGE
     assert event.subject == "stort vedlegg"
     classified = classify_received(
         event.model_copy(update={"quarantine": None}),
         raw,
         org,
+        TEST_KEYS,
         limits=replace(LOW, max_bytes=10**9),
     )
     assert classified.mail_class is MailClass.ARKIVVERDIG
@@ -192,6 +196,10 @@ def test_a_quarantined_mail_keeps_what_its_readable_part_says(org: Organisation)
 
 
 # --- the worker path: a received event always exists ------------------------------------------
+
+
+def _stored(raw: bytes) -> StoredMime:
+    return StoredMime(hashlib.sha256(raw).hexdigest(), len(raw))
 
 
 class _OverLimitFirst(WorkerPool):
@@ -210,7 +218,11 @@ async def test_ingest_publishes_the_headers_when_the_full_parse_is_over_a_limit(
     org: Organisation,
 ) -> None:
     raw = comment_storm(10)
-    event = await read_received(_OverLimitFirst(), org, MAILBOX, raw, FACTS, DEFAULT_LIMITS)
+    event = (
+        await read_received(
+            _OverLimitFirst(), org, TEST_KEYS, MAILBOX, raw, FACTS, _stored(raw), DEFAULT_LIMITS
+        )
+    ).event
     assert event.quarantine is QuarantineReason.TOO_COMPLEX
     assert event.subject == "brev"
     assert event.sender is not None and event.sender.address == "innbyggjar@epost.example"
@@ -229,7 +241,11 @@ async def test_a_mail_of_which_not_even_the_headers_can_be_read_is_still_receive
     org: Organisation,
 ) -> None:
     raw = comment_storm(10)
-    event = await read_received(_AlwaysOverLimit(), org, MAILBOX, raw, FACTS, DEFAULT_LIMITS)
+    event = (
+        await read_received(
+            _AlwaysOverLimit(), org, TEST_KEYS, MAILBOX, raw, FACTS, _stored(raw), DEFAULT_LIMITS
+        )
+    ).event
     assert event.quarantine is QuarantineReason.UNPARSEABLE
     assert event.graph_message_id == FACTS.graph_message_id
     assert event.mime_size == len(raw)
@@ -242,9 +258,13 @@ async def test_any_hostile_mail_ends_as_a_case(
 ) -> None:
     """Deliverable 9: the work ends by itself or at its limit with a quarantine outcome, a
     `received` event always exists, and no exception escapes."""
-    event = await read_received(pool, org, MAILBOX, raw, FACTS, DEFAULT_LIMITS)
+    event = (
+        await read_received(pool, org, TEST_KEYS, MAILBOX, raw, FACTS, _stored(raw), DEFAULT_LIMITS)
+    ).event
     assert isinstance(event, MailReceived)
-    outcome = await pool.run(classify_received, event, raw, org, None, None, DEFAULT_LIMITS)
+    outcome = await pool.run(
+        classify_received, event, raw, org, TEST_KEYS, None, None, DEFAULT_LIMITS
+    )
     if isinstance(outcome, OverLimit):
         return  # the service then publishes the quarantine (tests/classifier_service)
     assert isinstance(outcome, MailClassified)

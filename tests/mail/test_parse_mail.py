@@ -221,3 +221,18 @@ def test_raw_8bit_headers_are_restored() -> None:
     assert mail.header("x-legacy") == "blå"
     assert mail.header("x-encoded") == "blå"
     assert mail.header("x-plain") == "ascii"
+
+
+def test_message_ids_of_raw_8bit_octets_are_readable_text() -> None:
+    # A sender's raw 8-bit Message-ID must still make a case id and an event that serialises
+    # (lone surrogates do neither).
+    raw = (
+        b"From: a@example.org\r\nTo: post@ha.kommune.no\r\nSubject: x\r\n"
+        b"Message-ID: <\xe6\xf8\xe5@example.org>\r\nIn-Reply-To: <\xc3\xa6@example.org>\r\n"
+        b"References: <r\xff@example.org>\r\n\r\nhei\r\n"
+    )
+    mail = parse_mail(raw)
+    assert mail.message_id == "\u00e6\u00f8\u00e5@example.org"  # not UTF-8: read as cp1252
+    assert mail.in_reply_to == "\u00e6@example.org"
+    for text in (mail.message_id, mail.in_reply_to, *mail.references):
+        text.encode("utf-8")

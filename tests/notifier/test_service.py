@@ -15,6 +15,7 @@ from devtools.graph_emulator import RunningEmulator, run_emulator
 from schemas.events import Event
 from schemas.vocab import AlertKind, Channel, SensitiveKind
 from services.common.clock import Clock
+from services.common.jetstream import NOTICES_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.notifier.app import build_notifier
@@ -35,6 +36,7 @@ from tests.notifier.support import (
     routed,
     run_listener,
 )
+from tests.support.connections import Connect
 from tests.support.events import EventLog, event_log
 from tests.support.publishing import EventInjector
 
@@ -205,6 +207,46 @@ async def test_failing_email_falls_back_to_a_teams_card_and_raises_an_alert(
     assert undeliverable["kind"] == "notice_undeliverable"
     assert "email" in undeliverable["summary"] and "teams" in undeliverable["summary"]
     assert inbox_notices(stack.emulator, "gerd.skjaerpe@ha.kommune.no") == []
+
+
+async def test_an_error_the_email_sender_did_not_foresee_falls_back_to_the_next_channel(
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
+) -> None:  # issue 16, finding 9
+    # A line break in the mail's subject (an encoded word decodes to it) reaches the notice's
+    # title, which the e-mail's Subject header refuses with a ValueError, not a ChannelFailed.
+    subject = "Søknad om løyve\ngnr 12"
+    async with notifier_stack(settings, org) as stack:
+        await publish(injector, routed(3, "gerd.skjaerpe", org, subject=subject))
+        ((_s, audit),) = await stack.notices.wait_for(matching("assigned"))
+        ((_s, undeliverable),) = await stack.alerts.wait_for(lambda _s, p: True)
+    assert audit["channel"] == Channel.TEAMS.value
+    assert len(stack.teams.received) == 1
+    assert undeliverable["reason"] == "email: ValueError"
+    assert inbox_notices(stack.emulator, "gerd.skjaerpe@ha.kommune.no") == []
+
+
+async def test_a_department_whose_digest_fails_is_skipped_and_the_others_get_theirs(
+    connect_as: Connect, injector: EventInjector, settings: Settings, org: Organisation
+) -> None:  # issue 16, deliverable 7
+    first, *others = org.departments
+    notices_kv = await (await connect_as("notifier")).jetstream().key_value(NOTICES_BUCKET)
+    # A digest view no release of the notifier can read: the first department's digest fails.
+    await notices_kv.put(f"case.{first}.unreadable", b"not a case view")
+    clock = ManualClock()
+    async with (
+        event_log(settings, "sakspost.alert.skipped.>") as skipped,
+        notifier_stack(settings, org, clock=clock) as stack,
+    ):
+        clock.advance(3 * 3600)  # 05:00 UTC → 09:00 in Oslo, after digest_at 07:30
+        # Every other department's digest goes out (one notice per supervisor at least).
+        await stack.notices.wait_for(
+            lambda s, p: matching("digest")(s, p) and p["department"] == others[-1]
+        )
+        digests = {p["department"] for _s, p in stack.notices.matching(matching("digest"))}
+        ((_s, alert),) = await skipped.wait_for(lambda _s, p: True)
+    assert alert["department"] == first
+    assert alert["reason"] == f"notifier: digest {first}/2026-11-25: ValidationError"
+    assert digests == set(others)
 
 
 async def test_the_webhook_is_signed_with_the_documented_secret(

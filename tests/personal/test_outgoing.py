@@ -6,13 +6,18 @@
   goes to the department's screened case instead (R3).
 - R2, R3: a sent mail holding an identity number raises `sensitive_outgoing`, naming the kind but
   neither the number, the subject nor the recipient.
-- Sakspost's own notices (`X-Sakspost-Notice`) are never judged: they do not even become `sent`.
+- Sakspost's own notices (`X-Sakspost-Notice`, sealed) are never judged: they do not even become
+  `sent`. The same header without Sakspost's seal is judged like any sent mail, and alerted as
+  `forged_marker`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -22,7 +27,8 @@ from nats.js import JetStreamContext
 from services.common.jetstream import RECEIPTS_BUCKET
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
-from services.common.outgoing import NOTICE_HEADER
+from services.common.outgoing import NOTICE_HEADER, mark_notice
+from services.common.seal import SigningKeys, signing_keys
 from services.common.settings import REPO_ROOT
 from services.ingest.state import sent_key
 from services.websak.config import ReceptionCases, load_placement
@@ -56,14 +62,20 @@ def reply_mime(mailbox: str, original: bytes, name: str, text: str) -> bytes:
     ).encode()
 
 
-def notice_mime(mailbox: str, secret: str) -> bytes:
-    return (
-        f"From: {mailbox}\r\nTo: sakshandsamar@ha.kommune.no\r\nSubject: Varsel\r\n"
-        "Date: Tue, 08 Sep 2026 08:59:00 +0200\r\nMessage-ID: <varsel-4417@ha.kommune.no>\r\n"
-        f"{NOTICE_HEADER}: 4417\r\nMIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        f"Ny sak. {secret}\r\n"
-    ).encode()
+def notice_mime(mailbox: str, secret: str, name: str, keys: SigningKeys | None) -> bytes:
+    """A notice sent from the shared mailbox: sealed with `keys`, or (None) only claiming to be."""
+    mail = EmailMessage(policy=policy.SMTP)
+    mail["From"] = mailbox
+    mail["To"] = "sakshandsamar@ha.kommune.no"
+    mail["Subject"] = "Varsel"
+    mail["Date"] = "Tue, 08 Sep 2026 08:59:00 +0200"
+    mail["Message-ID"] = f"<{name}@ha.kommune.no>"
+    if keys is None:
+        mail[NOTICE_HEADER] = name
+    else:
+        mark_notice(mail, name, keys, datetime.now(UTC))
+    mail.set_content(f"Ny sak. {secret}\n", charset="utf-8")
+    return mail.as_bytes()
 
 
 async def recorded(js: JetStreamContext, key: str) -> None:
@@ -128,7 +140,11 @@ async def test_reply_from_sakspost_is_alerted_and_archived_as_outgoing(
 
         notice = await graph.post(
             f"/_emulator/mailboxes/{mailbox}/deliver?folder=sentitems",
-            content=notice_mime(mailbox, secret),
+            content=notice_mime(mailbox, secret, "varsel-4417", signing_keys(stack.settings())),
+        )
+        forged = await graph.post(
+            f"/_emulator/mailboxes/{mailbox}/deliver?folder=sentitems",
+            content=notice_mime(mailbox, secret, "varsel-4418", None),
         )
         plain = await graph.post(
             f"/_emulator/mailboxes/{mailbox}/deliver?folder=sentitems",
@@ -138,16 +154,18 @@ async def test_reply_from_sakspost_is_alerted_and_archived_as_outgoing(
             f"/_emulator/mailboxes/{mailbox}/deliver?folder=sentitems",
             content=reply_mime(mailbox, original, "svar-b", f"Fødselsnummeret ditt: {secret}."),
         )
-        assert notice.status_code == plain.status_code == sensitive.status_code == 201
+        assert {r.status_code for r in (notice, forged, plain, sensitive)} == {201}
 
-        sent = [p for _, p in await log.wait_for(lambda _s, p: p["type"] == "sent", 2, 60)]
-        assert {p["conversation_id"] for p in sent} == {received["conversation_id"]}
+        sent = [p for _, p in await log.wait_for(lambda _s, p: p["type"] == "sent", 3, 60)]
         by_graph_id = {p["graph_message_id"]: p["case_id"] for p in sent}
-        plain_id, sensitive_id = (
+        plain_id, sensitive_id, forged_id = (
             by_graph_id[plain.json()["id"]],
             by_graph_id[sensitive.json()["id"]],
+            by_graph_id[forged.json()["id"]],
         )
-        alerts = await log.wait_for(lambda s, _p: s.startswith("sakspost.alert."), 3, 60)
+        replies = [p for p in sent if p["case_id"] != forged_id]
+        assert {p["conversation_id"] for p in replies} == {received["conversation_id"]}
+        alerts = await log.wait_for(lambda s, _p: s.startswith("sakspost.alert."), 5, 60)
         # The notice is Sakspost's own: handled (marked in KV) but never a `sent` event.
         await asyncio.wait_for(wait_for_key(js, sent_key(notice.json()["id"])), 30)
         for key in (f"outgoing.{plain_id}", f"outgoing-sensitive.{sensitive_id}"):
@@ -162,13 +180,16 @@ async def test_reply_from_sakspost_is_alerted_and_archived_as_outgoing(
             assert code == 0, said
         state = await archive_state(stack.websak_url)
 
-    assert len(log.matching(lambda _s, p: p["type"] == "sent")) == 2
+    assert len(log.matching(lambda _s, p: p["type"] == "sent")) == 3
     raised = sorted((p["kind"], p["case_id"]) for _, p in alerts)
     assert raised == sorted(
         [
             ("reply_not_from_websak", plain_id),  # R14
             ("reply_not_from_websak", sensitive_id),
             ("sensitive_outgoing", sensitive_id),  # R2, R3
+            # The notice header without a seal exempts nothing: checked, and alerted.
+            ("sensitive_outgoing", forged_id),
+            ("forged_marker", forged_id),
         ]
     )
     assert {s.split(".")[-1] for s, _ in alerts} == {label["department"]}
@@ -178,7 +199,7 @@ async def test_reply_from_sakspost_is_alerted_and_archived_as_outgoing(
         assert SUBJECT_WORD not in str(payload)
         if payload["kind"] == "sensitive_outgoing":
             assert "fodselsnummer" in payload["summary"]
-        else:
+        elif payload["kind"] == "reply_not_from_websak":
             assert f"archive-outgoing {payload['case_id']}" in payload["summary"]
 
     archived = next(p for _, p in log.seen if p["type"] == "archived")

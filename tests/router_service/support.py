@@ -26,6 +26,7 @@ from services.common.settings import Settings
 from services.common.writeback import read_writeback, writeback_key
 from tests.support.environment import nats_environment
 from tests.support.publishing import EventInjector
+from tests.support.signing import TEST_KEYS
 
 WAIT_SECONDS = 20.0
 
@@ -90,6 +91,7 @@ class Mailroom:
             graph_id,
             received_at or datetime.now(UTC),
             conversation_id=message.conversation_id if message else None,
+            keys=TEST_KEYS,
             change_key=message.change_key if message else None,
             categories=list(message.categories or []) if message else [],
             flag_status=message.flag.flag_status.value if message and message.flag else None,

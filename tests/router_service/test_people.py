@@ -11,6 +11,7 @@ from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.common.settings import Settings
 from tests.support.events import event_log
+from tests.support.signing import TEST_KEYS
 
 from .support import Mailroom, mail
 
@@ -81,7 +82,7 @@ async def test_classified_before_received_is_routed_once_the_case_opens(
 ) -> None:  # R11 (order of consumers)
     raw = mail("Tidleg", to=HELSE, message_id="early@x.org")
     graph_id = await mailroom.deliver(HELSE, raw)
-    received = build_received(mailroom.org, HELSE, raw, graph_id, datetime.now(UTC))
+    received = build_received(mailroom.org, HELSE, raw, graph_id, datetime.now(UTC), keys=TEST_KEYS)
     async with event_log(settings) as log, router.running():
         await mailroom.classify(received, MailClass.OFFISIELL)
         # The router retries the verdict as transient until the case exists.

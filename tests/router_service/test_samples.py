@@ -17,6 +17,7 @@ from services.common.settings import Settings
 from services.router.outlook import ASSIGNED_PREFIX, CLASS_CATEGORIES
 from tests.conftest import SAMPLES
 from tests.support.events import event_log
+from tests.support.signing import TEST_KEYS
 
 from .support import Mailroom
 
@@ -39,7 +40,7 @@ async def test_samples_are_routed_to_their_department_with_one_assignee_in_outlo
             mailbox = official_recipient(parse_mail(raw), org)
             assert mailbox is not None, label["file"]
             received = await mailroom.receive(mailbox, raw)
-            verdict = classify_received(received, raw, org)
+            verdict = classify_received(received, raw, org, TEST_KEYS)
             await mailroom.publish(verdict)
             cases.append((label, received, verdict))
         await log.wait_for(lambda _s, p: p["type"] == "routed", count=len(cases), timeout=90)

@@ -1,7 +1,9 @@
-"""A minimal service on the common runtime, for the graceful-stop test.
+"""A minimal service on the common runtime, for the graceful-stop and crash tests.
 
 It records each handled event id in a file (flushed to disk before the handler returns, so the
-record survives a stop), which lets the test count how often each event was handled.
+record survives a stop), which lets the test count how often each event was handled. With
+`COUNTER_KILLED_BY` set, the event of that case kills the process instead (SIGKILL, as the
+kernel's OOM killer would: no exception, no outcome).
 
 NATS refuses anyone without a login, and a service may pull only its own durable consumers
 (`permissions.py`): the counter runs as the classifier, the consumer of `received`, on the
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 
 from schemas.events import MailReceived
@@ -25,11 +28,15 @@ IDENTITY = "classifier"
 RECEIVED = ConsumerSpec(IDENTITY, (mail_event_filter("received"),), description="test counter")
 
 
-def build(settings: Settings, org: Organisation, record: Path) -> ServiceApp:
+def build(
+    settings: Settings, org: Organisation, record: Path, killed_by: str | None = None
+) -> ServiceApp:
     service = ServiceApp(IDENTITY, "counts received events", settings, org)
 
     @service.consumer(RECEIVED)
     async def count(event: MailReceived) -> None:
+        if event.case_id == killed_by:
+            os.kill(os.getpid(), signal.SIGKILL)
         with record.open("a", encoding="utf-8") as handle:
             handle.write(event.event_id + "\n")
             handle.flush()
@@ -40,7 +47,8 @@ def build(settings: Settings, org: Organisation, record: Path) -> ServiceApp:
 
 def main() -> None:
     settings, org = prepare(IDENTITY)
-    asyncio.run(build(settings, org, Path(os.environ["COUNTER_RECORD"])).serve())
+    record = Path(os.environ["COUNTER_RECORD"])
+    asyncio.run(build(settings, org, record, os.environ.get("COUNTER_KILLED_BY")).serve())
 
 
 if __name__ == "__main__":

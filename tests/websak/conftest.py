@@ -16,6 +16,9 @@ from services.websak.config import WebSakPlacement, load_placement
 from services.websak.tokens import StaticToken
 from tests.websak.contract import ContractRecorder, load_contract
 
+# The filing marker's key in these tests (a real one comes from a Secret, or `sakspost up`).
+MARKER_KEY = b"websak-tests-marker-key-0123456789abcdef"
+
 
 @pytest.fixture(scope="session")
 def contract() -> OpenAPI:

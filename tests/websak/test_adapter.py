@@ -23,8 +23,10 @@ from services.websak.filing import (
     ensure_sender,
     file_journalpost,
 )
+from services.websak.render import render_mail_pdf
 from services.websak.submission import build_submission
 from services.websak.titles import SCREENED_SUFFIX
+from tests.websak.conftest import MARKER_KEY
 from tests.websak.contract import ContractRecorder
 
 SAMPLES = REPO_ROOT / "samples"
@@ -48,7 +50,10 @@ async def _file(admin: httpx.AsyncClient, fil_id: int) -> bytes:
 
 def _submission(name: str, case_id: str, *, sensitive: bool) -> tuple[bytes, Submission]:
     raw = (SAMPLES / name).read_bytes()
-    return raw, build_submission(raw, case_id=case_id, sensitive=sensitive)
+    pdf = render_mail_pdf(raw, sensitive=sensitive)
+    return raw, build_submission(
+        raw, case_id=case_id, sensitive=sensitive, marker_key=MARKER_KEY, pdf=pdf
+    )
 
 
 async def test_arkivverdig_sample_becomes_one_complete_journalpost(  # R9a

@@ -6,11 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from services.common.credentials import ensure_key
 from services.common.orgconfig import Organisation
+from services.common.settings import Settings
 from services.websak.config import (
+    MARKER_KEY_VARIABLE,
     WebSakConfigError,
     WebSakConnection,
+    load_marker_key,
     load_placement,
+    marker_key_file,
     parse_placement,
 )
 
@@ -65,3 +70,25 @@ def test_the_connection_needs_credentials(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SAKSPOST_WEBSAK_CLIENT_ID", "sakspost")
     monkeypatch.setenv("SAKSPOST_WEBSAK_CLIENT_SECRET", "s")
     assert WebSakConnection().token_url is not None
+
+
+def test_the_marker_key_comes_from_the_environment_or_the_local_stack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(MARKER_KEY_VARIABLE, raising=False)
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(WebSakConfigError, match=f"{MARKER_KEY_VARIABLE}.*sakspost up"):
+        load_marker_key(settings)
+    # `sakspost up` makes one in the credentials folder, once: a restart keeps it.
+    ensure_key(marker_key_file(settings), MARKER_KEY_VARIABLE)
+    made = load_marker_key(settings).key
+    ensure_key(marker_key_file(settings), MARKER_KEY_VARIABLE)
+    assert load_marker_key(settings).key == made
+    assert len(made) >= 32
+    assert marker_key_file(settings).stat().st_mode & 0o077 == 0
+    # The environment (a Kubernetes Secret) wins, and a short key is refused.
+    monkeypatch.setenv(MARKER_KEY_VARIABLE, "k" * 40)
+    assert load_marker_key(settings).key == b"k" * 40
+    monkeypatch.setenv(MARKER_KEY_VARIABLE, "short")
+    with pytest.raises(WebSakConfigError, match=MARKER_KEY_VARIABLE):
+        load_marker_key(settings)

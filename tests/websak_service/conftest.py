@@ -17,7 +17,10 @@ from services.common.clock import Clock
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.websak.app import Wiring, build
-from services.websak.config import ArchivingOptions, WebSakConnection
+from services.websak.config import ArchivingOptions, MarkerKey, WebSakConnection
+
+# The filing marker's key in these tests (a real one comes from a Secret, or `sakspost up`).
+MARKER_KEY = MarkerKey(marker_key=SecretStr("websak-service-tests-marker-key-0123456789"))
 
 
 class ServiceFactory(Protocol):
@@ -34,6 +37,7 @@ def wiring_for(url: str, *, alert_after_seconds: float = 900, clock: Clock = utc
     return Wiring(
         connection=WebSakConnection(base_url=url, token=SecretStr(DEFAULT_TOKEN), timeout_s=10),
         options=ArchivingOptions(alert_after_seconds=alert_after_seconds),
+        marker_key=MARKER_KEY,
         clock=clock,
     )
 

@@ -19,10 +19,12 @@ from schemas.vocab import AssignmentPolicy, MailClass, SensitiveKind
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
-from services.websak.submission import filing_marker
+from services.websak.markers import filing_marker, holds_marker
 from tests.conftest import SAMPLES
 from tests.support.publishing import EventInjector
+from tests.support.signing import TEST_KEYS
 from tests.websak.pdftext import extract_text
+from tests.websak_service.conftest import MARKER_KEY
 
 RECEIVED_AT = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
@@ -69,7 +71,13 @@ async def deliver(
     await stages.store_mime(raw)
     mailbox = org.departments[label["department"]].addresses[0]
     received = build_received(
-        org, mailbox, raw, f"graph-{label['file']}", RECEIVED_AT, conversation_id=conversation_id
+        org,
+        mailbox,
+        raw,
+        f"graph-{label['file']}",
+        RECEIVED_AT,
+        conversation_id=conversation_id,
+        keys=TEST_KEYS,
     )
     routed = MailRouted(
         event_id=make_event_id("routed", received.case_id, routing),
@@ -104,8 +112,8 @@ async def archive_state(url: str) -> dict[str, Any]:
 
 
 def journalposts_of(state: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
-    marker = filing_marker(case_id)
-    return [jp for jp in state["journalposter"].values() if marker in jp["tittel1"]]
+    marker = filing_marker(case_id, MARKER_KEY.key)
+    return [jp for jp in state["journalposter"].values() if holds_marker(jp["tittel1"], marker)]
 
 
 def assert_pdfa_with_text(pdf_bytes: bytes, expected_text: list[str]) -> None:

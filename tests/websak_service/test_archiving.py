@@ -23,7 +23,7 @@ from tests.conftest import scaled
 from tests.support.environment import nats_environment
 from tests.support.events import EventLog, event_log
 from tests.support.publishing import EventInjector
-from tests.websak_service.conftest import ServiceFactory, wiring_for
+from tests.websak_service.conftest import MARKER_KEY, ServiceFactory, wiring_for
 from tests.websak_service.support import (
     Delivered,
     archive_state,
@@ -171,6 +171,7 @@ async def test_permanent_refusal_alerts_at_once_and_the_retry_command_archives_i
                 settings,
                 SAKSPOST_WEBSAK_BASE_URL=standin.url,
                 SAKSPOST_WEBSAK_TOKEN=DEFAULT_TOKEN,
+                SAKSPOST_WEBSAK_MARKER_KEY=MARKER_KEY.marker_key.get_secret_value(),
                 SAKSPOST_LOG_LEVEL="warning",
             ),
             cwd=REPO_ROOT,

@@ -27,7 +27,7 @@ from tests.support.environment import nats_environment
 from tests.support.events import event_log
 from tests.support.provisioning import layout_for, provision_as_admin
 from tests.support.publishing import EventInjector
-from tests.websak_service.conftest import wiring_for
+from tests.websak_service.conftest import MARKER_KEY, wiring_for
 from tests.websak_service.gate import Gate, gated_standin
 from tests.websak_service.support import (
     assert_one_complete_journalpost,
@@ -74,6 +74,7 @@ async def _start_websak_process(settings: Settings, websak_url: str) -> asyncio.
         SAKSPOST_LOG_LEVEL="warning",
         SAKSPOST_WEBSAK_BASE_URL=websak_url,
         SAKSPOST_WEBSAK_TOKEN=DEFAULT_TOKEN,
+        SAKSPOST_WEBSAK_MARKER_KEY=MARKER_KEY.marker_key.get_secret_value(),
     )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.websak", env=env, cwd=REPO_ROOT
@@ -139,7 +140,7 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
         wiring = wiring_for(url)
         # The archiver of a websak process, with websak's rights.
         websak_js = (await connect_as("websak")).jetstream()
-        archiver, archive = await open_archiver(websak_js, crash, org, wiring)
+        archiver, archive = await open_archiver(websak_js, crash, settings, org, wiring)
         with pytest.raises(ConnectionError):
             await archiver.on_routed(mail.routed)
         await archive.aclose()
@@ -148,7 +149,9 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
         assert stored is not None and stored[0].stage is Stage.DOCUMENTS_UPLOADED
 
         # Started again with the WebSak stand-in unreachable: the receipt alone finishes the case.
-        unreachable = Wiring(connection=wiring_for("http://127.0.0.1:9").connection)
+        unreachable = Wiring(
+            connection=wiring_for("http://127.0.0.1:9").connection, marker_key=MARKER_KEY
+        )
         async with build(settings, org, unreachable).running():
             await publish(injector, mail.routed)
             ((_subject, event),) = await archived.wait_for_case(mail.case_id, "archived")

@@ -20,6 +20,7 @@ from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.outgoing import forward_mime
 from services.common.received import build_received
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 from services.websak.submission import ORIGINAL_FILENAME, WRAPPER_FILENAME
 from tests.conftest import SAMPLES
@@ -53,6 +54,8 @@ async def test_a_forward_is_archived_as_its_original(  # R9c, R9a
     assert citizen.sender is not None
     colleague = org.staff[0]
     mailbox = org.departments[label["department"]].addresses[0]
+    # Sealed with the stack's key, as the personal mailroom seals it.
+    keys = signing_keys(settings)
     wrapper = forward_mime(
         original,
         colleague.name,
@@ -61,9 +64,10 @@ async def test_a_forward_is_archived_as_its_original(  # R9c, R9a
         "VS: vidaresendt",
         "Feilsendt til meg.",
         datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        keys,
     )
     await injector.store_mime(wrapper)
-    received = build_received(org, mailbox, wrapper, "graph-forward", RECEIVED_AT)
+    received = build_received(org, mailbox, wrapper, "graph-forward", RECEIVED_AT, keys=keys)
     routed = MailRouted(
         event_id=make_event_id("routed", received.case_id),
         case_id=received.case_id,

@@ -6,14 +6,18 @@ Keys:
 - `personal.subscriptions`: the personal folders' subscriptions (id, clientState, expiry);
 - `personal.delta.<staff>.<folder>`: the folder's delta link (a cursor);
 - `personal.sweep.<staff>`: the sweep's checkpoint: the next page's link, how many were read,
-  the Graph ids of the official mail found and forwarded so far.
+  the Graph ids of the official mail found and forwarded so far;
+- `personal.mail.<staff>.<graph id>`: what the watch did with one Inbox mail, `forwarded` or
+  `asked` (its owner was asked to send it with the category), so that neither happens twice.
+  Private mail left alone leaves no key.
 
-Opting out deletes the subscriptions and every cursor of that person (`forget`).
+Opting out deletes the subscriptions and every cursor and mark of that person (`forget`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
@@ -46,6 +50,17 @@ def delta_key(staff_id: str, folder: str) -> str:
 
 def sweep_key(staff_id: str) -> str:
     return f"{PREFIX}.sweep.{_token(staff_id)}"
+
+
+def _mail_prefix(staff_id: str) -> str:
+    return f"{PREFIX}.mail.{_token(staff_id)}"
+
+
+def mail_key(staff_id: str, graph_id: str) -> str:
+    return f"{_mail_prefix(staff_id)}.{graph_id_token(graph_id)}"
+
+
+Outcome = Literal["forwarded", "asked"]
 
 
 def folder_key(staff_id: str, folder: str) -> str:
@@ -151,11 +166,38 @@ class PersonalState:
         await self.kv.put(delta_key(staff_id, folder), link.encode())
 
     async def forget(self, staff_id: str) -> None:
-        """Opted out: no subscription, no cursor, no checkpoint of this person remains."""
+        """Opted out: no subscription, no cursor, no checkpoint, no mark of this person remains."""
         for folder in FOLDERS:
             await self.save_subscription(folder_key(staff_id, folder), None)
             await self._forget(delta_key(staff_id, folder))
         await self._forget(sweep_key(staff_id))
+        for key in await self._keys_under(_mail_prefix(staff_id)):
+            await self.kv.delete(key)
+
+    async def _keys_under(self, prefix: str) -> list[str]:
+        """The live keys under `prefix`, filtered by the server (nats-py's `keys(filters=…)` would
+        read every key of the bucket and match substrings)."""
+        watcher = await self.kv.watch(f"{prefix}.>", ignore_deletes=True, meta_only=True)
+        keys: list[str] = []
+        try:
+            async for entry in watcher:
+                if entry is None:  # the end of what is stored now
+                    return keys
+                keys.append(entry.key)
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it untyped
+        return keys
+
+    # --- what the watch did with a mail ---------------------------------------------------
+
+    async def outcome(self, staff_id: str, graph_id: str) -> Outcome | None:
+        value, _ = await self._get(mail_key(staff_id, graph_id))
+        if value == b"forwarded":
+            return "forwarded"
+        return "asked" if value == b"asked" else None
+
+    async def record_outcome(self, staff_id: str, graph_id: str, outcome: Outcome) -> None:
+        await self.kv.put(mail_key(staff_id, graph_id), outcome.encode())
 
     # --- the sweep ------------------------------------------------------------------------
 

@@ -5,7 +5,10 @@ ids of official and archival mail, never their content, go into the checkpoint w
 after every page, so a killed sweep resumes where it stopped. Graph's throttling (429/503 with
 Retry-After) is waited out: a sweep is a long read, and Retry-After is exactly how long to wait.
 The owner then gets the report (counts and subjects); with `forward`, the mail goes to Sakspost
-as the live watch would forward it (R9c).
+as the live watch would forward it (R9c). A mail that cannot be judged, forwarded or reported (a
+control character in its subject) is logged, alerted once and skipped (`services/common/
+isolation.py`): the sweep goes on with the rest. A connection lost is not skipped: the sweep stops
+and resumes from its checkpoint.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import TypeVar
 import structlog
 
 from schemas.vocab import MailClass
-from services.common.errors import TransientError
+from services.common.errors import TRANSIENT_ERRORS, TransientError
+from services.common.isolation import Isolation, item_key
 from services.common.orgconfig import StaffMember
 from services.ingest.gateway import GraphGateway
 from services.ingest.personal import texts
@@ -55,6 +59,7 @@ class Sweep:
         state: PersonalState,
         *,
         forward: bool,
+        isolation: Isolation,
         progress: Progress = lambda _read: None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -63,6 +68,7 @@ class Sweep:
         self._mailroom = mailroom
         self._state = state
         self._forward = forward
+        self._isolation = isolation
         self._progress = progress
         self._sleep = sleep
         self.throttled = 0
@@ -95,7 +101,8 @@ class Sweep:
         if self._forward:
             for message_id in checkpoint.found:
                 if message_id not in checkpoint.forwarded:
-                    await self._forward_one(message_id)
+                    if not await self._one(message_id, partial(self._forward_one, message_id)):
+                        continue
                     forwarded = [*checkpoint.forwarded, message_id]
                     checkpoint = checkpoint.model_copy(update={"forwarded": forwarded})
                     await self._state.save_checkpoint(self._owner.id, checkpoint)
@@ -104,17 +111,29 @@ class Sweep:
         await self._state.save_checkpoint(self._owner.id, reported)
         return report
 
+    async def _one(self, message_id: str, work: Callable[[], Awaitable[None]]) -> bool:
+        """Do `work` for one mail, isolated; False when it failed and was skipped. The item is
+        named by a hash: a personal mail's Graph id stays out of logs and alerts."""
+        item = f"{self._owner.id}/{item_key(message_id)}"
+        return await self._isolation.run(item, work, propagate=TRANSIENT_ERRORS)
+
     async def _judge(self, message_id: str, slots: asyncio.Semaphore) -> str | None:
         """The id when the mail is official or archival (judged in memory, then forgotten)."""
-        async with slots:
-            raw = await self._patiently(lambda: self._mailroom.read(self._owner, message_id))
-        if raw is None:
-            return None
-        judged = await self._mailroom.judge(self._owner, raw)
-        if judged is None:
-            return None
-        verdict = self._mailroom.received_verdict(judged)
-        return message_id if isinstance(verdict, Forward) else None
+        official: list[str] = []
+
+        async def judge() -> None:
+            async with slots:
+                raw = await self._patiently(lambda: self._mailroom.read(self._owner, message_id))
+            if raw is None:
+                return
+            judged = await self._mailroom.judge(self._owner, raw)
+            if judged is None:
+                return
+            if isinstance(self._mailroom.received_verdict(judged), Forward):
+                official.append(message_id)
+
+        await self._one(message_id, judge)
+        return official[0] if official else None
 
     async def _settle(
         self, checkpoint: SweepCheckpoint, found: list[str], read: int, next_link: str | None
@@ -142,11 +161,15 @@ class Sweep:
     async def _report(self, checkpoint: SweepCheckpoint) -> SweepReport:
         """Tell the owner what was found; the subjects are read again, never kept."""
         found: list[tuple[MailClass, str]] = []
-        for message_id in checkpoint.found:
+
+        async def read_again(message_id: str) -> None:
             raw = await self._patiently(partial(self._mailroom.read, self._owner, message_id))
             judged = None if raw is None else await self._mailroom.judge(self._owner, raw)
             if judged is not None:
                 found.append((judged.classification.mail_class, judged.mail.subject))
+
+        for message_id in checkpoint.found:
+            await self._one(message_id, partial(read_again, message_id))
         title, body = texts.sweep_report(
             self._owner.language, checkpoint.read, found, self._forward
         )

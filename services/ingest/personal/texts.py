@@ -7,8 +7,10 @@ is never repeated (R2, R3).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from schemas.vocab import MailClass, SensitiveKind
+from services.common.categories import category_key
 from services.common.language import Language, in_language
 
 Phrases = Mapping[str, str]
@@ -35,6 +37,16 @@ PHRASES: Mapping[Language, Phrases] = {
         "sweep_keep": "Sjå til at dei kjem til Sakspost eller WebSak før postkassa blir sletta.",
         "arkivverdig": "arkivverdig",
         "offisiell": "offisiell",
+        "category": "Til Sakspost",
+        "ask_title": "Er denne e-posten tenestepost?",
+        "ask_body": "Ein e-post i innboksen din kan vere tenestepost ({mail_class}), men Sakspost "
+        "er ikkje sikker og har difor ikkje sendt han vidare (R9c). Berre du ser denne "
+        "meldinga.\n\n{about}\n\nEr han tenestepost, gje han kategorien «{category}» i Outlook, "
+        "så sender Sakspost han vidare med originalen vedlagd. Er han privat, treng du ikkje "
+        "gjere noko.",
+        "about_subject": "Emne: {subject}",
+        "about_date": "Motteken: {date} (emnet blir ikkje gjenteke, for e-posten kan innehalde "
+        "sensitive opplysningar)",
     },
     "nb": {
         "forward_note": "Videresendt av Sakspost fra postkassen til {owner}: e-posten kom dit "
@@ -57,6 +69,16 @@ PHRASES: Mapping[Language, Phrases] = {
         "sweep_keep": "Sørg for at de kommer til Sakspost eller WebSak før postkassen slettes.",
         "arkivverdig": "arkivverdig",
         "offisiell": "offisiell",
+        "category": "Til Sakspost",
+        "ask_title": "Er denne e-posten tjenestepost?",
+        "ask_body": "En e-post i innboksen din kan være tjenestepost ({mail_class}), men Sakspost "
+        "er ikke sikker og har derfor ikke sendt den videre (R9c). Bare du ser denne "
+        "meldingen.\n\n{about}\n\nEr den tjenestepost, gi den kategorien «{category}» i Outlook, "
+        "så sender Sakspost den videre med originalen vedlagt. Er den privat, trenger du ikke "
+        "gjøre noe.",
+        "about_subject": "Emne: {subject}",
+        "about_date": "Mottatt: {date} (emnet gjentas ikke, for e-posten kan inneholde sensitive "
+        "opplysninger)",
     },
     "en": {
         "forward_note": "Forwarded by Sakspost from {owner}'s mailbox, where it arrived by "
@@ -78,6 +100,15 @@ PHRASES: Mapping[Language, Phrases] = {
         "sweep_keep": "Make sure they reach Sakspost or WebSak before the mailbox is deleted.",
         "arkivverdig": "archival",
         "offisiell": "official",
+        "category": "To Sakspost",
+        "ask_title": "Is this mail official?",
+        "ask_body": "A mail in your inbox may be official mail ({mail_class}), but Sakspost is not "
+        "sure and has not forwarded it (R9c). Only you see this message.\n\n{about}\n\nIf it "
+        "is official, give it the category “{category}” in Outlook and Sakspost forwards it with "
+        "the original attached. If it is private, there is nothing to do.",
+        "about_subject": "Subject: {subject}",
+        "about_date": "Received: {date} (the subject is not repeated: the mail may hold "
+        "sensitive information)",
     },
 }
 
@@ -97,6 +128,37 @@ def forwarded(
     label = _say(language, mail_class.value)
     body = _say(language, "forwarded_body", address=address, mail_class=label, subject=subject)
     return title, body
+
+
+def request_category(language: Language, configured: str | None) -> str:
+    """The Outlook category with which the owner sends a mail to Sakspost, as they are told it."""
+    return configured or _say(language, "category")
+
+
+def request_categories(configured: str | None) -> frozenset[str]:
+    """Every category name the watch honours (compared as Outlook does, ignoring case)."""
+    names = {configured} if configured else {_say(language, "category") for language in PHRASES}
+    return frozenset(category_key(name) for name in names)
+
+
+def ask_owner(
+    language: Language,
+    mail_class: MailClass,
+    category: str,
+    subject: str,
+    received: datetime | None,
+    sensitive: bool,
+) -> tuple[str, str]:
+    """Maybe official (R9c): the owner decides. A sensitive mail is named by when it came
+    (`received` in local time), not by its subject (R2, R3)."""
+    if sensitive:
+        when = received.strftime("%d.%m.%Y %H:%M") if received else "?"
+        about = _say(language, "about_date", date=when)
+    else:
+        about = _say(language, "about_subject", subject=subject)
+    label = _say(language, mail_class.value)
+    body = _say(language, "ask_body", mail_class=label, about=about, category=category)
+    return _say(language, "ask_title"), body
 
 
 def sent_warning(

@@ -9,6 +9,10 @@
   offboarding sweep's business (R16), not the live watch's.
 - The watch runs on the replica holding ingest's upkeep lease, every delta interval and whenever a
   notification wakes it. A notification reaching another replica is left to the next interval.
+- One bad item never stops the watch (`services/common/isolation.py`): a folder Graph refuses, or
+  a mail that cannot be judged or forwarded (a control character in its subject), is logged,
+  alerted once and skipped; the folder's cursor still moves on and the other folders are read. A
+  mail whose read is only throttled is not skipped: its round is retried with the cursor unmoved.
 """
 
 from __future__ import annotations
@@ -16,28 +20,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import structlog
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from services.common.errors import TRANSIENT_ERRORS
+from services.common.isolation import Isolation, item_key
 from services.common.orgconfig import Organisation, StaffMember
 from services.ingest.config import IngestSettings
 from services.ingest.gateway import DeltaRestart, GraphGateway
-from services.ingest.notifications import (
-    KnownSubscription,
-    Refused,
-    is_json_content_type,
-    judge,
-    parse_batch,
-)
+from services.ingest.notifications import KnownSubscription, Refused, judge
 from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import FOLDERS, PersonalState, folder_key
-from services.ingest.personal.verdict import Forward, LeaveAlone
+from services.ingest.personal.verdict import AskOwner, Forward, LeaveAlone
 from services.ingest.state import SubscriptionRecord
-from services.ingest.webhook import read_limited
+from services.ingest.webhook import BodyBudget, handshake, read_batch
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +61,8 @@ class PersonalWatcher:
         mailroom: Mailroom,
         endpoint: str,
         interval_seconds: float,
+        budget: BodyBudget,
+        isolation: Isolation,
     ) -> None:
         self._org = org
         self._ingest = ingest
@@ -66,7 +70,9 @@ class PersonalWatcher:
         self._gateway = gateway
         self._mailroom = mailroom
         self._endpoint = endpoint
+        self._budget = budget
         self._interval = timedelta(seconds=interval_seconds)
+        self._isolation = isolation
         self._known: dict[str, KnownSubscription] = {}  # subscription id -> its folder key
         self._woken: set[str] = set()
         self._wake = asyncio.Event()
@@ -78,19 +84,14 @@ class PersonalWatcher:
 
     async def receive(self, request: Request) -> Response:
         """Graph's notifications for personal folders: they only wake a folder's delta round."""
-        token = request.query_params.get("validationToken")
-        if token is not None:
-            return Response(token, media_type="text/plain")
-        if not is_json_content_type(request.headers.get("content-type")):
-            return JSONResponse({"error": "Content-Type must be application/json"}, 415)
+        answer = handshake(request)
+        if answer is not None:
+            return answer
         try:
-            body = await read_limited(request, self._ingest.max_body_bytes)
-            items = parse_batch(body, self._ingest.max_json_depth)
+            items = await read_batch(request, self._ingest, self._budget)
         except Refused as refused:
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
-        except ClientDisconnect:
-            return Response(status_code=400)
-        judged = judge(items, self._known, datetime.now(UTC))
+        judged = await asyncio.to_thread(judge, items, dict(self._known), datetime.now(UTC))
         if judged.dropped:
             log.warning("personal notifications dropped", **judged.dropped)
         for accepted in judged.accepted:
@@ -119,10 +120,16 @@ class PersonalWatcher:
         for key, record in subscriptions.items():
             staff_id = key.partition("/")[0]
             if staff_id not in wanted:
-                await self._stop(staff_id, record)
+                await self._isolation.run(key, partial(self._stop, staff_id, record))
         for member in wanted.values():
             for folder in FOLDERS:
-                await self._watch(member, folder, subscriptions.get(folder_key(member.id, folder)))
+                key = folder_key(member.id, folder)
+                subscribe = partial(self._subscription, member, folder, subscriptions.get(key))
+                # Graph validates a new subscription by calling the webhook, which fails until
+                # this pod is ready (the Service routes to ready pods only): retried on the next
+                # tick, never alerted. Delta reads the folder meanwhile.
+                await self._isolation.run(f"{key} subscription", subscribe, alert=False)
+                await self._isolation.run(key, partial(self._catch_up, member, folder))
 
     async def _stop(self, staff_id: str, record: SubscriptionRecord) -> None:
         await self._gateway.delete_subscription(record.id)
@@ -133,7 +140,7 @@ class PersonalWatcher:
         self._known = {i: k for i, k in self._known.items() if k.id != record.id}
         log.info("personal mailbox no longer watched", staff_id=staff_id)
 
-    async def _watch(
+    async def _subscription(
         self, member: StaffMember, folder: str, record: SubscriptionRecord | None
     ) -> None:
         key = folder_key(member.id, folder)
@@ -146,6 +153,10 @@ class PersonalWatcher:
             await self._state.save_subscription(key, record)
             log.info("personal folder watched", staff_id=member.id, folder=folder)
         self._known[record.id] = record.known(key)
+
+    async def _catch_up(self, member: StaffMember, folder: str) -> None:
+        key = folder_key(member.id, folder)
+        now = datetime.now(UTC)
         link = await self._state.delta_link(member.id, folder)
         due = now - self._last_round.get(key, datetime.min.replace(tzinfo=UTC)) >= self._interval
         if link is None or key in self._woken or due:
@@ -177,23 +188,39 @@ class PersonalWatcher:
             await self._state.save_delta_link(member.id, folder, next_link)
 
     async def _judge(self, member: StaffMember, folder: str, message_ids: list[str]) -> None:
-        seen = self._seen.setdefault(folder_key(member.id, folder), set())
-        forwarded = told = 0
-        for message_id in message_ids:
-            if message_id in seen:
-                continue
+        key = folder_key(member.id, folder)
+        seen = self._seen.setdefault(key, set())
+        counts: Counter[str] = Counter()
+
+        async def judge(message_id: str) -> None:
             if folder == "inbox":
+                # The owner's request category ("Til Sakspost") is honoured on any change of a mail.
+                if await self._mailroom.on_owner_request(member, message_id):
+                    counts["forwarded"] += 1
+                    return
+                if message_id in seen:
+                    return
                 verdict = await self._mailroom.on_received(member, message_id)
-                forwarded += isinstance(verdict, Forward)
+                counts["forwarded"] += isinstance(verdict, Forward)
+                counts["owner_told"] += isinstance(verdict, AskOwner)
                 self.left_alone += isinstance(verdict, LeaveAlone)
-            else:
-                told += await self._mailroom.on_sent(member, message_id)
+            elif message_id not in seen:
+                counts["owner_told"] += await self._mailroom.on_sent(member, message_id)
+
+        for message_id in message_ids:
+            # The item is named by a hash: a personal mail's Graph id stays out of logs and alerts.
+            item = f"{key}/{item_key(message_id)}"
+            if not await self._isolation.run(
+                item, partial(judge, message_id), propagate=TRANSIENT_ERRORS
+            ):
+                counts["skipped"] += 1
             seen.add(message_id)
         if message_ids:
             log.info(
                 "personal folder judged",
                 folder=folder,
-                forwarded=forwarded,
-                owner_told=told,
+                forwarded=counts["forwarded"],
+                owner_told=counts["owner_told"],
+                skipped=counts["skipped"],
                 left_alone_total=self.left_alone,
             )
