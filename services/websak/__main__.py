@@ -16,6 +16,7 @@ from services.common.broker import make_broker
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
 from services.common.settings import Settings
+from services.common.workers import WorkerPool
 from services.websak.app import PUBLISHES, Wiring, build, open_archiver
 from services.websak.archiving import Outcome
 from services.websak.config import (
@@ -34,13 +35,15 @@ async def _retry(settings: Settings, org: Organisation, wiring: Wiring, case_ids
     await broker.connect()
     js = broker.config.connection_state.stream
     assert js is not None
+    workers = WorkerPool(settings.worker_limits(), "sakspost-websak-retry-worker")
     archiver, archive = await open_archiver(
-        js, EventPublisher(broker, PUBLISHES).publish, settings, org, wiring
+        js, EventPublisher(broker, PUBLISHES).publish, settings, org, wiring, workers
     )
     try:
         results = await retry_refused(archiver, case_ids)
     finally:
         await archive.aclose()
+        await workers.close()
         await broker.stop()
     for result in results:
         print(f"{result.case_id}: {result.outcome or result.problem}")
@@ -64,14 +67,16 @@ async def _archive_outgoing(
     await broker.connect()
     js = broker.config.connection_state.stream
     assert js is not None
+    workers = WorkerPool(settings.worker_limits(), "sakspost-websak-outgoing-worker")
     archiver, archive = await open_archiver(
-        js, EventPublisher(broker, PUBLISHES).publish, settings, org, wiring
+        js, EventPublisher(broker, PUBLISHES).publish, settings, org, wiring, workers
     )
     try:
         outcome = await archiver.archive_outgoing(case_id, by)
         stored = await archiver.receipts.get(case_id)
     finally:
         await archive.aclose()
+        await workers.close()
         await broker.stop()
     if outcome in _OUTGOING_ANSWERS:
         print(f"{case_id}: {_OUTGOING_ANSWERS[outcome]}", file=sys.stderr)

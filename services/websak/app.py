@@ -33,6 +33,7 @@ from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.seal import signing_keys
 from services.common.settings import Settings
+from services.common.workers import WorkerPool
 from services.websak.acos import AcosWebSakArchive
 from services.websak.archiving import Archiver
 from services.websak.config import (
@@ -74,6 +75,7 @@ async def open_archiver(
     settings: Settings,
     org: Organisation,
     wiring: Wiring,
+    workers: WorkerPool,
 ) -> tuple[Archiver, AcosWebSakArchive]:
     """The archiver on the configured WebSak; the caller closes the adapter when done."""
     options = wiring.options or load_settings_model(ArchivingOptions)
@@ -95,6 +97,7 @@ async def open_archiver(
         alert_after=timedelta(seconds=options.alert_after_seconds),
         marker_key=marker_key.key,
         options=options,
+        workers=workers,
         clock=wiring.clock,
     )
     return archiver, archive
@@ -136,11 +139,17 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
         publishes=PUBLISHES,
     )
     running = _Running()
+    workers = service.workers()
 
     @service.on_startup
     async def start() -> None:
         running.archiver, running.archive = await open_archiver(
-            service.jetstream(), service.publisher.publish, settings, org, wiring or Wiring()
+            service.jetstream(),
+            service.publisher.publish,
+            settings,
+            org,
+            wiring or Wiring(),
+            workers,
         )
 
     @service.on_shutdown

@@ -20,7 +20,6 @@ router's; the receipt and the command's answer record the journalpost.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,6 +38,7 @@ from services.common.mimelimits import MailTooLarge
 from services.common.orgconfig import Organisation
 from services.common.outgoing import original_of
 from services.common.seal import SigningKeys
+from services.common.workers import OverLimit, WorkerPool
 from services.websak.alerts import overdue_alert, refusal_alert, unarchivable_alert
 from services.websak.archive import (
     Archive,
@@ -104,6 +104,38 @@ class _Tracked:
         return updated
 
 
+def prepare_submission(
+    raw: bytes,
+    org: Organisation,
+    keys: SigningKeys,
+    request: ArchiveRequest,
+    options: ArchivingOptions,
+    marker_key: bytes,
+) -> Submission:
+    """Run in a worker process (issue #16: parsing and rendering a mail is the sender's to make
+    costly): the submission of one mail, rendered as PDF. A forward from a personal mailbox (R9c)
+    is filed as the original it carries, when Sakspost's seal on it verifies (its age was
+    ingest's check: websak files later)."""
+    original = original_of(raw, org, keys, None)
+    pdf = render_mail_pdf(
+        original,
+        sensitive=request.sensitive,
+        language=options.language,
+        max_image_pixels=options.max_image_pixels,
+        max_mail_image_pixels=options.max_mail_image_pixels,
+        max_images=options.max_images,
+    )
+    return build_submission(
+        original,
+        case_id=request.case_id,
+        sensitive=request.sensitive,
+        marker_key=marker_key,
+        pdf=pdf,
+        wrapper=raw if original is not raw else None,
+        outgoing=request.outgoing,
+    )
+
+
 @dataclass
 class Archiver:
     archive: Archive
@@ -116,6 +148,8 @@ class Archiver:
     alert_after: timedelta
     marker_key: bytes = field(repr=False)
     options: ArchivingOptions
+    # Where each mail is rendered: never on the event loop, within a CPU-time and memory limit.
+    workers: WorkerPool
     clock: Clock = utc_now
 
     async def on_routed(self, event: MailRouted) -> Outcome:
@@ -217,31 +251,16 @@ class Archiver:
         except MailTooLarge as error:
             # Filed by hand from the Object Store: a partial .eml would not be the original.
             raise _Refused(str(error)) from None
-        # A forward from a personal mailbox (R9c) is filed as the original it carries, when
-        # Sakspost's seal on it verifies (its age was ingest's check: websak files later).
-        original = original_of(raw, self.org, self.keys, None)
-        # Rendering and parsing are CPU-bound: a worker thread keeps the event loop (and acks)
-        # responsive. The renderer takes plain values only, so a process pool can take its place.
-        options = self.options
-        pdf = await asyncio.to_thread(
-            render_mail_pdf,
-            original,
-            sensitive=request.sensitive,
-            language=options.language,
-            max_image_pixels=options.max_image_pixels,
-            max_mail_image_pixels=options.max_mail_image_pixels,
-            max_images=options.max_images,
+        prepared = await self.workers.run(
+            prepare_submission, raw, self.org, self.keys, request, self.options, self.marker_key
         )
-        return await asyncio.to_thread(
-            build_submission,
-            original,
-            case_id=request.case_id,
-            sensitive=request.sensitive,
-            marker_key=self.marker_key,
-            pdf=pdf,
-            wrapper=raw if original is not raw else None,
-            outgoing=request.outgoing,
-        )
+        if isinstance(prepared, OverLimit):
+            # A mail whose rendering would exhaust websak is filed by hand, from the Object Store.
+            raise _Refused(
+                f"rendering the mail stopped in its worker ({prepared.limit}: over its CPU-time "
+                "or memory limit, or the worker died); file it by hand from the Object Store"
+            )
+        return prepared
 
     async def _file(self, tracked: _Tracked) -> None:
         receipt = tracked.receipt

@@ -21,6 +21,7 @@ from services.common.jetstream import RECEIPTS_BUCKET
 from services.common.natsserver import NatsServer
 from services.common.orgconfig import Organisation
 from services.common.settings import REPO_ROOT, Settings
+from services.common.workers import WorkerPool
 from services.websak.app import ROUTED, Wiring, build, open_archiver
 from services.websak.receipts import ReceiptStore, Stage
 from tests.support.environment import nats_environment
@@ -126,6 +127,7 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
     org: Organisation,
     settings: Settings,
     tmp_path: Path,
+    workers: WorkerPool,
 ) -> None:
     mail = await deliver(injector, org, label_of(SAMPLE))
     never = Gate("GET", "/never")
@@ -140,7 +142,7 @@ async def test_crash_after_the_documents_before_archived_is_published(  # R9a
         wiring = wiring_for(url)
         # The archiver of a websak process, with websak's rights.
         websak_js = (await connect_as("websak")).jetstream()
-        archiver, archive = await open_archiver(websak_js, crash, settings, org, wiring)
+        archiver, archive = await open_archiver(websak_js, crash, settings, org, wiring, workers)
         with pytest.raises(ConnectionError):
             await archiver.on_routed(mail.routed)
         await archive.aclose()

@@ -36,3 +36,24 @@ async def test_a_mail_over_the_parse_cap_is_refused_with_an_alert_not_loaded(
     assert (await archive_state(standin.url))["journalposter"] == {}
     stored = await ReceiptStore(await js.key_value(RECEIPTS_BUCKET)).get(mail.case_id)
     assert stored is not None and stored[0].refusal is not None  # kept, never dropped
+
+
+async def test_a_mail_whose_rendering_goes_over_the_workers_limit_is_refused_with_an_alert(
+    js: JetStreamContext,
+    injector: EventInjector,
+    org: Organisation,
+    settings: Settings,
+    standin: RunningStandIn,
+) -> None:  # issue 16, deliverable 1: rendering runs in a worker, never on websak's event loop
+    mail = await deliver(injector, org, labels("arkivverdig")[0])
+    # Too little memory for a renderer at all: every mail's rendering is over the limit.
+    starved = settings.model_copy(update={"worker_memory_mib": 128})
+    service = build(starved, org, wiring_for(standin.url))
+    async with event_log(settings, "sakspost.alert.>") as alerts, service.running():
+        await publish(injector, mail.routed)
+        ((subject, alert),) = await alerts.wait_for_case(mail.case_id, "alert", timeout=60)
+    assert subject.startswith("sakspost.alert.archive_failed.")
+    assert alert["reason"].startswith("rendering the mail stopped in its worker")
+    assert (await archive_state(standin.url))["journalposter"] == {}
+    stored = await ReceiptStore(await js.key_value(RECEIPTS_BUCKET)).get(mail.case_id)
+    assert stored is not None and stored[0].refusal is not None  # kept, never dropped
