@@ -248,8 +248,8 @@ def render_mail_pdf(
 ) -> bytes:
     """The mail `raw` as PDF/A-2b bytes, titled as its journalpost (neutral when `sensitive`).
 
-    CPU-bound: call it from a worker thread or process. A top-level function of plain values, so
-    that a process pool can run it.
+    CPU-bound, and as costly as the sender makes it: websak runs it in its worker pool
+    (`archiving.prepare_submission`), a top-level function of plain values.
     """
     mail = parse_mail(raw)
     plan = ImagePlan(ImageLimits(max_image_pixels, max_mail_image_pixels, max_images))

@@ -94,7 +94,7 @@ def build_submission(
 ) -> Submission:
     """The submission of one mail (`raw`: the mail itself, `pdf`: its rendering, `wrapper`: the
     forward that carried it, if any), marked with the case's filing marker under `marker_key`.
-    Parsing is CPU-bound: call it from a worker thread."""
+    Parsing is CPU-bound: websak runs it in its worker pool (`archiving.prepare_submission`)."""
     mail = parse_mail(raw)
     marker = filing_marker(case_id, marker_key)
     name_of = _neutral_filename if sensitive else _safe_filename
