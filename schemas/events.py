@@ -275,6 +275,29 @@ class Alert(Event):
     def nats_subject(self) -> str:
         return subjects.alert_subject(self.kind, self.department)
 
+    @classmethod
+    def about_case(
+        cls,
+        kind: AlertKind,
+        case_id: str,
+        department: str,
+        occurred_at: datetime,
+        summary: str,
+        reason: str,
+        case_ids: list[str] | None = None,
+    ) -> Alert:
+        """The one alert of `kind` about a case (its id is the same for every repeat)."""
+        return cls(
+            event_id=make_event_id("alert", case_id, kind.value),
+            case_id=case_id,
+            occurred_at=occurred_at,
+            department=department,
+            kind=kind,
+            summary=summary,
+            reason=reason,
+            case_ids=case_ids or [case_id],
+        )
+
 
 class NoticeSent(Event):
     """The audit of one delivered notice (R11): who was told what, when and how."""

@@ -17,8 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.events import Alert, MailSent
-from schemas.identity import make_event_id
-from schemas.vocab import AlertKind, MailClass, SensitiveKind, Severity
+from schemas.vocab import AlertKind, MailClass, SensitiveKind
 from services.classifier.engine import Classifier
 from services.classifier.received import default_classifier
 from services.common.forged import forged_marker_alert
@@ -31,17 +30,7 @@ ARCHIVE_HINT = "python -m services.websak archive-outgoing {case_id} --by <tilse
 
 
 def _alert(event: MailSent, kind: AlertKind, summary: str, reason: str, now: datetime) -> Alert:
-    return Alert(
-        event_id=make_event_id("alert", event.case_id, kind.value),
-        case_id=event.case_id,
-        occurred_at=now,
-        department=event.department,
-        kind=kind,
-        severity=Severity.WARNING,
-        summary=summary,
-        reason=reason,
-        case_ids=[event.case_id],
-    )
+    return Alert.about_case(kind, event.case_id, event.department, now, summary, reason)
 
 
 def reply_alert(event: MailSent, now: datetime) -> Alert:

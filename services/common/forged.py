@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.events import Alert
-from schemas.identity import make_event_id
-from schemas.vocab import AlertKind, Severity
+from schemas.vocab import AlertKind
 from services.common.publisher import Channel
 
 FORGED_MARKER_CHANNEL = Channel(
@@ -21,15 +20,12 @@ FORGED_MARKER_CHANNEL = Channel(
 
 
 def forged_marker_alert(case_id: str, department: str, now: datetime) -> Alert:
-    return Alert(
-        event_id=make_event_id("alert", case_id, AlertKind.FORGED_MARKER.value),
-        case_id=case_id,
-        occurred_at=now,
-        department=department,
-        kind=AlertKind.FORGED_MARKER,
-        severity=Severity.WARNING,
-        summary="Ei e-post gav seg ut for å vere Sakspost si eiga vidaresending eller varsel, "
+    return Alert.about_case(
+        AlertKind.FORGED_MARKER,
+        case_id,
+        department,
+        now,
+        "Ei e-post gav seg ut for å vere Sakspost si eiga vidaresending eller varsel, "
         "utan gyldig segl. Ho er handsama som avsendaren si eiga e-post.",
-        reason="unsealed_marker",
-        case_ids=[case_id],
+        "unsealed_marker",
     )

@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.events import Alert
-from schemas.identity import make_event_id
-from schemas.vocab import AlertKind, QuarantineReason, Severity
+from schemas.vocab import AlertKind, QuarantineReason
 from services.common.workers import OverLimit
 
 REASON_PREFIX = "quarantine."
@@ -47,17 +46,12 @@ def quarantine_alert(
     case_id: str, department: str, reason: QuarantineReason, now: datetime
 ) -> Alert:
     """The supervisors' alert: the case and the reason, never the mail's content."""
-    return Alert(
-        event_id=make_event_id("alert", case_id, AlertKind.QUARANTINED.value),
-        case_id=case_id,
-        occurred_at=now,
-        department=department,
-        kind=AlertKind.QUARANTINED,
-        severity=Severity.WARNING,
-        summary=(
-            "Ei e-post kunne ikkje lesast heilt og er sett i karantene "
-            f"({reason.value}): ho er teken vare på og går til ein person, som må opne ho sjølv."
-        ),
-        reason=reason.value,
-        case_ids=[case_id],
+    return Alert.about_case(
+        AlertKind.QUARANTINED,
+        case_id,
+        department,
+        now,
+        "Ei e-post kunne ikkje lesast heilt og er sett i karantene "
+        f"({reason.value}): ho er teken vare på og går til ein person, som må opne ho sjølv.",
+        reason.value,
     )

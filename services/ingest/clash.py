@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from schemas.events import Alert, MailReceived
 from schemas.identity import make_clash_case_id, make_event_id
-from schemas.vocab import AlertKind, Severity
+from schemas.vocab import AlertKind
 from services.common.publisher import Channel
 from services.common.received import ReadMail
 
@@ -41,15 +41,13 @@ def as_clash(event: MailReceived) -> MailReceived:
 
 def clash_alert(taken: str, clash: MailReceived) -> Alert:
     """The alert naming both cases: `taken` had the Message-ID first, `clash` is the newcomer."""
-    return Alert(
-        event_id=make_event_id("alert", clash.case_id, AlertKind.IDENTITY_CLASH.value),
-        case_id=clash.case_id,
-        occurred_at=clash.received_at,
-        department=clash.department,
-        kind=AlertKind.IDENTITY_CLASH,
-        severity=Severity.WARNING,
-        summary=f"Sak {clash.case_id} kom med same Message-ID som sak {taken} og er ei eiga sak. "
+    return Alert.about_case(
+        AlertKind.IDENTITY_CLASH,
+        clash.case_id,
+        clash.department,
+        clash.received_at,
+        f"Sak {clash.case_id} kom med same Message-ID som sak {taken} og er ei eiga sak. "
         "Sjå etter om ei av dei er forfalska.",
-        reason="message_id_taken",
-        case_ids=[taken, clash.case_id],
+        "message_id_taken",
+        [taken, clash.case_id],
     )

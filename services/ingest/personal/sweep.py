@@ -27,7 +27,7 @@ from services.common.isolation import Isolation, item_key
 from services.common.orgconfig import StaffMember
 from services.ingest.gateway import GraphGateway
 from services.ingest.personal import texts
-from services.ingest.personal.mailroom import Mailroom
+from services.ingest.personal.mailroom import Judged, Mailroom
 from services.ingest.personal.state import PersonalState, SweepCheckpoint
 from services.ingest.personal.verdict import Forward
 
@@ -123,14 +123,8 @@ class Sweep:
 
         async def judge() -> None:
             async with slots:
-                raw = await self._patiently(lambda: self._mailroom.read(self._owner, message_id))
-            if raw is None:
-                return
-            judged = await self._mailroom.judge(self._owner, raw)
-            if judged is None:
-                return
-            if isinstance(self._mailroom.received_verdict(judged), Forward):
-                official.append(message_id)
+                if await self._official(message_id) is not None:
+                    official.append(message_id)
 
         await self._one(message_id, judge)
         return official[0] if official else None
@@ -147,15 +141,22 @@ class Sweep:
         await self._state.save_checkpoint(self._owner.id, updated)
         return updated
 
-    async def _forward_one(self, message_id: str) -> None:
+    async def _official(self, message_id: str) -> tuple[bytes, Judged, Forward] | None:
+        """The mail, its judgement and where it goes, when the live watch would forward it on its
+        own; None for any other mail (and one gone, or over a limit)."""
         raw = await self._patiently(lambda: self._mailroom.read(self._owner, message_id))
         if raw is None:
-            return
+            return None
         judged = await self._mailroom.judge(self._owner, raw)
         if judged is None:
-            return
+            return None
         verdict = self._mailroom.received_verdict(judged)
-        if isinstance(verdict, Forward):
+        return (raw, judged, verdict) if isinstance(verdict, Forward) else None
+
+    async def _forward_one(self, message_id: str) -> None:
+        official = await self._official(message_id)
+        if official is not None:
+            raw, judged, verdict = official
             await self._patiently(lambda: self._mailroom.forward(self._owner, raw, judged, verdict))
 
     async def _report(self, checkpoint: SweepCheckpoint) -> SweepReport:
