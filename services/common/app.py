@@ -179,16 +179,12 @@ class ServiceApp:
 
     def workers(self) -> WorkerPool:
         """The service's worker processes, for work on a mail that must not run on its event
-        loop (parse, classification, rendering: `workers.py`). Declared on first call; started
-        with the service, closed after its handlers finished."""
+        loop (parse, classification, rendering: `workers.py`). Declared on first call; the
+        workers start with the first mail (a replica that never gets one spends nothing on
+        them) and are closed after the service's handlers finished."""
         if self._workers is None:
             pool = WorkerPool(self.settings.worker_limits(), f"sakspost-{self.name}-worker")
             self._workers = pool
-
-            async def start_workers() -> None:
-                pool.start()
-
-            self.on_startup(start_workers)
             self.on_shutdown(pool.close)
         return self._workers
 

@@ -158,8 +158,8 @@ def _exit_limit(exitcode: int | None) -> Limit:
 
 
 class WorkerPool:
-    """`limits.workers` worker processes; `run` waits for a free one. Start and close it with the
-    service (`ServiceApp.use_workers`); `run` on a pool not started starts it."""
+    """`limits.workers` worker processes; `run` waits for a free one. `run` on a pool not
+    started starts it; a service closes it when it stops (`ServiceApp.workers`)."""
 
     def __init__(self, limits: WorkerLimits, name: str = "workers") -> None:
         self.limits = limits

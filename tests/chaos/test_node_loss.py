@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 RATE = 2.0
 # Seconds of mail; the node is lost for the middle third. Full scale: 900 mails.
-SECONDS = scaled(450, minimum=45)
+SECONDS = scaled(450, minimum=30)
 
 
 @pytest.mark.timeout(SECONDS + 900)
