@@ -102,7 +102,25 @@ def up(
     ] = False,
     data_dir: DataDir = Path(".sakspost"),
     nats_port: Annotated[int, typer.Option(envvar="SAKSPOST_NATS_PORT")] = 4222,
-    ingest_port: Annotated[int, typer.Option(envvar="SAKSPOST_INGEST_PORT")] = 8080,
+    ingest_port: Annotated[int, typer.Option(envvar="SAKSPOST_INGEST_PORT")] = DEFAULT_HTTP_PORTS[
+        "ingest"
+    ],
+    classifier_port: Annotated[
+        int, typer.Option(envvar="SAKSPOST_CLASSIFIER_PORT")
+    ] = DEFAULT_HTTP_PORTS["classifier"],
+    router_port: Annotated[int, typer.Option(envvar="SAKSPOST_ROUTER_PORT")] = DEFAULT_HTTP_PORTS[
+        "router"
+    ],
+    websak_service_port: Annotated[
+        int,
+        typer.Option(
+            envvar="SAKSPOST_WEBSAK_SERVICE_PORT",
+            help="websak-tenesta sin port (--websak-port er stand-in-en for WebSak)",
+        ),
+    ] = DEFAULT_HTTP_PORTS["websak"],
+    notifier_port: Annotated[
+        int, typer.Option(envvar="SAKSPOST_NOTIFIER_PORT")
+    ] = DEFAULT_HTTP_PORTS["notifier"],
     graph_port: Annotated[int, typer.Option(envvar="SAKSPOST_GRAPH_PORT")] = 8025,
     smtp_port: Annotated[int, typer.Option(envvar="SAKSPOST_SMTP_PORT")] = 2525,
     websak_port: Annotated[int, typer.Option(envvar="SAKSPOST_WEBSAK_PORT")] = 8090,
@@ -120,7 +138,13 @@ def up(
     """Start NATS, utviklingsverktøya og alle tenestene lokalt (Ctrl-C stoppar alt)."""
     settings = _settings()
     _organisation(settings)
-    service_ports = dict(DEFAULT_HTTP_PORTS, ingest=ingest_port)
+    service_ports = {
+        "ingest": ingest_port,
+        "classifier": classifier_port,
+        "router": router_port,
+        "websak": websak_service_port,
+        "notifier": notifier_port,
+    }
     ports = Ports(nats_port, graph_port, smtp_port, websak_port, service_ports)
     stack = Stack(
         data_dir.resolve(),
