@@ -6,8 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-# `make test` scales the issues' large scenarios down; `make test-full` runs them whole.
+# `make test` scales the issues' large scenarios down; `make test-full` runs them whole. Both run
+# the suite in TEST_WORKERS processes; with work stealing a worker that is done takes tests
+# still queued for the other.
 TEST_SCALE ?= 0.1
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 # `make bench BENCH_ARGS="--drain-mails 2000"` drains the issue's full backlog.
 BENCH_ARGS ?=
 CHAOS_MINUTES ?= 30
@@ -41,14 +45,14 @@ demo: $(STAMP)
 	$(BIN)/sakspost up --demo
 
 test: $(STAMP)
-	SAKSPOST_SCENARIO_SCALE=$(TEST_SCALE) $(BIN)/pytest -q
+	SAKSPOST_SCENARIO_SCALE=$(TEST_SCALE) $(PYTEST)
 
 # Pure logic and the handlers on FastStream's in-memory broker: no server, no process.
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -m "not integration"
+	$(PYTEST) -m "not integration"
 
 test-full: $(STAMP)
-	SAKSPOST_SCENARIO_SCALE=1 $(BIN)/pytest -q --timeout=1800
+	SAKSPOST_SCENARIO_SCALE=1 $(PYTEST) --timeout=1800
 
 bench: $(STAMP)
 	$(BIN)/python -m devtools.bench $(BENCH_ARGS)

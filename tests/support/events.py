@@ -38,9 +38,10 @@ class EventLog:
         self,
         predicate: Callable[[str, dict[str, Any]], bool],
         count: int = 1,
-        timeout: float = 10.0,
+        timeout: float = 60.0,
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Return once `count` events match; fail with what was seen when time is up."""
+        """Return once `count` events match; fail with what was seen when time is up (a bound
+        for a stuck pipeline, not a speed check: a loaded machine may take long for one PDF)."""
 
         async def enough() -> list[tuple[str, dict[str, Any]]]:
             async with self._changed:
