@@ -29,6 +29,7 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.nats import JStream, NatsBroker, NatsRouter, PullSub
 from nats.js import JetStreamContext, api
 from nats.js.kv import KeyValue
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from schemas.asyncapi import service_document
 from schemas.events import ContractModel
@@ -46,6 +47,7 @@ from services.common.jetstream import (
     missing_consumers,
 )
 from services.common.logging import configure_logging
+from services.common.metrics import CONSUMER_ACK_PENDING, CONSUMER_PENDING
 from services.common.orgconfig import Organisation, load_organisation
 from services.common.publisher import (
     DEAD_LETTER_ALERT_CHANNEL,
@@ -98,7 +100,7 @@ class ServiceApp:
         )
         # JetStream consumers live on this router, so the retry discipline applies to them and
         # not to request-reply commands, which are plain subscribers of the broker.
-        self.events = NatsRouter(middlewares=(RetryDiscipline(self.policy),))
+        self.events = NatsRouter(middlewares=(RetryDiscipline(self.policy, name),))
         self.broker.include_router(self.events)
         self.publisher = EventPublisher(
             self.broker,
@@ -108,6 +110,8 @@ class ServiceApp:
         self.buckets = list(buckets)
         self.streams = list(streams)
         self.readiness_checks: list[ReadinessCheck] = []
+        # Gauges read from NATS when Prometheus scrapes (`on_scrape`), besides consumer lag.
+        self.scrape_hooks: list[Hook] = []
         # Work a service has not finished that must not withhold its traffic: a pod that is not
         # ready gets no requests, so a condition only requests can cure (ingest's subscriptions,
         # which Graph validates by calling the webhook through the Service) never clears if it
@@ -125,6 +129,7 @@ class ServiceApp:
                 ("/healthz", self._healthz()),
                 ("/readyz", self._report(pending_fails=False)),
                 ("/statusz", self._report(pending_fails=True)),
+                ("/metrics", self._metrics()),
             ],
             on_startup=[self._connect],
             after_startup=[self._started],
@@ -170,6 +175,11 @@ class ServiceApp:
     def on_startup(self, hook: Hook) -> Hook:
         """Run `hook` once connected and its consumers exist, before any consumer starts."""
         self.app.on_startup(hook)
+        return hook
+
+    def on_scrape(self, hook: Hook) -> Hook:
+        """Run `hook` before each `/metrics` answer (a gauge read from NATS or KV then)."""
+        self.scrape_hooks.append(hook)
         return hook
 
     def on_shutdown(self, hook: Hook) -> Hook:
@@ -312,6 +322,39 @@ class ServiceApp:
             )
 
         return report
+
+    async def _read_consumer_lag(self) -> None:
+        """Each of this service's consumers' backlog, as JetStream counts it now. A consumer
+        NATS cannot describe keeps its last value: the scrape still answers."""
+        if self._js is None:
+            return
+        for spec in self.consumers:
+            try:
+                info = await self._js.consumer_info(spec.stream, spec.durable, timeout=2.0)
+            except Exception as error:  # a failed read is a gap in a graph, never a failed scrape
+                log.warning(
+                    "consumer lag unread", consumer=spec.durable, error=type(error).__name__
+                )
+                continue
+            CONSUMER_PENDING.labels(spec.durable).set(info.num_pending or 0)
+            CONSUMER_ACK_PENDING.labels(spec.durable).set(info.num_ack_pending or 0)
+
+    def _metrics(self) -> Any:
+        """`/metrics`: every family of `metrics.py` in Prometheus's text format."""
+
+        @get(include_in_schema=False)
+        async def metrics(_scope: Any) -> AsgiResponse:
+            await self._read_consumer_lag()
+            for hook in self.scrape_hooks:
+                try:
+                    await hook()
+                except Exception as error:  # as above: a stale gauge, not a failed scrape
+                    log.warning("metric unread", error=type(error).__name__)
+            return AsgiResponse(
+                generate_latest(REGISTRY), 200, headers={"content-type": CONTENT_TYPE_LATEST}
+            )
+
+        return metrics
 
     def mount(self, path: str, route: Any) -> None:
         """Serve another ASGI app (e.g. a Starlette route) at exactly `path`."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -40,6 +41,14 @@ from services.common.deadletter import DeadLetters
 from services.common.delivery import Delivery, delivery_of
 from services.common.errors import TRANSIENT_ERRORS, PoisonMessage, TransientError
 from services.common.failures import Attempt, FailureCounter
+from services.common.metrics import (
+    EVENTS_HANDLED,
+    HANDLER_SECONDS,
+    OUTCOME_DEAD_LETTERED,
+    OUTCOME_OK,
+    OUTCOME_RETRIED,
+    event_of,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -73,23 +82,27 @@ class _CrashedTooOften(Exception):
 
 
 class RetryDiscipline:
-    """The middleware factory: `NatsRouter(middlewares=[RetryDiscipline(policy)])`."""
+    """The middleware factory: `NatsRouter(middlewares=[RetryDiscipline(policy, service)])`;
+    it also counts each delivery's outcome and times its handler (`metrics.py`)."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, service: str) -> None:
         self.policy = policy
+        self.service = service
 
     def __call__(self, msg: Any, /, *, context: Any) -> _Attempt:
-        return _Attempt(msg, context=context, policy=self.policy)
+        return _Attempt(msg, context=context, policy=self.policy, service=self.service)
 
 
 class _Attempt(BaseMiddleware):
     """One delivery of one message: keep it in progress, then settle it by its outcome."""
 
-    def __init__(self, msg: Any, /, *, context: Any, policy: RetryPolicy) -> None:
+    def __init__(self, msg: Any, /, *, context: Any, policy: RetryPolicy, service: str) -> None:
         super().__init__(msg, context=context)
         self._policy = policy
+        self._service = service
         self._keep_alive: asyncio.Task[None] | None = None
         self._attempt: Attempt | None = None  # marked in KV once the handler is about to run
+        self._started = time.monotonic()
 
     @property
     def _raw(self) -> Msg:
@@ -129,6 +142,7 @@ class _Attempt(BaseMiddleware):
         if exc_val is None:
             await self._raw.ack_sync()
             await self._forget()
+            self._count(OUTCOME_OK)
             return False
         if not isinstance(exc_val, Exception):
             # Cancellation and exit travel on, and JetStream redelivers after the ack wait; the
@@ -136,9 +150,15 @@ class _Attempt(BaseMiddleware):
             if self._attempt is not None:
                 with contextlib.suppress(Exception):
                     await self._failures().end(self._attempt)
+            self._count(OUTCOME_RETRIED)
             return False
-        await self._settle_failure(exc_val)
+        self._count(await self._settle_failure(exc_val))
         return True
+
+    def _count(self, outcome: str) -> None:
+        event = event_of(self._raw.subject)
+        EVENTS_HANDLED.labels(self._service, event, outcome).inc()
+        HANDLER_SECONDS.labels(self._service, event).observe(time.monotonic() - self._started)
 
     def _failures(self) -> FailureCounter:
         failures: FailureCounter = self.context.get(FAILURES_KEY)
@@ -156,11 +176,12 @@ class _Attempt(BaseMiddleware):
         await self._raw.term()
         await self._forget()
 
-    async def _settle_failure(self, error: Exception) -> None:
+    async def _settle_failure(self, error: Exception) -> str:
+        """Dead-letter or schedule a retry; the outcome, as `metrics.py` counts it."""
         delivery = self._delivery()
         if isinstance(error, PoisonMessage | ValidationError | SubscriberNotFound):
             await self._give_up(delivery, _poison_reason(error))
-            return
+            return OUTCOME_DEAD_LETTERED
         if isinstance(error, _CrashedTooOften):
             log.error(
                 "crashed too often",
@@ -169,7 +190,7 @@ class _Attempt(BaseMiddleware):
                 attempt=delivery.attempt,
             )
             await self._give_up(delivery, str(error))
-            return
+            return OUTCOME_DEAD_LETTERED
         # A failure before the attempt was marked (KV unreachable) never reached the handler:
         # retried like a transient one, counted toward nothing.
         if isinstance(error, TRANSIENT_ERRORS) or self._attempt is None:
@@ -192,7 +213,7 @@ class _Attempt(BaseMiddleware):
                 with contextlib.suppress(*TRANSIENT_ERRORS):
                     await self._failures().end(self._attempt)
             await self._raw.nak(delay=delay)
-            return
+            return OUTCOME_RETRIED
         count = await self._failures().fail(self._attempt)
         log.error(
             "handler failed",
@@ -204,10 +225,11 @@ class _Attempt(BaseMiddleware):
         )
         if count >= self._policy.max_deterministic_failures:
             await self._give_up(delivery, f"{type(error).__name__} after {count} attempts")
-            return
+            return OUTCOME_DEAD_LETTERED
         await self._raw.nak(
             delay=retry_delay(count, self._policy.base_seconds, self._policy.max_seconds)
         )
+        return OUTCOME_RETRIED
 
     def _delivery(self) -> Delivery:
         subscriber = self.context.get_local("handler_")
