@@ -50,6 +50,7 @@ from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]  # ships no py.typed
 
 from services.common.errors import TransientError
+from services.common.graphmetrics import count_graph_requests
 from services.common.settings import (
     ClientCertificate,
     ClientSecret,
@@ -218,6 +219,7 @@ def make_graph_client(
         trust_env=base_url is None,
         event_hooks={"request": [_prefer_immutable_ids]},
     )
+    count_graph_requests(http)
     options: dict[str, RequestOption] = {}
     if not retries:
         no_retry = RetryHandlerOption(max_retries=0, should_retry=False)

@@ -23,6 +23,8 @@ HANDLER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 OUTCOME_OK = "ok"
 OUTCOME_RETRIED = "retried"
 OUTCOME_DEAD_LETTERED = "dead_lettered"
+# The status label of an HTTP request that got no answer (refused, timed out, cut off).
+NO_ANSWER = "0"
 
 EVENTS_HANDLED = Counter(
     "sakspost_events_handled",
@@ -88,7 +90,8 @@ SUBSCRIPTION_EXPIRY_SECONDS = Gauge(
 )
 NOTICES = Counter(
     "sakspost_notices",
-    "Notices (assignments, alerts, digests) by channel and outcome (sent, failed, undeliverable)",
+    "Notices (assignments, alerts, digests) by channel and outcome (sent; failed: that channel "
+    "failed and the next was tried; undeliverable: no channel could, by the first channel)",
     ["channel", "outcome"],
     registry=REGISTRY,
 )

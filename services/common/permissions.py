@@ -196,6 +196,12 @@ def dead_letters(*durables: str) -> Grant:
     )
 
 
+def dead_letter_count() -> Grant:
+    """Read how many messages the dead-letter stream holds (its info: no message, no change),
+    for the `sakspost_dead_letters` metric."""
+    return Grant(publish=(f"$JS.API.STREAM.INFO.{DEAD_LETTER_STREAM}",))
+
+
 def skipped_alerts() -> Grant:
     """Alert that one item of a periodic loop was skipped (`services/common/isolation.py`)."""
     return events_publisher("sakspost.alert.skipped.*")
@@ -306,7 +312,8 @@ _SERVICES = (
         "Tells assignees and supervisors",
         consumes(EVENTS_STREAM, *NOTIFIER_DURABLES)
         + events_publisher("sakspost.notice.sent.*", _alert("notice_undeliverable"))
-        + kv_owner(NOTICES_BUCKET),
+        + kv_owner(NOTICES_BUCKET)
+        + dead_letter_count(),
         NOTIFIER_DURABLES,
     ),
 )

@@ -51,7 +51,14 @@ from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
 from services.ingest.queue import WorkQueue
 from services.ingest.spool import SpoolLimits
 from services.ingest.state import IngestState
-from services.ingest.upkeep import DeltaCatchUp, Endpoints, Lease, SubscriptionKeeper, Upkeep
+from services.ingest.upkeep import (
+    DeltaCatchUp,
+    Endpoints,
+    Lease,
+    SubscriptionKeeper,
+    Upkeep,
+    report_subscriptions,
+)
 from services.ingest.webhook import LIFECYCLE_PATH, NOTIFICATIONS_PATH, BodyBudget, Webhook
 from services.ingest.work import (
     WORK_EXAMPLES,
@@ -66,6 +73,7 @@ from services.ingest.work import (
 class Running:
     """What exists only while the service is connected."""
 
+    state: IngestState
     directory: SubscriptionDirectory
     webhook: Webhook
     fetcher: Fetcher
@@ -183,7 +191,13 @@ def build(
             asyncio.create_task(personal.run(lambda: upkeep.holding), name="ingest-personal"),
         )
         holder["running"] = Running(
-            directory, Webhook(config, directory, queue, budget), fetcher, upkeep, personal, tasks
+            state,
+            directory,
+            Webhook(config, directory, queue, budget),
+            fetcher,
+            upkeep,
+            personal,
+            tasks,
         )
 
     @service.on_shutdown
@@ -221,6 +235,13 @@ def build(
             return "starting"
         missing = running.directory.unwatched(list(org.departments), utc_now())
         return f"subscriptions: {len(missing)} mailboxes not watched" if missing else None
+
+    @service.on_scrape
+    async def subscription_metrics() -> None:
+        running = holder.get("running")
+        if running is not None:
+            records = (await running.state.subscriptions()).subscriptions
+            report_subscriptions(org.departments, records, utc_now())
 
     # Pending, not a readiness problem: Graph validates a new subscription by calling the webhook
     # through the Service, which sends traffic to ready pods only (/statusz fails on it).

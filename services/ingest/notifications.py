@@ -83,7 +83,9 @@ class Accepted:
 @dataclass(frozen=True)
 class Judged:
     accepted: list[Accepted]
-    dropped: dict[str, int]  # reason -> count, for the log
+    # reason -> count, for the log and `sakspost_webhook_items_total`'s outcome: forged (a wrong
+    # clientState), unknown_subscription, expired_subscription, malformed.
+    dropped: dict[str, int]
 
 
 def is_json_content_type(content_type: str | None) -> bool:
@@ -175,7 +177,7 @@ def judge(raw_items: list[Any], known: Mapping[str, KnownSubscription], now: dat
         # no validation, so a body of junk items costs little more than reading it.
         subscription_id = raw.get("subscriptionId") if isinstance(raw, dict) else None
         if not isinstance(subscription_id, str):
-            drop("malformed_item")
+            drop("malformed")
             continue
         subscription = known.get(subscription_id)
         if subscription is None:
@@ -184,16 +186,16 @@ def judge(raw_items: list[Any], known: Mapping[str, KnownSubscription], now: dat
         try:
             item = NotificationItem.model_validate(raw)
         except ValidationError:
-            drop("malformed_item")
+            drop("malformed")
             continue
         if not _state_matches(subscription.client_state, item.client_state):
-            drop("wrong_client_state")
+            drop("forged")
         elif subscription.expires <= now:
             drop("expired_subscription")
         elif item.lifecycle_event is None and (
             item.change_type is None or item.resource_data is None
         ):
-            drop("malformed_item")
+            drop("malformed")
         else:
             accepted.append(Accepted(item, subscription))
     return Judged(accepted, dropped)

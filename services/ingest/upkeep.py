@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -25,6 +27,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from services.common.isolation import Isolation
+from services.common.metrics import SUBSCRIPTION_ACTIVE, SUBSCRIPTION_EXPIRY_SECONDS
 from services.common.orgconfig import Organisation
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
@@ -186,6 +189,25 @@ class SubscriptionKeeper:
         self._directory.remember(department, record)
         log.info("subscription renewed", department=department, subscription_id=current.id)
         return False
+
+
+def report_subscriptions(
+    departments: Iterable[str], records: Mapping[str, SubscriptionRecord], now: datetime
+) -> None:
+    """Each department's shared-mailbox subscription as the metrics `SUBSCRIPTION_ACTIVE` and
+    `SUBSCRIPTION_EXPIRY_SECONDS` (the latter only while one is live)."""
+    for department in departments:
+        record = records.get(department)
+        live = record is not None and record.expires > now
+        SUBSCRIPTION_ACTIVE.labels(department).set(1 if live else 0)
+        if record is not None and live:
+            SUBSCRIPTION_EXPIRY_SECONDS.labels(department).set(
+                (record.expires - now).total_seconds()
+            )
+        else:
+            # No live subscription has no expiry: the series goes rather than read as 0.
+            with contextlib.suppress(KeyError):
+                SUBSCRIPTION_EXPIRY_SECONDS.remove(department)
 
 
 class DeltaCatchUp:

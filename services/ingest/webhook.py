@@ -23,6 +23,7 @@ import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from services.common.metrics import WEBHOOK_ITEMS
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.notifications import (
@@ -172,6 +173,9 @@ class Webhook:
             log.error("subscriptions not read", error=type(error).__name__)
             return _refusal(503, "could not read the subscriptions; retry")
         judged = await asyncio.to_thread(judge, raw_items, known, datetime.now(UTC))
+        WEBHOOK_ITEMS.labels("accepted").inc(len(judged.accepted))
+        for reason, count in judged.dropped.items():
+            WEBHOOK_ITEMS.labels(reason).inc(count)
         if judged.dropped:
             log.warning("notifications dropped", path=request.url.path, **judged.dropped)
         work = [_work_of(accepted) for accepted in judged.accepted]

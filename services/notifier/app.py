@@ -8,7 +8,8 @@ from schemas.events import Alert, MailArchived, MailCompleted, MailRouted, Notic
 from schemas.subjects import ALERT_ALL, mail_event_filter
 from services.common.app import ServiceApp
 from services.common.clock import Clock
-from services.common.jetstream import NOTICES_BUCKET, ConsumerSpec
+from services.common.jetstream import DEAD_LETTER_STREAM, NOTICES_BUCKET, ConsumerSpec
+from services.common.metrics import DEAD_LETTERS
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
@@ -61,6 +62,12 @@ def build_notifier(
         await notifier.start(settings, await service.key_value(NOTICES_BUCKET), service.publisher)
 
     service.on_shutdown(notifier.stop)
+
+    @service.on_scrape
+    async def dead_letters() -> None:
+        # The notifier tells supervisors of each dead letter; operations see the pile here.
+        info = await service.jetstream().stream_info(DEAD_LETTER_STREAM)
+        DEAD_LETTERS.set(info.state.messages)
 
     @service.consumer(ROUTED)
     async def on_routed(event: MailRouted) -> None:

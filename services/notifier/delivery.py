@@ -24,6 +24,7 @@ from schemas.identity import make_event_id
 from schemas.vocab import AlertKind, Channel, NoticeKind, Severity
 from services.common.clock import Clock
 from services.common.errors import TRANSIENT_ERRORS, TransientError
+from services.common.metrics import NOTICES
 from services.common.publisher import EventPublisher
 from services.common.retry import retry_delay
 from services.notifier.channels import ChannelFailed, Sender
@@ -77,13 +78,16 @@ class Deliverer:
                     channel=channel.value,
                     reason=str(failure),
                 )
+                NOTICES.labels(channel.value, "failed").inc()
                 failures.append(failure)
                 continue
+            NOTICES.labels(channel.value, "sent").inc()
             await self._ledger.mark_sent(notice.notice_id, channel, claim)
             await self._audit(notice, channel)
             if failures:
                 await self._undeliverable(notice, failures, delivered_by=channel)
             return channel
+        NOTICES.labels(notice.route.channel.value, "undeliverable").inc()
         await self._undeliverable(notice, failures, delivered_by=None)
         raise TransientError(
             f"no channel could deliver notice {notice.notice_id}",

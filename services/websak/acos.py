@@ -21,6 +21,7 @@ import httpx
 import structlog
 
 from schemas.vocab import DocumentRole
+from services.common.metrics import NO_ANSWER, WEBSAK_REQUESTS
 from services.websak.archive import (
     Contact,
     Document,
@@ -212,10 +213,12 @@ class AcosWebSakArchive:
                     method, API + path, headers={"Authorization": f"Bearer {token}"}, **request
                 )
             except httpx.HTTPError as error:
+                WEBSAK_REQUESTS.labels(operation, NO_ANSWER).inc()
                 log.warning("websak_unreachable", operation=operation, error=type(error).__name__)
                 raise TransientArchiveError(
                     f"WebSak unreachable ({type(error).__name__})", operation=operation
                 ) from error
+            WEBSAK_REQUESTS.labels(operation, str(response.status_code)).inc()
             if response.status_code == 401 and self._tokens.renewable and not renewed:
                 self._tokens.invalidate()
                 renewed = True

@@ -27,6 +27,7 @@ from schemas.vocab import AlertKind
 from services.common.app import ServiceApp
 from services.common.clock import Clock
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
+from services.common.metrics import ARCHIVE_OLDEST_PENDING_SECONDS
 from services.common.mimelimits import MimeParseLimits, read_whole
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
@@ -44,6 +45,7 @@ from services.websak.config import (
     load_placement,
     load_settings_model,
 )
+from services.websak.pending import PendingArchive
 from services.websak.receipts import OutgoingMail, ReceiptStore
 
 ROUTED = ConsumerSpec(
@@ -98,6 +100,11 @@ async def open_archiver(
         marker_key=marker_key.key,
         options=options,
         workers=workers,
+        # Longer than the longest retry delay plus the ack wait: by then the mail's `routed`
+        # event has been tried again, here or by another replica.
+        pending=PendingArchive(
+            timedelta(seconds=2 * settings.retry_max_seconds + settings.ack_wait_seconds)
+        ),
         clock=wiring.clock,
     )
     return archiver, archive
@@ -156,6 +163,12 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
     async def stop() -> None:
         if running.archive is not None:
             await running.archive.aclose()
+
+    @service.on_scrape
+    async def pending_metric() -> None:
+        if running.archiver is not None:
+            archiver = running.archiver
+            ARCHIVE_OLDEST_PENDING_SECONDS.set(archiver.pending.oldest_seconds(archiver.clock()))
 
     @service.consumer(ROUTED)
     async def on_routed(event: MailRouted) -> None:

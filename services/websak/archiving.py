@@ -59,6 +59,7 @@ from services.websak.filing import (
     ensure_journalpost,
     ensure_sender,
 )
+from services.websak.pending import PendingArchive
 from services.websak.receipts import (
     ArchiveRequest,
     ConversationCase,
@@ -150,6 +151,8 @@ class Archiver:
     options: ArchivingOptions
     # Where each mail is rendered: never on the event loop, within a CPU-time and memory limit.
     workers: WorkerPool
+    # What this replica is filing, for the metric of the oldest pending mail.
+    pending: PendingArchive
     clock: Clock = utc_now
 
     async def on_routed(self, event: MailRouted) -> Outcome:
@@ -195,7 +198,9 @@ class Archiver:
         tracked = await self._receipt(request)
         receipt = tracked.receipt
         if receipt.stage is Stage.DONE:
+            self.pending.finished(request.case_id)
             return Outcome.ALREADY_ARCHIVED
+        self.pending.trying(request.case_id, receipt.started_at, self.clock())
         if receipt.refusal is not None:
             if receipt.refusal.routed_event_id == request.routed_event_id and not retry:
                 return Outcome.REFUSED_BEFORE
@@ -212,10 +217,12 @@ class Archiver:
             raise TransientError(str(error)) from error
         except _Refused as refused:
             await self._refuse(tracked, str(refused))
+            self.pending.finished(request.case_id)
             return Outcome.REFUSED
         if not request.outgoing:
             await self.publish(archived_event(tracked.receipt))
         await tracked.save(stage=Stage.DONE)
+        self.pending.finished(request.case_id)
         log.info("mail_archived", case_id=request.case_id, department=request.department)
         return Outcome.ARCHIVED
 

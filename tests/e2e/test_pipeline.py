@@ -3,7 +3,9 @@ the Graph emulator flows through ingest, classifier, router, websak and notifier
 
 Checks the end-to-end acceptance of issues 5–8: one received, one classified and a routed event per
 mail; the labelled department; one assignee, visible in Outlook; exactly one journalpost per
-archival mail, then Ferdig; exactly one notice per assigned mail (R9a, R11, R12, R13)."""
+archival mail, then Ferdig; exactly one notice per assigned mail (R9a, R11, R12, R13). Then every
+service's `/metrics` after that flow (issue 17): the counts match the mail sent, a throttled mailbox
+raises Graph's 429 count and a forged webhook item the `forged` count."""
 
 from __future__ import annotations
 
@@ -19,9 +21,11 @@ import pytest
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.received import official_recipient
+from services.ingest.webhook import NOTIFICATIONS_PATH
 from tests.conftest import SAMPLES, scaled
 from tests.support.events import event_log
-from tests.support.stack import running_stack
+from tests.support.metrics import scrape, scrape_until
+from tests.support.stack import RunningStack, running_stack
 
 # Starts processes (nats-server, the stack, services) of its own.
 pytestmark = pytest.mark.integration
@@ -71,6 +75,8 @@ async def test_samples_flow_through_the_whole_stack(tmp_path: Path, org: Organis
         )
         async with httpx.AsyncClient(base_url=stack.websak_url) as client:
             archive_state = (await client.get("/_standin/state")).json()
+        # Operations' view of the same run (issue 17), on the stack that is up anyway.
+        await _metrics_tell_what_happened(stack, org, len(mails), len(assigned))
 
     # One received per mail, with the MIME's SHA-256 exactly as delivered (R13).
     assert len(received) == len(mails) == len(cases)
@@ -104,3 +110,95 @@ async def test_samples_flow_through_the_whole_stack(tmp_path: Path, org: Organis
     )
     for case in assigned:
         assert notices[(case, routed[case]["assignee"]["address"])] == 1, case
+
+
+SERVICE_PORTS = {
+    "ingest": "SAKSPOST_INGEST_PORT",
+    "classifier": "SAKSPOST_CLASSIFIER_PORT",
+    "router": "SAKSPOST_ROUTER_PORT",
+    "websak": "SAKSPOST_WEBSAK_SERVICE_PORT",
+    "notifier": "SAKSPOST_NOTIFIER_PORT",
+}
+
+
+async def _metrics_tell_what_happened(
+    stack: RunningStack, org: Organisation, mails: int, assigned: int
+) -> None:
+    scrapes = {name: await scrape(stack.port(port)) for name, port in SERVICE_PORTS.items()}
+    handled = "sakspost_events_handled_total"
+    # Each stage handled each mail once, and timed each delivery it handled.
+    for service, event in (
+        ("classifier", "mail.received"),
+        ("router", "mail.classified"),
+        ("websak", "mail.routed"),
+    ):
+        found = scrapes[service]
+        assert found.value(handled, service=service, event=event, outcome="ok") == mails, service
+        assert found.value(handled, service=service, outcome="dead_lettered") == 0
+        deliveries = found.value(handled, service=service, event=event)
+        timed = found.value("sakspost_handler_seconds_count", service=service, event=event)
+        assert timed == deliveries
+    # Lag: every consumer is there, and the mail stages have nothing left.
+    for service in ("classifier", "router", "websak"):
+        lag = scrapes[service]
+        assert lag.series("sakspost_consumer_pending"), service
+        assert lag.value("sakspost_consumer_pending") == 0, service
+        assert lag.value("sakspost_consumer_ack_pending") == 0, service
+    ingest = scrapes["ingest"]
+    assert ingest.value("sakspost_webhook_items_total", outcome="accepted") >= mails
+    assert ingest.value("sakspost_graph_requests_total", operation="GET users.messages.$value") >= (
+        mails
+    )
+    for department in org.departments:
+        assert ingest.value("sakspost_subscription_active", department=department) == 1
+        assert ingest.value("sakspost_subscription_expiry_seconds", department=department) > 0
+    websak = scrapes["websak"]
+    assert websak.value("sakspost_archive_oldest_pending_seconds") == 0
+    assert (
+        sum(
+            v
+            for n, labels, v in websak.samples
+            if n == "sakspost_websak_requests_total" and labels["status"].startswith("2")
+        )
+        > 0
+    )
+    notifier = scrapes["notifier"]
+    assert notifier.value("sakspost_notices_total", outcome="sent") >= assigned
+    assert notifier.series("sakspost_dead_letters")
+    assert notifier.value("sakspost_dead_letters") == 0
+
+    ingest_port = stack.port("SAKSPOST_INGEST_PORT")
+    async with httpx.AsyncClient(base_url=stack.graph_url, trust_env=False) as graph:
+        # A notification for a real subscription with someone else's clientState is forged.
+        subscription = (await graph.get("/v1.0/subscriptions")).json()["value"][0]
+        forged = {
+            "value": [
+                {
+                    "subscriptionId": subscription["id"],
+                    "clientState": "not-the-secret",
+                    "changeType": "created",
+                    "resource": "users/x/messages/y",
+                    "resourceData": {"id": "y"},
+                }
+            ]
+        }
+        before = ingest.value("sakspost_webhook_items_total", outcome="forged")
+        answer = await graph.post(
+            f"http://127.0.0.1:{ingest_port}{NOTIFICATIONS_PATH}", json=forged
+        )
+        assert answer.status_code == 202  # as Graph expects: a forged item is dropped quietly
+        after = await scrape(ingest_port)
+        assert after.value("sakspost_webhook_items_total", outcome="forged") == before + 1
+
+        # Graph throttles a mailbox: ingest's reads of it are answered 429 until it lifts.
+        path, mailbox, _ = _labelled_shared_mail(org, 1)[0]
+        throttled = {"status": "429"}
+        before_429 = after.value("sakspost_graph_requests_total", **throttled)
+        faults = {"throttle": 1.0, "retryAfter": 1}
+        assert (await graph.put(f"/_emulator/mailboxes/{mailbox}/faults", json=faults)).is_success
+        stack.deliver([(path, mailbox)])
+        await scrape_until(
+            ingest_port,
+            lambda found: found.value("sakspost_graph_requests_total", **throttled) > before_429,
+        )
+        assert (await graph.delete(f"/_emulator/mailboxes/{mailbox}/faults")).is_success

@@ -49,10 +49,10 @@ def test_judge_keeps_only_live_subscriptions_with_the_right_client_state() -> No
     assert [a.subscription.department for a in judged.accepted] == ["post"]
     assert judged.accepted[0].item.change_key == "CK1"
     assert judged.dropped == {
-        "wrong_client_state": 2,
+        "forged": 2,
         "expired_subscription": 1,
         "unknown_subscription": 1,
-        "malformed_item": 1,
+        "malformed": 1,
     }
 
 

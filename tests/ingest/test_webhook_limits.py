@@ -77,7 +77,7 @@ def test_junk_items_are_dropped_without_validation(validations: Counter) -> None
     junk += [{"subscriptionId": f"forged-{n}", "clientState": "x"} for n in range(1000)]
     judged = judge(junk, {"sub-1": LIVE}, NOW)
     assert judged.accepted == []
-    assert judged.dropped == {"malformed_item": 1004, "unknown_subscription": 1000}
+    assert judged.dropped == {"malformed": 1004, "unknown_subscription": 1000}
     assert validations.calls == 0
     lifecycle = {"subscriptionId": "sub-1", "clientState": "s3cret", "lifecycleEvent": "missed"}
     assert len(judge([*junk, lifecycle], {"sub-1": LIVE}, NOW).accepted) == 1
