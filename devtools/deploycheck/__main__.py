@@ -1,11 +1,13 @@
 """`python -m devtools.deploycheck`: render every overlay, validate every object, lint the
-Dockerfile; print which check each kind got; exit 1 on any failure."""
+Dockerfile, check the alert rules and the dashboard (`monitoring.py`); print which check each
+kind got; exit 1 on any failure."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+from devtools.deploycheck.monitoring import check_monitoring
 from devtools.deploycheck.render import DEPLOY, KUBECTL, RenderError, overlays, render
 from devtools.deploycheck.validate import InvalidObject, check
 from services.common.settings import REPO_ROOT
@@ -38,6 +40,10 @@ def main() -> int:
         failures.append(f"hadolint: {hadolint.stdout.strip() or hadolint.stderr.strip()}")
     else:
         print(f"{DOCKERFILE.relative_to(REPO_ROOT)}: hadolint, no findings")
+    checked, monitoring_failures = check_monitoring()
+    for line in checked:
+        print(line)
+    failures += monitoring_failures
     for failure in failures:
         print(f"FAILED {failure}", file=sys.stderr)
     return 1 if failures else 0
