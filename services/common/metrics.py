@@ -13,7 +13,10 @@ lint` checks that every name they use is one defined here.
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.registry import Collector
 
 # Handler latency in seconds: a classified mail takes milliseconds, an archived one seconds, one
 # waiting out a throttled Graph a minute or more.
@@ -71,10 +74,12 @@ WEBHOOK_ITEMS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+# A gauge without labels is always exported: these two are registered only by the service that
+# reads them (`export`), so no other service reports a 0 it never read.
 ARCHIVE_OLDEST_PENDING_SECONDS = Gauge(
     "sakspost_archive_oldest_pending_seconds",
     "Age of the oldest archival mail this websak replica is still filing (0: none)",
-    registry=REGISTRY,
+    registry=None,
 )
 SUBSCRIPTION_ACTIVE = Gauge(
     "sakspost_subscription_active",
@@ -98,8 +103,15 @@ NOTICES = Counter(
 DEAD_LETTERS = Gauge(
     "sakspost_dead_letters",
     "Messages in the dead-letter stream, read at scrape (each waits for a person)",
-    registry=REGISTRY,
+    registry=None,
 )
+OWNED_BY_ONE_SERVICE: tuple[Collector, ...] = (ARCHIVE_OLDEST_PENDING_SECONDS, DEAD_LETTERS)
+
+
+def export(collector: Collector) -> None:
+    """Serve one of `OWNED_BY_ONE_SERVICE` at this process's `/metrics`."""
+    with contextlib.suppress(ValueError):  # registered already: a test builds a service twice
+        REGISTRY.register(collector)
 
 
 def event_of(subject: str) -> str:

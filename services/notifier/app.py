@@ -9,7 +9,7 @@ from schemas.subjects import ALERT_ALL, mail_event_filter
 from services.common.app import ServiceApp
 from services.common.clock import Clock
 from services.common.jetstream import DEAD_LETTER_STREAM, NOTICES_BUCKET, ConsumerSpec
-from services.common.metrics import DEAD_LETTERS
+from services.common.metrics import DEAD_LETTERS, export
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
@@ -62,6 +62,8 @@ def build_notifier(
         await notifier.start(settings, await service.key_value(NOTICES_BUCKET), service.publisher)
 
     service.on_shutdown(notifier.stop)
+
+    export(DEAD_LETTERS)
 
     @service.on_scrape
     async def dead_letters() -> None:

@@ -27,7 +27,7 @@ from schemas.vocab import AlertKind
 from services.common.app import ServiceApp
 from services.common.clock import Clock
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
-from services.common.metrics import ARCHIVE_OLDEST_PENDING_SECONDS
+from services.common.metrics import ARCHIVE_OLDEST_PENDING_SECONDS, export
 from services.common.mimelimits import MimeParseLimits, read_whole
 from services.common.mimestore import MimeStore
 from services.common.orgconfig import Organisation
@@ -163,6 +163,8 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
     async def stop() -> None:
         if running.archive is not None:
             await running.archive.aclose()
+
+    export(ARCHIVE_OLDEST_PENDING_SECONDS)
 
     @service.on_scrape
     async def pending_metric() -> None:
