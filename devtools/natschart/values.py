@@ -86,8 +86,16 @@ def chart_values() -> dict[str, Any]:
             }
         },
         "podDisruptionBudget": {"enabled": True},
-        # NATS's own Prometheus exporter, scraped through the chart's PodMonitor.
-        "promExporter": {"enabled": True, "podMonitor": {"enabled": True}},
+        # NATS's own Prometheus exporter (`-prefix=nats -jsz=all`: the JetStream storage the
+        # alert SakspostJetStreamStorageHigh reads), scraped through the chart's PodMonitor, with
+        # the label kube-prometheus-stack's Prometheus selects (as deploy/base/monitoring/).
+        "promExporter": {
+            "enabled": True,
+            "podMonitor": {
+                "enabled": True,
+                "merge": {"metadata": {"labels": {"release": "kube-prometheus-stack"}}},
+            },
+        },
     }
 
 
