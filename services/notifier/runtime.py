@@ -44,6 +44,7 @@ from services.notifier.compose import (
     alert_notices,
     assigned_notice,
     digest_notices,
+    operations_notice,
 )
 from services.notifier.config import NotifierConfig, NotifierSecrets
 from services.notifier.delivery import Deliverer
@@ -113,10 +114,18 @@ class Notifier:
         webhook_secret = self.secrets.webhook_secret
         senders: dict[Channel, Sender] = {
             Channel.EMAIL: EmailSender(sender, self.org, signing_keys(settings), self.clock),
-            Channel.TEAMS: HttpSender(Channel.TEAMS, http, self.secrets.teams_url_for, teams_body),
+            Channel.TEAMS: HttpSender(
+                Channel.TEAMS,
+                http,
+                lambda notice: self.secrets.teams_url_for(
+                    notice.department, operations=notice.to_operations
+                ),
+                teams_body,
+            ),
             Channel.WEBHOOK: make_webhook_sender(
                 http,
                 self.secrets.webhook_url,
+                self.secrets.operations_webhook_url,
                 webhook_secret.get_secret_value() if webhook_secret else None,
                 self.clock,
             ),
@@ -174,10 +183,16 @@ class Notifier:
         )
 
     async def on_alert(self, alert: Alert) -> None:
-        department = alert_department(alert.department, self.org)
-        if alert.kind not in self.config.for_department(department).alert_kinds:
+        if not self._wanted(alert.kind, alert_department(alert.department, self.org)):
             return
         await self.parts.pending.add(alert, self.clock())
+
+    def _wanted(self, kind: AlertKind, department: str) -> bool:
+        """Whether the department's supervisors or operations take alerts of `kind`."""
+        operations = self.config.operations
+        return kind in self.config.for_department(department).alert_kinds or (
+            operations is not None and kind in operations.alert_kinds
+        )
 
     # --- background work ------------------------------------------------------------------
 
@@ -201,8 +216,14 @@ class Notifier:
     async def _flush(self, group: AlertGroup) -> None:
         parts = self.parts
         department = alert_department(group.department, self.org)
-        recipients = await supervisors_to_tell(parts.away, self.org, department)
-        for notice in alert_notices(group, recipients, self.org, self.config):
+        notices = []
+        if group.kind in self.config.for_department(department).alert_kinds:
+            recipients = await supervisors_to_tell(parts.away, self.org, department)
+            notices = alert_notices(group, recipients, self.org, self.config)
+        to_operations = operations_notice(group, self.org, self.config)
+        if to_operations is not None:
+            notices.append(to_operations)
+        for notice in notices:
             await parts.deliverer.deliver(notice)
         await parts.pending.remove(group)
 
