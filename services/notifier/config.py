@@ -101,6 +101,9 @@ class Operations(Route):
     restart_window_minutes: float = Field(
         default=15.0, gt=0, description="The window in which starts are counted"
     )
+    restart_check_seconds: float = Field(
+        default=30.0, gt=0, description="How often the recorded starts are counted"
+    )
 
     @model_check(mode="after")
     def _reachable(self) -> Self:

@@ -12,12 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-
-@dataclass(frozen=True)
-class Start:
-    service: str
-    instance: str
-    at: datetime
+from schemas.events import Alert
+from schemas.identity import make_event_id
+from schemas.vocab import AlertKind, Severity
+from services.common.starts import Start
 
 
 @dataclass(frozen=True)
@@ -51,6 +49,23 @@ def restarting(starts: Iterable[Start], limit: int, window: timedelta) -> list[R
     return found
 
 
-def forget_before(starts: list[Start], now: datetime, window: timedelta) -> list[Start]:
-    """The starts that may still count: those within one window of now."""
-    return [start for start in starts if now - start.at <= window]
+def restarting_alert(found: Restarting, department: str, window: timedelta) -> Alert:
+    """The one alert about `found`: its id is the instance's and the window's."""
+    minutes = round(window.total_seconds() / 60)
+    return Alert(
+        event_id=make_event_id(
+            "alert",
+            "",
+            AlertKind.SERVICE_RESTARTING.value,
+            found.service,
+            found.instance,
+            found.since.isoformat(),
+        ),
+        case_id=None,
+        occurred_at=found.last,
+        department=department,
+        kind=AlertKind.SERVICE_RESTARTING,
+        severity=Severity.CRITICAL,
+        summary=f"{found.service} ({found.instance}) starta {found.count} gonger "
+        f"på {minutes} minutt",
+    )

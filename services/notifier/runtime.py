@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -31,6 +32,7 @@ from services.common.orgconfig import Organisation, StaffMember
 from services.common.publisher import EventPublisher
 from services.common.seal import signing_keys
 from services.common.settings import Settings
+from services.common.starts import read_starts
 from services.notifier.channels import (
     HTTP_TIMEOUT,
     EmailSender,
@@ -58,6 +60,7 @@ from services.notifier.digest import (
 )
 from services.notifier.kvstore import AlertGroup, CaseViews, PendingAlerts, due_groups
 from services.notifier.ledger import NoticeLedger, process_owner
+from services.notifier.restarts import restarting, restarting_alert
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +84,8 @@ async def supervisors_to_tell(
 @dataclass
 class Parts:
     deliverer: Deliverer
+    publisher: EventPublisher
+    starts: KeyValue
     away: AwayCheck
     pending: PendingAlerts
     views: CaseViews
@@ -97,6 +102,10 @@ class Notifier:
     _parts: Parts | None = None
     _background: asyncio.Task[None] | None = None
     _digest_sent: dict[str, str] = field(default_factory=dict)
+    # Restart alerts already raised by this process (a new one re-raises them: the events
+    # stream and the `told` keys drop the repeat).
+    _restarts_raised: set[str] = field(default_factory=set)
+    _restarts_checked: float = float("-inf")
 
     @property
     def parts(self) -> Parts:
@@ -106,7 +115,9 @@ class Notifier:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def start(self, settings: Settings, kv: KeyValue, publisher: EventPublisher) -> None:
+    async def start(
+        self, settings: Settings, kv: KeyValue, starts: KeyValue, publisher: EventPublisher
+    ) -> None:
         # Reading mailbox settings may be retried by the SDK; sendMail must not be (graph.py).
         reader = graph_client_for(settings, retries=True)
         sender = graph_client_for(settings, retries=False)
@@ -133,6 +144,8 @@ class Notifier:
         ledger = NoticeLedger(kv, process_owner(), self.config.claim_lease_seconds, self.clock)
         self._parts = Parts(
             deliverer=Deliverer(ledger, senders, publisher, self.config, self.clock),
+            publisher=publisher,
+            starts=starts,
             away=AwayCheck(reader, self.org, self.clock, self.config.away_cache_seconds),
             pending=PendingAlerts(kv),
             views=CaseViews(kv),
@@ -152,6 +165,7 @@ class Notifier:
     async def _run_background(self) -> None:
         while True:
             try:
+                await self.raise_restarting()
                 await self.flush_alerts()
                 await self.send_due_digests()
             except TransientError as error:
@@ -226,6 +240,23 @@ class Notifier:
         for notice in notices:
             await parts.deliverer.deliver(notice)
         await parts.pending.remove(group)
+
+    async def raise_restarting(self) -> None:
+        """Raise one service_restarting alert per instance and window (it reaches operations
+        through the alert consumer, like any other alert)."""
+        operations = self.config.operations
+        now = time.monotonic()
+        if operations is None or now - self._restarts_checked < operations.restart_check_seconds:
+            return
+        self._restarts_checked = now
+        window = timedelta(minutes=operations.restart_window_minutes)
+        starts = await read_starts(self.parts.starts)
+        for found in restarting(starts, operations.restart_limit, window):
+            alert = restarting_alert(found, self.org.common_department, window)
+            if alert.event_id not in self._restarts_raised:
+                log.warning("service restarting", service=found.service, instance=found.instance)
+                await self.parts.publisher.publish(alert)
+                self._restarts_raised.add(alert.event_id)
 
     async def send_due_digests(self) -> None:
         now = self.clock()

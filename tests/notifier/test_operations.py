@@ -10,10 +10,11 @@ import pytest
 
 from schemas.vocab import AlertKind, Channel
 from services.common.orgconfig import Organisation
+from services.common.starts import Start, parse_start_key, start_key
 from services.notifier.compose import alert_notices, operations_notice
 from services.notifier.config import NotifierConfigError, NotifierSecrets, parse_notifier_config
 from services.notifier.kvstore import AlertGroup, PendingAlert
-from services.notifier.restarts import Start, restarting
+from services.notifier.restarts import restarting
 from tests.notifier.support import NOW, alert, fast_config
 
 ROUTE = {"channel": "email"}
@@ -103,3 +104,9 @@ def test_one_alert_per_instance_and_window_however_often_it_is_judged() -> None:
     # A crash loop going on after the window is a new window and a new alert.
     later = crash_loop + starts("router-a", 20, 21, 22, 23)
     assert [r.since for r in restarting(later, 3, WINDOW)] == [NOW, NOW + timedelta(minutes=20)]
+
+
+def test_a_start_is_one_key_that_says_it_all() -> None:
+    start = Start("router", "router-7c9d-x2", NOW)
+    assert parse_start_key(start_key(start)) == start
+    assert parse_start_key("router.no-time") is None
