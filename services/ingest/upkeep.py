@@ -363,6 +363,6 @@ def subscription_failed_alert(department: str, since: datetime, now: datetime) -
         department=department,
         kind=AlertKind.SUBSCRIPTION_FAILED,
         severity=Severity.CRITICAL,
-        summary=f"Postboksen er ikkje overvaka: Graph-abonnementet har feila sidan "
-        f"{since:%Y-%m-%d %H:%M} UTC",
+        summary="Postboksen er ikkje overvaka: Graph-abonnementet eller innhentinga har feila "
+        f"sidan {since:%Y-%m-%d %H:%M} UTC",
     )
