@@ -93,7 +93,10 @@ def operations_notice(
         return None
     department = alert_department(group.department, org)
     recipient = Recipient(
-        OPERATIONS_RECIPIENT, OPERATIONS_RECIPIENT, operations.address or "", operations.language
+        OPERATIONS_RECIPIENT,
+        OPERATIONS_RECIPIENT,
+        operations.address_in(org) or "",
+        operations.language,
     )
     alert_ids = sorted(alert.event_id for alert in group.alerts)
     message = alert_message(

@@ -88,7 +88,9 @@ class Operations(Route):
     """The people running Sakspost: told of these alert kinds besides the supervisors."""
 
     address: str | None = Field(
-        default=None, description="The operations e-mail address (needed for the email channel)"
+        default=None,
+        description="The operations e-mail address; without it the organisation file's "
+        "operations_address (one of them is needed for the email channel)",
     )
     language: Language = Field(default=DEFAULT_LANGUAGE, description="nn, nb or en")
     alert_kinds: list[AlertKind] = Field(
@@ -105,14 +107,8 @@ class Operations(Route):
         default=30.0, gt=0, description="How often the recorded starts are counted"
     )
 
-    @model_check(mode="after")
-    def _reachable(self) -> Self:
-        if Channel.EMAIL in self.chain and not (self.address and "@" in self.address):
-            raise ValueError(
-                "the email channel needs operations.address (fix: give the operations "
-                "mailbox, e.g. drift@ha.kommune.no, or leave email out of the channels)"
-            )
-        return self
+    def address_in(self, org: Organisation) -> str | None:
+        return self.address or org.operations_address
 
 
 class NotifierConfig(_Strict):
@@ -190,6 +186,14 @@ class NotifierConfig(_Strict):
             raise NotifierConfigError(
                 f"{source}: departments {unknown} are not in the organisation file "
                 f"(fix: use one of {sorted(org.departments)})"
+            )
+        operations = self.operations
+        address = operations.address_in(org) if operations else None
+        if operations and Channel.EMAIL in operations.chain and not (address and "@" in address):
+            raise NotifierConfigError(
+                f"{source}: operations: the email channel needs an address (fix: give "
+                "operations.address here or operations_address in the organisation file, "
+                "e.g. drift@ha.kommune.no, or leave email out of the channels)"
             )
 
 

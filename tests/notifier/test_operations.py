@@ -42,9 +42,16 @@ def test_hå_tells_operations_of_dead_letters_archive_subscription_and_restarts(
 def test_a_bad_operations_section_names_the_field_and_the_fix(org: Organisation) -> None:
     source = Path("notifier.yaml")
     with pytest.raises(
-        NotifierConfigError, match=r"operations: the email channel needs operations.address"
+        NotifierConfigError, match=r"operations: the email channel needs an address"
     ):
         parse_notifier_config({**GOOD, "operations": {"channel": "email"}}, source, org)
+    # The organisation file may name the address instead.
+    with_address = org.model_copy(update={"operations_address": "drift@ha.kommune.no"})
+    config = parse_notifier_config(
+        {**GOOD, "operations": {"channel": "email"}}, source, with_address
+    )
+    assert config.operations is not None
+    assert config.operations.address_in(with_address) == "drift@ha.kommune.no"
     with pytest.raises(NotifierConfigError, match=r"operations.alert_kinds.0"):
         parse_notifier_config(
             {**GOOD, "operations": {"channel": "teams", "alert_kinds": ["fire"]}}, source, org
