@@ -2,7 +2,9 @@
 
 - `routed` → the assignee's notice (R11), and the digest's view of the case;
 - `completed`, `archived` → the digest's view;
-- alerts → waiting in KV, then one grouped message per (department, kind) and window (R10);
+- alerts → waiting in KV, then one grouped message per (department, kind) and window (R10), to the
+  supervisors and, for the kinds it takes, to operations (issue 17);
+- the starts every service records → one `service_restarting` alert per instance and window;
 - the background loop sends due alert groups and, at the configured hour, the daily digests;
   one group or one department's digest that fails is logged, alerted once and skipped, and the
   rest goes out (`services/common/isolation.py`); what failed stays in KV for the next tick.
