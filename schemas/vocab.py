@@ -121,6 +121,10 @@ class AlertKind(StrEnum):
     # One item of a periodic loop failed and was skipped, so the rest could go on (issue 16).
     SKIPPED = "skipped"
     QUARANTINED = "quarantined"
+    # A shared mailbox's Graph subscription could not be created or renewed for a while (issue 17).
+    SUBSCRIPTION_FAILED = "subscription_failed"
+    # One instance of a service started too often within a short time (issue 17).
+    SERVICE_RESTARTING = "service_restarting"
 
 
 class Severity(StrEnum):

@@ -32,7 +32,7 @@ from nats.js.kv import KeyValue
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from schemas.asyncapi import service_document
-from schemas.events import ContractModel
+from schemas.events import ContractModel, utc_now
 from schemas.examples import EXAMPLES
 from services.common.broker import make_broker, service_login
 from services.common.credentials import login_for
@@ -59,6 +59,7 @@ from services.common.publisher import (
 from services.common.resources import JETSTREAM_KEY, PUBLISHER_KEY
 from services.common.retry import DEAD_LETTERS_KEY, FAILURES_KEY, RetryDiscipline, RetryPolicy
 from services.common.settings import Settings
+from services.common.starts import STARTS_BUCKET, Start, record_start, this_instance
 from services.common.workers import WorkerPool
 
 log = structlog.get_logger(__name__)
@@ -256,7 +257,16 @@ class ServiceApp:
 
     async def _started(self) -> None:
         self._ready.set()
+        await self._record_start()
         log.info("service started", service=self.name, consumers=len(self.consumers))
+
+    async def _record_start(self) -> None:
+        """Counted by the notifier, which tells operations of an instance that keeps restarting."""
+        start = Start(self.name, this_instance(), utc_now())
+        try:
+            await record_start(await self.key_value(STARTS_BUCKET), start)
+        except Exception as error:  # an unrecorded start must never keep a service from running
+            log.warning("start not recorded", service=self.name, error=type(error).__name__)
 
     async def _stopping(self) -> None:
         self._ready.clear()

@@ -26,6 +26,7 @@ from nats.js.errors import APIError, BucketNotFoundError, NotFoundError, Service
 
 from schemas import subjects
 from services.common.settings import Settings
+from services.common.starts import STARTS_BUCKET, STARTS_TTL_SECONDS
 
 log = structlog.get_logger(__name__)
 
@@ -145,6 +146,12 @@ def base_layout(settings: Settings) -> Layout:
                 description="The router's Outlook write-backs; router writes, ingest reads",
             ),
             BucketSpec(NOTICES_BUCKET, description="Notices sent; notifier writes"),
+            BucketSpec(
+                STARTS_BUCKET,
+                ttl_seconds=STARTS_TTL_SECONDS,
+                description="Each service instance's starts; each service writes its own, "
+                "the notifier reads",
+            ),
             BucketSpec(
                 FAILURES_BUCKET,
                 ttl_seconds=7 * 24 * 3600,

@@ -262,6 +262,11 @@ class Organisation(_Strict):
         default="post", description="The common mailbox whose mail may go to any department (R5)"
     )
     no_reply_address: str = Field(description="Mailbox notices are sent from; never watched")
+    operations_address: str | None = Field(
+        default=None,
+        description="Where the people running Sakspost are e-mailed (config/notifier.yaml "
+        "`operations`), unless the notifier's file names its own",
+    )
     staff: list[StaffMember] = Field(min_length=1)
     departments: dict[str, Department] = Field(min_length=1)
     office_hours: OfficeHours = Field(default_factory=OfficeHours)
@@ -274,6 +279,11 @@ class Organisation(_Strict):
     @classmethod
     def _no_reply(cls, value: str) -> str:
         return _normalise_address(value)
+
+    @field_validator("operations_address")
+    @classmethod
+    def _operations(cls, value: str | None) -> str | None:
+        return _normalise_address(value) if value is not None else None
 
     @field_validator("departments")
     @classmethod

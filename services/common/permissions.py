@@ -39,6 +39,7 @@ from services.common.jetstream import (
     RECEIPTS_BUCKET,
     WRITEBACKS_BUCKET,
 )
+from services.common.starts import STARTS_BUCKET
 
 ACCOUNT = "SAKSPOST"
 SYSTEM_ACCOUNT = "SYS"
@@ -202,6 +203,11 @@ def dead_letter_count() -> Grant:
     return Grant(publish=(f"$JS.API.STREAM.INFO.{DEAD_LETTER_STREAM}",))
 
 
+def start_recorder(service: str) -> Grant:
+    """Record its own starts (keys `<service>.<instance>.<time>`), no other service's."""
+    return kv_keys_owner(STARTS_BUCKET, service)
+
+
 def skipped_alerts() -> Grant:
     """Alert that one item of a periodic loop was skipped (`services/common/isolation.py`)."""
     return events_publisher("sakspost.alert.skipped.*")
@@ -264,8 +270,10 @@ _SERVICES = (
             _alert("forged_marker"),
             _alert("identity_clash"),
             _alert("graph_link_refused"),
+            _alert("subscription_failed"),
             "sakspost.internal.ingest.>",
         )
+        + start_recorder("ingest")
         + kv_owner(INGEST_BUCKET)
         + kv_reader(WRITEBACKS_BUCKET)
         + mime_writer(),
@@ -281,6 +289,7 @@ _SERVICES = (
             _alert("quarantined"),
             _alert("forged_marker"),
         )
+        + start_recorder("classifier")
         + kv_owner(THREADS_BUCKET)
         + kv_owner(CORRECTIONS_BUCKET)
         + mime_reader(),
@@ -293,6 +302,7 @@ _SERVICES = (
         + events_publisher(
             _mail("routed"), _mail("completed"), _mail("classified"), "sakspost.alert.*.*"
         )
+        + start_recorder("router")
         + kv_owner(CASES_BUCKET)
         + kv_owner(WRITEBACKS_BUCKET)
         + commands_answerer(),
@@ -303,15 +313,22 @@ _SERVICES = (
         "Files archival mail and replies in WebSak",
         consumes(EVENTS_STREAM, *WEBSAK_DURABLES)
         + events_publisher(_mail("archived"), _alert("archive_failed"))
+        + start_recorder("websak")
         + kv_owner(RECEIPTS_BUCKET)
         + mime_reader(),
         WEBSAK_DURABLES,
     ),
     Identity(
         "notifier",
-        "Tells assignees and supervisors",
+        "Tells assignees, supervisors and operations",
         consumes(EVENTS_STREAM, *NOTIFIER_DURABLES)
-        + events_publisher("sakspost.notice.sent.*", _alert("notice_undeliverable"))
+        + events_publisher(
+            "sakspost.notice.sent.*",
+            _alert("notice_undeliverable"),
+            _alert("service_restarting"),
+        )
+        + start_recorder("notifier")
+        + kv_reader(STARTS_BUCKET)
         + kv_owner(NOTICES_BUCKET)
         + dead_letter_count(),
         NOTIFIER_DURABLES,

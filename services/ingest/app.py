@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from schemas.events import (
+    Alert,
     MailChanged,
     MailDeleted,
     MailSent,
@@ -99,6 +100,11 @@ PUBLISHES = (
     FORGED_MARKER_CHANNEL,
     IDENTITY_CLASH_CHANNEL,
     GRAPH_LINK_CHANNEL,
+    Channel(
+        "sakspost.alert.subscription_failed.{department}",
+        Alert,
+        "A shared mailbox's Graph subscription failed for subscription_alert_after_seconds",
+    ),
 )
 # What the webhook and delta store in ingest's work stream for the fetchers.
 Work = Annotated[MessageWork | LifecycleWork, Field(discriminator="type")]
@@ -156,6 +162,7 @@ def build(
             keeper,
             catch_up,
             Isolation("ingest upkeep", org.common_department, service.publisher.publish),
+            service.publisher.publish,
         )
         fetcher = Fetcher(
             org,

@@ -61,6 +61,12 @@ class IngestSettings(BaseSettings):
     upkeep_interval_seconds: float = Field(
         default=10.0, gt=0, description="How often the lease holder checks subscriptions and delta"
     )
+    subscription_alert_after_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="A mailbox whose subscription has failed this long raises one "
+        "subscription_failed alert (shorter failures are a deploy's validation wait)",
+    )
     mailbox_concurrency: int = Field(
         default=4, ge=1, le=4, description="Concurrent Graph calls per mailbox (Exchange allows 4)"
     )

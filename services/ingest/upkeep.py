@@ -16,7 +16,7 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -26,6 +26,9 @@ from kiota_abstractions.api_error import APIError
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from schemas.events import Alert
+from schemas.identity import make_event_id
+from schemas.vocab import AlertKind, Severity
 from services.common.isolation import Isolation
 from services.common.metrics import SUBSCRIPTION_ACTIVE, SUBSCRIPTION_EXPIRY_SECONDS
 from services.common.orgconfig import Organisation
@@ -291,8 +294,13 @@ class Upkeep:
         keeper: SubscriptionKeeper,
         catch_up: DeltaCatchUp,
         isolation: Isolation,
+        publish: Callable[[Alert], Awaitable[object]],
     ) -> None:
         self._org = org
+        self._publish = publish
+        # When each failing mailbox's run of failures began, and those already alerted.
+        self._failing: dict[str, datetime] = {}
+        self._alerted: set[str] = set()
         self._ingest = ingest
         self.lease = lease
         self._keeper = keeper
@@ -327,17 +335,35 @@ class Upkeep:
     async def tick(self) -> bool:
         """Check every mailbox once; False when any of them failed (retried soon).
 
-        A mailbox that fails (Graph or NATS away, or refusing it) does not hold up the others. Its
-        failure is logged, not alerted: a new subscription fails Graph's validation until this pod
-        is ready, so an alert would come with every deploy; /statusz names the mailboxes not
-        watched, and the failed one is retried soon."""
+        A mailbox that fails (Graph or NATS away, or refusing it) does not hold up the others. A
+        failure is logged at once but alerted only once it has lasted
+        `subscription_alert_after_seconds`: a new subscription fails Graph's validation until this
+        pod is ready, so an alert at once would come with every deploy; /statusz names the
+        mailboxes not watched, and the failed one is retried soon."""
         healthy = True
         for department, config in self._org.shared_mailboxes():
             keep = partial(self._keep, department, config.mailbox)
-            healthy &= await self._isolation.run(
-                department, keep, department=department, alert=False
-            )
+            kept = await self._isolation.run(department, keep, department=department, alert=False)
+            await self._judge(department, kept)
+            healthy &= kept
         return healthy
+
+    async def _judge(self, department: str, kept: bool) -> None:
+        if kept:
+            self._failing.pop(department, None)
+            self._alerted.discard(department)
+            return
+        now = datetime.now(UTC)
+        since = self._failing.setdefault(department, now)
+        lasted = (now - since).total_seconds()
+        if department in self._alerted or lasted < self._ingest.subscription_alert_after_seconds:
+            return
+        try:
+            await self._publish(subscription_failed_alert(department, since, now))
+        except Exception as error:  # NATS away: the next tick tries again
+            log.warning("subscription alert not raised", error=type(error).__name__)
+            return
+        self._alerted.add(department)
 
     async def _keep(self, department: str, mailbox: str) -> None:
         created = await self._keeper.ensure(department, mailbox)
@@ -345,3 +371,19 @@ class Upkeep:
         if created or owed or await self._catch_up.due(department):
             await self._catch_up.run(department, mailbox)
         self._owed.discard(department)
+
+
+def subscription_failed_alert(department: str, since: datetime, now: datetime) -> Alert:
+    """One alert per mailbox and run of failures (its id is the run's start)."""
+    return Alert(
+        event_id=make_event_id(
+            "alert", "", AlertKind.SUBSCRIPTION_FAILED.value, department, since.isoformat()
+        ),
+        case_id=None,
+        occurred_at=now,
+        department=department,
+        kind=AlertKind.SUBSCRIPTION_FAILED,
+        severity=Severity.CRITICAL,
+        summary="Postboksen er ikkje overvaka: Graph-abonnementet eller innhentinga har feila "
+        f"sidan {since:%Y-%m-%d %H:%M} UTC",
+    )

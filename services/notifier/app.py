@@ -13,6 +13,7 @@ from services.common.metrics import DEAD_LETTERS, export
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
+from services.common.starts import STARTS_BUCKET
 from services.notifier.config import NotifierConfig, NotifierSecrets, load_notifier_config
 from services.notifier.runtime import Notifier
 
@@ -29,6 +30,11 @@ ALERTS = ConsumerSpec("notifier-alerts", (ALERT_ALL,), description="Tell the sup
 PUBLISHES = (
     Channel("sakspost.notice.sent.{department}", NoticeSent, "Each delivered notice (R11)"),
     Channel("sakspost.alert.notice_undeliverable.{department}", Alert, "A channel failed"),
+    Channel(
+        "sakspost.alert.service_restarting.{department}",
+        Alert,
+        "An instance started too often within the restart window (for operations)",
+    ),
 )
 
 
@@ -59,7 +65,12 @@ def build_notifier(
 
     @service.on_startup
     async def start() -> None:
-        await notifier.start(settings, await service.key_value(NOTICES_BUCKET), service.publisher)
+        await notifier.start(
+            settings,
+            await service.key_value(NOTICES_BUCKET),
+            await service.key_value(STARTS_BUCKET),
+            service.publisher,
+        )
 
     service.on_shutdown(notifier.stop)
 

@@ -119,7 +119,7 @@ class HttpSender:
         self,
         channel: Channel,
         http: httpx.AsyncClient,
-        url_for: Callable[[str], str | None],
+        url_for: Callable[[Notice], str | None],
         body_for: Callable[[Notice], bytes],
         secret: str | None = None,
     ) -> None:
@@ -131,7 +131,7 @@ class HttpSender:
 
     async def send(self, notice: Notice, resumed: bool) -> None:
         # `resumed` cannot be checked here: receivers drop repeats by the notice id header.
-        url = self._url_for(notice.department)
+        url = self._url_for(notice)
         if not url:
             raise ChannelFailed(self.channel, "not configured", permanent=True)
         body = self._body_for(notice)
@@ -157,13 +157,18 @@ def teams_body(notice: Notice) -> bytes:
 
 
 def make_webhook_sender(
-    http: httpx.AsyncClient, url: str | None, secret: str | None, clock: Clock
+    http: httpx.AsyncClient,
+    url: str | None,
+    operations_url: str | None,
+    secret: str | None,
+    clock: Clock,
 ) -> HttpSender:
-    """The generic webhook; without a secret it counts as not configured (never sent unsigned)."""
+    """The generic webhook (operations may have their own URL); without a secret it counts as not
+    configured (never sent unsigned)."""
     return HttpSender(
         Channel.WEBHOOK,
         http,
-        lambda _department: url if secret else None,
+        lambda notice: (operations_url if notice.to_operations else url) if secret else None,
         lambda notice: webhook_body(notice, clock()),
         secret,
     )

@@ -81,6 +81,45 @@ def alert_notices(
     return notices
 
 
+OPERATIONS_RECIPIENT = "operations"
+
+
+def operations_notice(
+    group: AlertGroup, org: Organisation, config: NotifierConfig
+) -> Notice | None:
+    """The same group told to operations, besides the supervisors, when they take its kind."""
+    operations = config.operations
+    if operations is None or group.kind not in operations.alert_kinds:
+        return None
+    department = alert_department(group.department, org)
+    recipient = Recipient(
+        OPERATIONS_RECIPIENT,
+        OPERATIONS_RECIPIENT,
+        operations.address_in(org) or "",
+        operations.language,
+    )
+    alert_ids = sorted(alert.event_id for alert in group.alerts)
+    message = alert_message(
+        group.kind,
+        org.departments[department].name,
+        group.alerts,
+        recipient.language,
+        config.max_listed_cases,
+        to_operations=True,
+    )
+    return Notice(
+        notice_id=notice_id(NoticeKind.ALERT, None, recipient, *alert_ids),
+        kind=NoticeKind.ALERT,
+        department=department,
+        case_id=None,
+        about=group.kind.value,
+        recipient=recipient,
+        message=message,
+        route=operations,
+        to_operations=True,
+    )
+
+
 def digest_notices(
     digest: Digest, recipients: list[StaffMember], org: Organisation, config: NotifierConfig
 ) -> list[Notice]:

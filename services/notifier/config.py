@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.vocab import AlertKind, Channel
 from services.common.configfile import read_yaml, validate_mapping
+from services.common.language import DEFAULT_LANGUAGE, Language
 from services.common.orgconfig import Organisation
 
 DEFAULT_NOTIFIER_CONFIG = Path(__file__).resolve().parents[2] / "config" / "notifier.yaml"
@@ -75,9 +76,47 @@ class DepartmentOverride(_Strict):
     alert_kinds: list[AlertKind] | None = None
 
 
+OPERATIONS_KINDS = (
+    AlertKind.DEAD_LETTER,
+    AlertKind.ARCHIVE_FAILED,
+    AlertKind.SUBSCRIPTION_FAILED,
+    AlertKind.SERVICE_RESTARTING,
+)
+
+
+class Operations(Route):
+    """The people running Sakspost: told of these alert kinds besides the supervisors."""
+
+    address: str | None = Field(
+        default=None,
+        description="The operations e-mail address; without it the organisation file's "
+        "operations_address (one of them is needed for the email channel)",
+    )
+    language: Language = Field(default=DEFAULT_LANGUAGE, description="nn, nb or en")
+    alert_kinds: list[AlertKind] = Field(
+        default_factory=lambda: list(OPERATIONS_KINDS),
+        description="Alert kinds operations are told about",
+    )
+    restart_limit: int = Field(
+        default=3, ge=1, description="Starts of one instance tolerated within the restart window"
+    )
+    restart_window_minutes: float = Field(
+        default=15.0, gt=0, description="The window in which starts are counted"
+    )
+    restart_check_seconds: float = Field(
+        default=30.0, gt=0, description="How often the recorded starts are counted"
+    )
+
+    def address_in(self, org: Organisation) -> str | None:
+        return self.address or org.operations_address
+
+
 class NotifierConfig(_Strict):
     defaults: DepartmentNotices
     departments: dict[str, DepartmentOverride] = Field(default_factory=dict)
+    operations: Operations | None = Field(
+        default=None, description="Operations' channel; without it only supervisors are told"
+    )
     storm_window_seconds: float = Field(
         default=60.0,
         ge=0,
@@ -148,6 +187,14 @@ class NotifierConfig(_Strict):
                 f"{source}: departments {unknown} are not in the organisation file "
                 f"(fix: use one of {sorted(org.departments)})"
             )
+        operations = self.operations
+        address = operations.address_in(org) if operations else None
+        if operations and Channel.EMAIL in operations.chain and not (address and "@" in address):
+            raise NotifierConfigError(
+                f"{source}: operations: the email channel needs an address (fix: give "
+                "operations.address here or operations_address in the organisation file, "
+                "e.g. drift@ha.kommune.no, or leave email out of the channels)"
+            )
 
 
 class NotifierSecrets(BaseSettings):
@@ -167,8 +214,18 @@ class NotifierSecrets(BaseSettings):
         default=None, description="HMAC-SHA256 key of the X-Sakspost-Signature header"
     )
 
-    def teams_url_for(self, department: str) -> str | None:
-        secret = self.teams_urls.get(department) or self.teams_url
+    operations_teams_url: SecretStr | None = Field(
+        default=None, description="Teams URL of the operations channel"
+    )
+    operations_webhook_url: str | None = Field(
+        default=None, description="The operations webhook's URL (signed with webhook_secret)"
+    )
+
+    def teams_url_for(self, department: str, *, operations: bool = False) -> str | None:
+        if operations:
+            secret = self.operations_teams_url
+        else:
+            secret = self.teams_urls.get(department) or self.teams_url
         return secret.get_secret_value() if secret else None
 
 

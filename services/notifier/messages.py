@@ -74,6 +74,8 @@ def alert_message(
     alerts: Sequence[Alert],
     language: Language,
     max_listed: int,
+    *,
+    to_operations: bool = False,
 ) -> Message:
     """One message for a group of alerts of one kind in one department (an alert storm)."""
     case_ids: list[str] = []
@@ -87,7 +89,8 @@ def alert_message(
             summaries.append(alert.summary)
     count = len(case_ids) or len(alerts)
     listed = case_ids[:max_listed]
-    lines = [phrase(language, "alert_intro", department=department_name)]
+    intro = "operations_intro" if to_operations else "alert_intro"
+    lines = [phrase(language, intro, department=department_name)]
     lines.extend(summaries[:MAX_SUMMARIES])
     if listed:
         lines.append(f"{phrase(language, 'cases')}: {', '.join(listed)}")

@@ -53,6 +53,8 @@ class Notice:
     recipient: Recipient
     message: Message
     route: Route
+    # To operations' own channel (their Teams or webhook URL), not the department's.
+    to_operations: bool = False
 
 
 def notice_id(kind: NoticeKind, case_id: str | None, recipient: Recipient, *facts: str) -> str:

@@ -2,7 +2,9 @@
 
 - `routed` → the assignee's notice (R11), and the digest's view of the case;
 - `completed`, `archived` → the digest's view;
-- alerts → waiting in KV, then one grouped message per (department, kind) and window (R10);
+- alerts → waiting in KV, then one grouped message per (department, kind) and window (R10), to the
+  supervisors and, for the kinds it takes, to operations (issue 17);
+- the starts every service records → one `service_restarting` alert per instance and window;
 - the background loop sends due alert groups and, at the configured hour, the daily digests;
   one group or one department's digest that fails is logged, alerted once and skipped, and the
   rest goes out (`services/common/isolation.py`); what failed stays in KV for the next tick.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -31,6 +34,7 @@ from services.common.orgconfig import Organisation, StaffMember
 from services.common.publisher import EventPublisher
 from services.common.seal import signing_keys
 from services.common.settings import Settings
+from services.common.starts import read_starts
 from services.notifier.channels import (
     HTTP_TIMEOUT,
     EmailSender,
@@ -44,6 +48,7 @@ from services.notifier.compose import (
     alert_notices,
     assigned_notice,
     digest_notices,
+    operations_notice,
 )
 from services.notifier.config import NotifierConfig, NotifierSecrets
 from services.notifier.delivery import Deliverer
@@ -57,6 +62,7 @@ from services.notifier.digest import (
 )
 from services.notifier.kvstore import AlertGroup, CaseViews, PendingAlerts, due_groups
 from services.notifier.ledger import NoticeLedger, process_owner
+from services.notifier.restarts import restarting, restarting_alert
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +86,8 @@ async def supervisors_to_tell(
 @dataclass
 class Parts:
     deliverer: Deliverer
+    publisher: EventPublisher
+    starts: KeyValue
     away: AwayCheck
     pending: PendingAlerts
     views: CaseViews
@@ -96,6 +104,10 @@ class Notifier:
     _parts: Parts | None = None
     _background: asyncio.Task[None] | None = None
     _digest_sent: dict[str, str] = field(default_factory=dict)
+    # Restart alerts already raised by this process (a new one re-raises them: the events
+    # stream and the `told` keys drop the repeat).
+    _restarts_raised: set[str] = field(default_factory=set)
+    _restarts_checked: float = float("-inf")
 
     @property
     def parts(self) -> Parts:
@@ -105,7 +117,9 @@ class Notifier:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def start(self, settings: Settings, kv: KeyValue, publisher: EventPublisher) -> None:
+    async def start(
+        self, settings: Settings, kv: KeyValue, starts: KeyValue, publisher: EventPublisher
+    ) -> None:
         # Reading mailbox settings may be retried by the SDK; sendMail must not be (graph.py).
         reader = graph_client_for(settings, retries=True)
         sender = graph_client_for(settings, retries=False)
@@ -113,10 +127,18 @@ class Notifier:
         webhook_secret = self.secrets.webhook_secret
         senders: dict[Channel, Sender] = {
             Channel.EMAIL: EmailSender(sender, self.org, signing_keys(settings), self.clock),
-            Channel.TEAMS: HttpSender(Channel.TEAMS, http, self.secrets.teams_url_for, teams_body),
+            Channel.TEAMS: HttpSender(
+                Channel.TEAMS,
+                http,
+                lambda notice: self.secrets.teams_url_for(
+                    notice.department, operations=notice.to_operations
+                ),
+                teams_body,
+            ),
             Channel.WEBHOOK: make_webhook_sender(
                 http,
                 self.secrets.webhook_url,
+                self.secrets.operations_webhook_url,
                 webhook_secret.get_secret_value() if webhook_secret else None,
                 self.clock,
             ),
@@ -124,6 +146,8 @@ class Notifier:
         ledger = NoticeLedger(kv, process_owner(), self.config.claim_lease_seconds, self.clock)
         self._parts = Parts(
             deliverer=Deliverer(ledger, senders, publisher, self.config, self.clock),
+            publisher=publisher,
+            starts=starts,
             away=AwayCheck(reader, self.org, self.clock, self.config.away_cache_seconds),
             pending=PendingAlerts(kv),
             views=CaseViews(kv),
@@ -143,6 +167,7 @@ class Notifier:
     async def _run_background(self) -> None:
         while True:
             try:
+                await self.raise_restarting()
                 await self.flush_alerts()
                 await self.send_due_digests()
             except TransientError as error:
@@ -174,10 +199,16 @@ class Notifier:
         )
 
     async def on_alert(self, alert: Alert) -> None:
-        department = alert_department(alert.department, self.org)
-        if alert.kind not in self.config.for_department(department).alert_kinds:
+        if not self._wanted(alert.kind, alert_department(alert.department, self.org)):
             return
         await self.parts.pending.add(alert, self.clock())
+
+    def _wanted(self, kind: AlertKind, department: str) -> bool:
+        """Whether the department's supervisors or operations take alerts of `kind`."""
+        operations = self.config.operations
+        return kind in self.config.for_department(department).alert_kinds or (
+            operations is not None and kind in operations.alert_kinds
+        )
 
     # --- background work ------------------------------------------------------------------
 
@@ -201,10 +232,33 @@ class Notifier:
     async def _flush(self, group: AlertGroup) -> None:
         parts = self.parts
         department = alert_department(group.department, self.org)
-        recipients = await supervisors_to_tell(parts.away, self.org, department)
-        for notice in alert_notices(group, recipients, self.org, self.config):
+        notices = []
+        if group.kind in self.config.for_department(department).alert_kinds:
+            recipients = await supervisors_to_tell(parts.away, self.org, department)
+            notices = alert_notices(group, recipients, self.org, self.config)
+        to_operations = operations_notice(group, self.org, self.config)
+        if to_operations is not None:
+            notices.append(to_operations)
+        for notice in notices:
             await parts.deliverer.deliver(notice)
         await parts.pending.remove(group)
+
+    async def raise_restarting(self) -> None:
+        """Raise one service_restarting alert per instance and window (it reaches operations
+        through the alert consumer, like any other alert)."""
+        operations = self.config.operations
+        now = time.monotonic()
+        if operations is None or now - self._restarts_checked < operations.restart_check_seconds:
+            return
+        self._restarts_checked = now
+        window = timedelta(minutes=operations.restart_window_minutes)
+        starts = await read_starts(self.parts.starts)
+        for found in restarting(starts, operations.restart_limit, window):
+            alert = restarting_alert(found, self.org.common_department, window)
+            if alert.event_id not in self._restarts_raised:
+                log.warning("service restarting", service=found.service, instance=found.instance)
+                await self.parts.publisher.publish(alert)
+                self._restarts_raised.add(alert.event_id)
 
     async def send_due_digests(self) -> None:
         now = self.clock()

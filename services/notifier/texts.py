@@ -35,6 +35,7 @@ PHRASES: Mapping[Language, Phrases] = {
         "Ikkje send dei vidare og ikkje siter dei i svar på e-post.",
         "alert_title": "{kind}: {count} i {department}",
         "alert_intro": "Sakspost varslar tilsynet for {department}.",
+        "operations_intro": "Sakspost varslar drifta om {department}.",
         "cases": "Saker",
         "and_more": "… og {count} til",
         "digest_title": "Dagleg oversikt for {department}, {date}",
@@ -64,6 +65,7 @@ PHRASES: Mapping[Language, Phrases] = {
         "Ikke send dem videre og ikke siter dem i svar på e-post.",
         "alert_title": "{kind}: {count} i {department}",
         "alert_intro": "Sakspost varsler tilsynet for {department}.",
+        "operations_intro": "Sakspost varsler driften om {department}.",
         "cases": "Saker",
         "and_more": "… og {count} til",
         "digest_title": "Daglig oversikt for {department}, {date}",
@@ -93,6 +95,7 @@ PHRASES: Mapping[Language, Phrases] = {
         "it on and do not quote it in an e-mail reply.",
         "alert_title": "{kind}: {count} in {department}",
         "alert_intro": "Sakspost alerts the supervisors of {department}.",
+        "operations_intro": "Sakspost alerts operations about {department}.",
         "cases": "Cases",
         "and_more": "… and {count} more",
         "digest_title": "Daily summary for {department}, {date}",
@@ -124,6 +127,8 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.GRAPH_LINK_REFUSED: "Graph-lenkje til ein framand vert",
         AlertKind.SKIPPED: "Hoppa over",
         AlertKind.QUARANTINED: "E-post i karantene",
+        AlertKind.SUBSCRIPTION_FAILED: "Abonnement på postboksen feila",
+        AlertKind.SERVICE_RESTARTING: "Ei teneste startar om att gong på gong",
     },
     "nb": {
         AlertKind.UNASSIGNED: "Ikke tildelt",
@@ -142,6 +147,8 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.GRAPH_LINK_REFUSED: "Graph-lenke til en fremmed vert",
         AlertKind.SKIPPED: "Hoppet over",
         AlertKind.QUARANTINED: "E-post i karantene",
+        AlertKind.SUBSCRIPTION_FAILED: "Abonnement på postboksen feilet",
+        AlertKind.SERVICE_RESTARTING: "En tjeneste starter på nytt gang på gang",
     },
     "en": {
         AlertKind.UNASSIGNED: "Unassigned",
@@ -160,6 +167,8 @@ ALERT_KIND_NAMES: Mapping[Language, Mapping[AlertKind, str]] = {
         AlertKind.GRAPH_LINK_REFUSED: "Graph link to a foreign host",
         AlertKind.SKIPPED: "Skipped",
         AlertKind.QUARANTINED: "Mail quarantined",
+        AlertKind.SUBSCRIPTION_FAILED: "Mailbox subscription failed",
+        AlertKind.SERVICE_RESTARTING: "A service keeps restarting",
     },
 }
 

@@ -27,6 +27,7 @@ from services.common.jetstream import (
 from services.common.mimestore import MimeStore
 from services.common.natsserver import NatsServer
 from services.common.permissions import IDENTITIES
+from services.common.starts import STARTS_BUCKET
 from tests.support.violations import connect_watched
 
 Action = Callable[[Client, "Target"], Coroutine[Any, Any, object]]
@@ -69,6 +70,11 @@ async def reconfigure_events_stream(nc: Client, target: Target) -> object:
 
 async def write_a_case_record(nc: Client, target: Target) -> object:
     return await (await nc.jetstream().key_value(CASES_BUCKET)).put("probe", b"{}")
+
+
+async def record_a_routers_start(nc: Client, target: Target) -> object:
+    # Only the router may say that the router started (the notifier counts these, issue 17).
+    return await (await nc.jetstream().key_value(STARTS_BUCKET)).put("router.probe.1", b"")
 
 
 async def read_ingests_secrets(nc: Client, target: Target) -> object:
@@ -149,6 +155,7 @@ TABLE: dict[Action, frozenset[str]] = {
     delete_an_event: frozenset(),
     reconfigure_events_stream: frozenset({"admin"}),
     write_a_case_record: frozenset({"router"}),
+    record_a_routers_start: frozenset({"router"}),
     read_ingests_secrets: frozenset({"ingest", "admin"}),
     opt_a_mailbox_in: frozenset({"ingest", "operator"}),
     forge_archived: frozenset({"websak"}),

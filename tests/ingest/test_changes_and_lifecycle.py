@@ -29,7 +29,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.state import IngestState, SubscriptionRecord
 from services.ingest.work import LIFECYCLE_SUBJECT, LifecycleWork
 from tests.graph_emulator.conftest import deliver, raw_mail, wait_until
-from tests.ingest.conftest import running_ingest, send_many, work_drained
+from tests.ingest.conftest import QUICK, running_ingest, send_many, work_drained
 from tests.ingest.test_webhook import subscription_of
 from tests.support.events import event_log
 
@@ -277,3 +277,37 @@ async def test_a_replayed_subscription_removed_acts_at_most_once_and_only_when_g
         created, deltas = await graph_calls()
         assert created == 1
         assert deltas == len(IngestSettings().delta_folders)
+
+
+async def test_a_mailbox_that_stays_unwatched_raises_one_subscription_alert(
+    js: JetStreamContext,
+    settings: Settings,
+    org: Organisation,
+    emulator: RunningEmulator,
+    admin: httpx.AsyncClient,
+) -> None:  # issue 17: told to the supervisors and operations
+    quick = QUICK.model_copy(update={"subscription_alert_after_seconds": 0.5})
+    async with (
+        event_log(settings, "sakspost.alert.subscription_failed.>") as alerts,
+        # Catch-up due at every upkeep tick, so that each tick meets the failing mailbox.
+        running_ingest(settings, org, emulator, quick, delta_interval_seconds=0.5),
+    ):
+        # Graph keeps failing the mailbox: nothing watches it.
+        failing = {"serverError": 1.0, "serverErrorStatus": 503}
+        await admin.put(f"/_emulator/mailboxes/{BYGG}/faults", json=failing)
+        ((subject, alert),) = await alerts.wait_for(lambda _s, _p: True, timeout=30)
+        # Later failing ticks of the same run raise nothing more.
+        refused = await refusals(admin)
+        await wait_until(lambda: more_refusals(admin, refused + 3), within=20)
+        await admin.delete(f"/_emulator/mailboxes/{BYGG}/faults")
+    assert subject == "sakspost.alert.subscription_failed.bygg"
+    assert alert["severity"] == "critical" and alert["case_id"] is None
+    assert len(alerts.matching(lambda _s, _p: True)) == 1
+
+
+async def refusals(admin: httpx.AsyncClient) -> int:
+    return int((await admin.get("/_emulator/requests")).json()["byStatus"].get("503", 0))
+
+
+async def more_refusals(admin: httpx.AsyncClient, count: int) -> bool:
+    return await refusals(admin) >= count

@@ -26,6 +26,7 @@ from schemas.vocab import AlertKind, AssignmentPolicy, MailClass, SensitiveKind
 from services.common.jetstream import EVENTS_STREAM, NOTICES_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.outgoing import NOTICE_HEADER
+from services.common.starts import STARTS_BUCKET, read_starts
 from services.notifier.config import DEFAULT_NOTIFIER_CONFIG, NotifierConfig, load_notifier_config
 from services.notifier.kvstore import entries
 
@@ -174,6 +175,16 @@ def inbox_notices(emulator: RunningEmulator, address: str) -> list[EmailMessage]
     return found
 
 
+def outbound_notices(emulator: RunningEmulator, address: str) -> list[EmailMessage]:
+    """The notices the emulator sent on to an address outside the organisation's mailboxes."""
+    found = []
+    for sent in emulator.emulator.postman.outbound:
+        parsed = BytesParser(policy=policy.default).parsebytes(sent["mime"].encode("utf-8"))
+        if address in sent["recipients"] and isinstance(parsed, EmailMessage):
+            found.append(parsed)
+    return found
+
+
 def body_text(mail: EmailMessage) -> str:
     part = mail.get_body(preferencelist=("plain",))
     assert part is not None and isinstance(part, EmailMessage)
@@ -208,3 +219,14 @@ async def nothing_waiting(js: JetStreamContext, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.05)
 
     await asyncio.wait_for(empty(), timeout)
+
+
+async def starts_recorded(js: JetStreamContext, count: int, timeout: float = 30.0) -> None:
+    """Wait until `count` service starts are recorded (a started service has recorded its own)."""
+
+    async def enough() -> None:
+        kv = await js.key_value(STARTS_BUCKET)
+        while len(await read_starts(kv)) < count:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(enough(), timeout)

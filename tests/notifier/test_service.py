@@ -33,8 +33,10 @@ from tests.notifier.support import (
     inbox_notices,
     matching,
     nothing_waiting,
+    outbound_notices,
     routed,
     run_listener,
+    starts_recorded,
 )
 from tests.support.connections import Connect
 from tests.support.events import EventLog, event_log
@@ -149,7 +151,8 @@ async def test_supervisors_get_their_departments_alerts_only_and_a_storm_is_one_
         await drained(js, "notifier-alerts")  # all 202 wait in KV within one window
         assert stack.notices.matching(matching("alert")) == []
         clock.advance(60)
-        await stack.notices.wait_for(matching("alert"), 3, timeout=30)
+        # The archive failure is told to operations too (issue 17).
+        await stack.notices.wait_for(matching("alert"), 4, timeout=30)
         await drained(js, "notifier-alerts")
         await nothing_waiting(js)  # every group went out and left KV
     bygg = inbox_notices(stack.emulator, "ingrid.grodem@ha.kommune.no")
@@ -165,7 +168,7 @@ async def test_supervisors_get_their_departments_alerts_only_and_a_storm_is_one_
             assert inbox_notices(stack.emulator, member.email) == []
     audits = stack.notices.matching(matching("alert"))
     assert sorted(p["recipient"]["id"] for _s, p in audits) == [
-        "ingrid.grodem", "jonas.tjelta", "rune.bo"
+        "ingrid.grodem", "jonas.tjelta", "operations", "rune.bo"
     ]  # fmt: skip
 
 
@@ -290,3 +293,47 @@ async def test_the_daily_digest_reaches_the_supervisors_at_the_configured_hour(
     text = body_text(digest)
     assert "Opne saker: 2" in text and "Ikkje tildelte: 1" in text
     assert "Kristin Hovland: 1 opne, 0 over fristen" in text
+
+
+# Not one of the emulator's mailboxes: its mail is kept as sent outside.
+OPERATIONS = "drift@ha.kommune.no"
+
+
+async def test_a_dead_letter_reaches_the_supervisors_and_operations(
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
+) -> None:  # issue 17: besides, not instead
+    config = fast_config(org, storm_window_seconds=0)
+    supervisors = org.departments["bygg"].supervisors
+    async with notifier_stack(settings, org, config) as stack:
+        await publish(injector, alert(0, AlertKind.DEAD_LETTER, "bygg"))
+        audits = await stack.notices.wait_for(matching("alert"), len(supervisors) + 1)
+    assert sorted(p["recipient"]["id"] for _s, p in audits) == sorted([*supervisors, "operations"])
+    (told,) = outbound_notices(stack.emulator, OPERATIONS)
+    assert told["Subject"] == "Kunne ikkje handsamast: 1 i Byggjesaksavdelinga"
+    assert "Sakspost varslar drifta om Byggjesaksavdelinga." in body_text(told)
+    for staff_id in supervisors:
+        assert len(inbox_notices(stack.emulator, org.staff_member(staff_id).email)) == 1
+
+
+async def test_a_service_that_keeps_restarting_is_told_to_operations_once(
+    js: JetStreamContext, injector: EventInjector, settings: Settings, org: Organisation
+) -> None:  # issue 17
+    base = fast_config(org, storm_window_seconds=0)
+    assert base.operations is not None
+    operations = base.operations.model_copy(update={"restart_check_seconds": 0.05})
+    config = base.model_copy(update={"operations": operations})
+    for started in range(1, operations.restart_limit + 1):  # as often as tolerated: no alert
+        async with notifier_stack(settings, org, config) as stack:
+            await starts_recorded(js, started)
+        assert stack.notices.matching(matching("alert")) == []
+    async with notifier_stack(settings, org, config) as stack:
+        (audit,) = await stack.notices.wait_for(matching("alert"))
+        await drained(js, "notifier-alerts")
+        await nothing_waiting(js)
+    assert audit[1]["about"] == AlertKind.SERVICE_RESTARTING.value
+    assert audit[1]["recipient"]["id"] == "operations"
+    (told,) = outbound_notices(stack.emulator, OPERATIONS)
+    assert "Ei teneste startar om att gong på gong: 1" in told["Subject"]
+    assert "notifier" in body_text(told) and "starta 4 gonger på 15 minutt" in body_text(told)
+    # The supervisors of the common department are not told about restarts.
+    assert stack.notices.matching(matching("alert")) == [audit]
