@@ -21,6 +21,7 @@ import httpx
 import structlog
 
 from schemas.vocab import DocumentRole
+from services.common.httpspans import OPERATION_EXTENSION, instrument
 from services.websak.archive import (
     Contact,
     Document,
@@ -59,7 +60,9 @@ class AcosWebSakArchive:
     def from_connection(
         cls, connection: WebSakConnection, *, system: str = "acos-websak"
     ) -> AcosWebSakArchive:
-        client = httpx.AsyncClient(base_url=connection.base_url, timeout=connection.timeout_s)
+        client = instrument(
+            httpx.AsyncClient(base_url=connection.base_url, timeout=connection.timeout_s)
+        )
         tokens: TokenSource
         if connection.token_url is not None:
             # WebSakConnection's validator guarantees both when a token endpoint is set.
@@ -209,7 +212,11 @@ class AcosWebSakArchive:
             token = await self._tokens.token()
             try:
                 response = await self._client.request(
-                    method, API + path, headers={"Authorization": f"Bearer {token}"}, **request
+                    method,
+                    API + path,
+                    headers={"Authorization": f"Bearer {token}"},
+                    extensions={OPERATION_EXTENSION: f"WebSak {operation}"},
+                    **request,
                 )
             except httpx.HTTPError as error:
                 log.warning("websak_unreachable", operation=operation, error=type(error).__name__)
