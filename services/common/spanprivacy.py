@@ -31,6 +31,8 @@ _QUERY_KEYS = frozenset({"url.query"})
 _FIXED_SEGMENT = re.compile(r"^(?:\$?[a-z][A-Za-z]{0,39}|v\d+(?:\.\d+)?)$")
 # Collections whose next segment is always a key, even when it looks like a word (a user name).
 _KEYED_COLLECTIONS = frozenset({"users", "messages", "mailFolders", "subscriptions", "attachments"})
+# Graph's functions on those collections, kept so that a delta round reads apart from a message.
+_COLLECTION_FUNCTIONS = frozenset({"delta", "delta()"})
 # An address in any text, also URL-encoded: such a value is dropped whole.
 _ADDRESS = re.compile(r"[^\s/'\"<>]@|%40", re.IGNORECASE)
 
@@ -40,7 +42,9 @@ def templated_path(path: str) -> str:
     kept: list[str] = []
     previous = ""
     for segment in path.split("/"):
-        if segment and (previous in _KEYED_COLLECTIONS or not _FIXED_SEGMENT.match(segment)):
+        if segment in _COLLECTION_FUNCTIONS:
+            kept.append(segment)
+        elif segment and (previous in _KEYED_COLLECTIONS or not _FIXED_SEGMENT.match(segment)):
             kept.append(TEMPLATE)
         else:
             kept.append(segment)

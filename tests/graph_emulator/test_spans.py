@@ -31,6 +31,9 @@ def _memory_exporter() -> InMemorySpanExporter:
 def test_variable_segments_are_templated() -> None:
     path = f"/v1.0/users/{PERSONAL}/mailFolders/inbox/messages/AAMkAGI2-1/$value"
     assert templated_path(path) == "/v1.0/users/{id}/mailFolders/{id}/messages/{id}/$value"
+    assert templated_path("/v1.0/users/post@ha.kommune.no/mailFolders/inbox/messages/delta()") == (
+        "/v1.0/users/{id}/mailFolders/{id}/messages/delta()"
+    )
     assert templated_path("/api/v1/cases/2026000123/journalposts") == (
         "/api/v1/cases/{id}/journalposts"
     )
@@ -67,3 +70,20 @@ async def test_graph_spans_hold_no_address_id_or_query(
         assert span.attributes["http.status_code"] == 200
         url = httpx.URL(str(span.attributes["http.url"]))
         assert url.host == "127.0.0.1" and url.path.startswith("/v1.0/users/{id}/messages")
+
+
+def test_an_error_naming_a_person_is_not_exported_with_the_span() -> None:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(PrivateSpanExporter(memory)))
+    failure = f"Client error '404 Not Found' for url '/v1.0/users/{PERSONAL}/messages/AAMk1'"
+    with provider.get_tracer("test").start_as_current_span("GET") as span:
+        span.record_exception(RuntimeError(failure))
+        span.set_status(trace.Status(trace.StatusCode.ERROR, failure))
+        span.set_attribute("url.query", "$filter=from/emailAddress/address eq 'ola@example.no'")
+    (exported,) = memory.get_finished_spans()
+    text = repr(exported.attributes) + repr([e.attributes for e in exported.events])
+    text += str(exported.status.description)
+    assert PERSONAL not in text and "AAMk1" not in text and "ola@" not in text
+    assert exported.events[0].attributes is not None
+    assert exported.events[0].attributes["exception.type"] == "RuntimeError"
