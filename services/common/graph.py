@@ -51,6 +51,7 @@ from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]  # s
 
 from services.common.errors import TransientError
 from services.common.graphmetrics import count_graph_requests
+from services.common.httpspans import instrument
 from services.common.settings import (
     ClientCertificate,
     ClientSecret,
@@ -225,6 +226,8 @@ def make_graph_client(
         no_retry = RetryHandlerOption(max_retries=0, should_retry=False)
         options[RetryHandlerOption.get_key()] = no_retry
     http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
+    # After the middleware: one span per Graph call as the service asked for it, retries included.
+    instrument(http)
     if app is None:
         return _client(StreamingGraphAdapter(AnonymousAuthenticationProvider(), http), root)
     # The token is added only to requests for Graph's own host (kiota checks each request's host).

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 from pydantic import BaseModel
 
 from services.common.idnumbers import mask_identity_numbers
@@ -137,6 +138,18 @@ class Redactor:
         return event_dict
 
 
+def add_trace_ids(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """`trace_id` and `span_id` (hex, as trace viewers show them) of the current span, so a log
+    line leads to its mail's trace."""
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        event_dict["trace_id"] = format(span.trace_id, "032x")
+        event_dict["span_id"] = format(span.span_id, "016x")
+    return event_dict
+
+
 def configure_logging(
     service: str,
     level: str = "info",
@@ -149,6 +162,7 @@ def configure_logging(
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         redactor,

@@ -31,6 +31,7 @@ from typing import BinaryIO
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 from nats.nuid import NUID
+from opentelemetry import trace
 
 from services.common.jetstream import MIME_BUCKET
 
@@ -41,6 +42,11 @@ from services.common.jetstream import MIME_BUCKET
 GET_TIMEOUT_SECONDS = 60.0
 CHUNK_BYTES = 128 * 1024
 PUBLISH_TIMEOUT_SECONDS = 10.0
+# Spans name an object by the start of its SHA-256 (enough to find it, never its content) and size.
+_tracer = trace.get_tracer(__name__)
+HASH_PREFIX = "sakspost.mime.sha256_prefix"
+HASH_PREFIX_LENGTH = 12
+SIZE = "sakspost.mime.bytes"
 
 
 class MimeObjectError(ValueError):
@@ -104,10 +110,19 @@ class MimeStore:
         Memory stays at one chunk whatever the size. The bytes are hashed again while they are
         sent, and a mismatch writes no metadata, so no object ever names bytes it does not hold.
         """
-        if digest is None:
-            digest = _file_sha256(source)
-        if await self._first_info(digest) is not None:
+        with _tracer.start_as_current_span("MIME store put") as span:
+            if digest is None:
+                digest = _file_sha256(source)
+            span.set_attribute(HASH_PREFIX, digest[:HASH_PREFIX_LENGTH])
+            if await self._first_info(digest) is not None:
+                span.set_attribute("sakspost.mime.stored", False)
+                return digest
+            size = await self._write(source, digest)
+            span.set_attributes({"sakspost.mime.stored": True, SIZE: size})
             return digest
+
+    async def _write(self, source: BinaryIO, digest: str) -> int:
+        """Send the chunks and then the first metadata; the number of bytes stored."""
         source.seek(0)
         nuid = NUID().next().decode()
         chunk_subject = f"$O.{self._bucket}.C.{nuid}"
@@ -139,19 +154,29 @@ class MimeStore:
             stream=self._stream,
             timeout=PUBLISH_TIMEOUT_SECONDS,
         )
-        return digest
+        return size
 
     async def size(self, digest: str) -> int:
         """The object's size in bytes, from its metadata alone (no chunk is read)."""
         return (await self._info(digest)).size or 0
 
     async def get(self, digest: str) -> bytes:
-        return await asyncio.wait_for(self._read(digest), self._get_timeout)
+        with _tracer.start_as_current_span(
+            "MIME store get", attributes={HASH_PREFIX: digest[:HASH_PREFIX_LENGTH]}
+        ) as span:
+            data = await asyncio.wait_for(self._read(digest), self._get_timeout)
+            span.set_attribute(SIZE, len(data))
+            return data
 
     async def get_prefix(self, digest: str, limit: int) -> bytes:
         """At most the first `limit` bytes, reading only the chunks that hold them (the header
         block of a mail too large to read whole). Unlike `get` this cannot check the SHA-256."""
-        return await asyncio.wait_for(self._read_prefix(digest, limit), self._get_timeout)
+        with _tracer.start_as_current_span(
+            "MIME store get prefix", attributes={HASH_PREFIX: digest[:HASH_PREFIX_LENGTH]}
+        ) as span:
+            data = await asyncio.wait_for(self._read_prefix(digest, limit), self._get_timeout)
+            span.set_attribute(SIZE, len(data))
+            return data
 
     async def _info(self, digest: str) -> api.ObjectInfo:
         info = await self._first_info(digest)

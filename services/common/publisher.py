@@ -80,6 +80,9 @@ class EventPublisher:
             subject=subject,
             stream=channel.stream,
             headers={"Nats-Msg-Id": event.event_id, "content-type": "application/json"},
+            # FastStream's message id: the consumers' spans then carry the event id as
+            # `messaging.message.id`, so an event leads to the spans that handled it.
+            correlation_id=event.event_id,
             timeout=PUBLISH_TIMEOUT_SECONDS,
         )
         return ack if isinstance(ack, PubAck) else None

@@ -20,6 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
@@ -38,6 +41,9 @@ from services.ingest.queue import WorkQueue
 from services.ingest.work import LifecycleWork, MessageWork
 
 log = structlog.get_logger(__name__)
+_tracer = trace.get_tracer(__name__)
+# The span attribute saying how a webhook request ended: handshake, refused, unavailable, stored.
+OUTCOME = "sakspost.webhook.outcome"
 
 NOTIFICATIONS_PATH = "/graph/notifications"
 LIFECYCLE_PATH = "/graph/lifecycle"
@@ -159,18 +165,36 @@ class Webhook:
         self._budget = budget
 
     async def receive(self, request: Request) -> Response:
+        # The root of a mail's trace: what ingest stores for the fetcher is published inside this
+        # span, so FastStream carries its context on to every service that handles the mail. Graph
+        # sends no trace context of its own, and a caller's is not trusted.
+        with _tracer.start_as_current_span(
+            f"POST {request.url.path}",
+            context=Context(),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": "POST", "http.route": request.url.path},
+        ) as span:
+            response = await self._receive(request, span)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _receive(self, request: Request, span: Span) -> Response:
         answer = handshake(request)
         if answer is not None:
+            span.set_attribute(OUTCOME, "handshake")
             return answer
         try:
             raw_items = await read_batch(request, self._ingest, self._budget)
         except Refused as refused:
             log.info("notification refused", status=refused.status, reason=refused.reason)
+            span.set_attribute(OUTCOME, "refused")
             return _refusal(refused.status, refused.reason)
+        span.set_attribute("sakspost.webhook.items", len(raw_items))
         try:
             known = await self._directory.known(subscription_ids(raw_items))
         except Exception as error:  # an unknown id, and NATS down: the items cannot be judged
             log.error("subscriptions not read", error=type(error).__name__)
+            span.set_attribute(OUTCOME, "unavailable")
             return _refusal(503, "could not read the subscriptions; retry")
         judged = await asyncio.to_thread(judge, raw_items, known, datetime.now(UTC))
         WEBHOOK_ITEMS.labels("accepted").inc(len(judged.accepted))
@@ -178,10 +202,16 @@ class Webhook:
             WEBHOOK_ITEMS.labels(reason).inc(count)
         if judged.dropped:
             log.warning("notifications dropped", path=request.url.path, **judged.dropped)
+        span.set_attributes(
+            {f"sakspost.webhook.dropped.{reason}": n for reason, n in judged.dropped.items()}
+        )
+        span.set_attribute("sakspost.webhook.accepted", len(judged.accepted))
         work = [_work_of(accepted) for accepted in judged.accepted]
         try:
             await self._queue.put(work)
         except Exception as error:  # NATS down or slow: Graph must retry, so never a 2xx
             log.error("notifications not stored", error=type(error).__name__, count=len(work))
+            span.set_attribute(OUTCOME, "unavailable")
             return _refusal(503, "could not store the notifications; retry")
+        span.set_attribute(OUTCOME, "stored")
         return Response(status_code=202)

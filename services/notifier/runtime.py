@@ -29,6 +29,7 @@ from services.common.away import AwayCheck
 from services.common.clock import Clock
 from services.common.errors import TRANSIENT_ERRORS, TransientError
 from services.common.graph import GraphRefused, graph_client_for
+from services.common.httpspans import instrument
 from services.common.isolation import Isolation
 from services.common.orgconfig import Organisation, StaffMember
 from services.common.publisher import EventPublisher
@@ -123,7 +124,7 @@ class Notifier:
         # Reading mailbox settings may be retried by the SDK; sendMail must not be (graph.py).
         reader = graph_client_for(settings, retries=True)
         sender = graph_client_for(settings, retries=False)
-        http = httpx.AsyncClient(timeout=HTTP_TIMEOUT)
+        http = instrument(httpx.AsyncClient(timeout=HTTP_TIMEOUT))
         webhook_secret = self.secrets.webhook_secret
         senders: dict[Channel, Sender] = {
             Channel.EMAIL: EmailSender(sender, self.org, signing_keys(settings), self.clock),

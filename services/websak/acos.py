@@ -22,6 +22,7 @@ import structlog
 
 from schemas.vocab import DocumentRole
 from services.common.metrics import NO_ANSWER, WEBSAK_REQUESTS
+from services.common.httpspans import OPERATION_EXTENSION, instrument
 from services.websak.archive import (
     Contact,
     Document,
@@ -60,7 +61,9 @@ class AcosWebSakArchive:
     def from_connection(
         cls, connection: WebSakConnection, *, system: str = "acos-websak"
     ) -> AcosWebSakArchive:
-        client = httpx.AsyncClient(base_url=connection.base_url, timeout=connection.timeout_s)
+        client = instrument(
+            httpx.AsyncClient(base_url=connection.base_url, timeout=connection.timeout_s)
+        )
         tokens: TokenSource
         if connection.token_url is not None:
             # WebSakConnection's validator guarantees both when a token endpoint is set.
@@ -210,7 +213,11 @@ class AcosWebSakArchive:
             token = await self._tokens.token()
             try:
                 response = await self._client.request(
-                    method, API + path, headers={"Authorization": f"Bearer {token}"}, **request
+                    method,
+                    API + path,
+                    headers={"Authorization": f"Bearer {token}"},
+                    extensions={OPERATION_EXTENSION: f"WebSak {operation}"},
+                    **request,
                 )
             except httpx.HTTPError as error:
                 WEBSAK_REQUESTS.labels(operation, NO_ANSWER).inc()

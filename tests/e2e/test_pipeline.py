@@ -26,6 +26,7 @@ from tests.conftest import SAMPLES, scaled
 from tests.support.events import event_log
 from tests.support.metrics import scrape, scrape_until
 from tests.support.stack import RunningStack, running_stack
+from tests.support.traces import Span, Traces
 
 # Starts processes (nats-server, the stack, services) of its own.
 pytestmark = pytest.mark.integration
@@ -54,7 +55,8 @@ def _latest(events: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any
 async def test_samples_flow_through_the_whole_stack(tmp_path: Path, org: Organisation) -> None:
     mails = _labelled_shared_mail(org, scaled(141, minimum=16))
     async with (
-        running_stack(tmp_path / "stack") as stack,
+        # Spans go to the services' log files, to follow one mail's trace below.
+        running_stack(tmp_path / "stack", {"SAKSPOST_OTEL_EXPORTER": "console"}) as stack,
         event_log(stack.settings(), "sakspost.>") as log,
     ):
         stack.deliver([(path, mailbox) for path, mailbox, _ in mails])
@@ -110,6 +112,61 @@ async def test_samples_flow_through_the_whole_stack(tmp_path: Path, org: Organis
     )
     for case in assigned:
         assert notices[(case, routed[case]["assignee"]["address"])] == 1, case
+
+    # One archival mail followed in one trace from Graph's notification to its journalpost and
+    # notice, and a log line of its handling that names the trace (the stack has stopped: every
+    # span is written).
+    _assert_traced(Traces.read(tmp_path / "stack" / "logs"), log.seen, archival & assigned)
+
+
+def _case_event_ids(seen: list[tuple[str, dict[str, Any]]], case: str, kind: str) -> set[str]:
+    return {p["event_id"] for _, p in seen if p.get("case_id") == case and p["type"] == kind}
+
+
+def _webhook_root(traces: Traces, span: Span) -> Span | None:
+    chain = traces.ancestors(span)
+    root = chain[-1] if chain else None
+    if root and root.service == "ingest" and root.name == "POST /graph/notifications":
+        return root
+    return None
+
+
+def _assert_traced(traces: Traces, seen: list[tuple[str, dict[str, Any]]], cases: set[str]) -> None:
+    """For the first of `cases` that entered by the webhook (delta may find a mail first): the
+    webhook span is the root of ingest's publish and of every service's handling, all in one
+    trace, down to websak's WebSak calls and the notifier's sendMail."""
+    for case in sorted(cases):
+        (received,) = _case_event_ids(seen, case, "received")
+        classifying = traces.processing("classifier", received)
+        if classifying and _webhook_root(traces, classifying[0]) is not None:
+            break
+    else:
+        raise AssertionError(f"no archival mail's handling descends from a webhook span: {cases}")
+    trace_id = classifying[0].trace_id
+    assert any(
+        span.service == "ingest" and span.name.startswith("sakspost.mail.received.")
+        for span in traces.ancestors(classifying[0])
+    ), "ingest's publish of received is not the classifier's parent"
+    (classified,) = _case_event_ids(seen, case, "classified")
+    routed = _case_event_ids(seen, case, "routed")
+    handling = (
+        classifying
+        + traces.processing("router", classified)
+        + [span for event in routed for span in traces.processing("websak", event)]
+        + [span for event in routed for span in traces.processing("notifier", event)]
+    )
+    assert {span.service for span in handling} == {"classifier", "router", "websak", "notifier"}
+    below = [child for span in handling for child in traces.descendants(span)]
+    mail_spans = handling + below
+    assert {span.trace_id for span in mail_spans} == {trace_id}
+    names = {(span.service, span.name) for span in below}
+    assert ("websak", "WebSak create_journalpost") in names, names
+    assert ("notifier", "POST /v1.0/users/{id}/sendMail") in names, names
+    span_ids = {span.span_id for span in mail_spans}
+    assert any(
+        line.fields.get("trace_id") == trace_id and line.fields.get("span_id") in span_ids
+        for line in traces.lines
+    ), "no log line of the mail's handling names its trace"
 
 
 SERVICE_PORTS = {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import SecretStr
 
 from schemas.events import MailReceived, Party
@@ -151,6 +152,26 @@ def test_configured_logging_redacts_structlog_output(capsys: pytest.CaptureFixtu
     assert line["sender"] == "[address]"
     assert line["text"] == "[redacted]"
     assert line["service"] == "test"
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_log_lines_carry_the_current_spans_trace_and_span_ids(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("test", "info", "json")
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("handling") as span:
+        structlog.get_logger("t").info("inside")
+        logging.getLogger("nats.aio.client").warning("library line inside")
+    structlog.get_logger("t").info("outside")
+    inside, library, outside = (
+        json.loads(line) for line in capsys.readouterr().err.strip().splitlines()[-3:]
+    )
+    context = span.get_span_context()
+    for line in (inside, library):
+        assert line["trace_id"] == format(context.trace_id, "032x")
+        assert line["span_id"] == format(context.span_id, "016x")
+    assert "trace_id" not in outside and "span_id" not in outside
 
 
 @pytest.mark.usefixtures("restored_logging")
