@@ -21,8 +21,8 @@ import httpx
 import structlog
 
 from schemas.vocab import DocumentRole
-from services.common.metrics import NO_ANSWER, WEBSAK_REQUESTS
 from services.common.httpspans import OPERATION_EXTENSION, instrument
+from services.common.metrics import NO_ANSWER, WEBSAK_REQUESTS
 from services.websak.archive import (
     Contact,
     Document,

@@ -5,7 +5,8 @@ Checks the end-to-end acceptance of issues 5–8: one received, one classified a
 mail; the labelled department; one assignee, visible in Outlook; exactly one journalpost per
 archival mail, then Ferdig; exactly one notice per assigned mail (R9a, R11, R12, R13). Then every
 service's `/metrics` after that flow (issue 17): the counts match the mail sent, a throttled mailbox
-raises Graph's 429 count and a forged webhook item the `forged` count."""
+raises Graph's 429 count and a forged webhook item the `forged` count; and one archival mail's
+spans (console exporter) form one trace from the webhook to its journalpost and notice."""
 
 from __future__ import annotations
 
