@@ -204,9 +204,9 @@ async def _metrics_tell_what_happened(
         assert lag.value("sakspost_consumer_ack_pending") == 0, service
     ingest = scrapes["ingest"]
     assert ingest.value("sakspost_webhook_items_total", outcome="accepted") >= mails
-    assert ingest.value("sakspost_graph_requests_total", operation="GET users.messages.$value") >= (
-        mails
-    )
+    assert ingest.value(
+        "sakspost_graph_requests_total", operation="GET /v1.0/users/{id}/messages/{id}/$value"
+    ) >= (mails)
     for department in org.departments:
         assert ingest.value("sakspost_subscription_active", department=department) == 1
         assert ingest.value("sakspost_subscription_expiry_seconds", department=department) > 0

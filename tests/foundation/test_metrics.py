@@ -22,19 +22,22 @@ GUID = "4f1c2d3e-aaaa-bbbb-cccc-0123456789ab"
 @pytest.mark.parametrize(
     ("method", "path", "operation"),
     [
-        ("get", f"/v1.0/users/{PERSON}/messages/AAMkAGI2=/$value", "GET users.messages.$value"),
+        (
+            "get",
+            f"/v1.0/users/{PERSON}/messages/AAMkAGI2=/$value",
+            "GET /v1.0/users/{id}/messages/{id}/$value",
+        ),
         (
             "GET",
-            f"/v1.0/users/{GUID}/mailFolders/inbox/messages/delta",
-            "GET users.mailFolders.inbox.messages.delta",
+            f"/v1.0/users/{GUID}/mailFolders/inbox/messages/delta()",
+            "GET /v1.0/users/{id}/mailFolders/{id}/messages/delta()",
         ),
-        ("POST", "/v1.0/subscriptions", "POST subscriptions"),
-        ("PATCH", f"/v1.0/subscriptions/{GUID}", "PATCH subscriptions"),
-        ("POST", "/v1.0/users/post@ha.kommune.no/sendMail", "POST users.sendMail"),
-        ("GET", "/v1.0/", "GET /"),
+        ("POST", "/v1.0/subscriptions", "POST /v1.0/subscriptions"),
+        ("PATCH", f"/v1.0/subscriptions/{GUID}", "PATCH /v1.0/subscriptions/{id}"),
+        ("POST", "/v1.0/users/post@ha.kommune.no/sendMail", "POST /v1.0/users/{id}/sendMail"),
     ],
 )
-def test_a_graph_operation_keeps_the_words_and_drops_every_address_and_id(
+def test_a_graph_operation_is_its_span_name_without_an_address_or_id(
     method: str, path: str, operation: str
 ) -> None:
     assert graph_operation(method, path) == operation
