@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.common.metrics import WEBHOOK_ITEMS
+
 JSON_TYPES = ("application/json", "text/json")
 # The most JSON containers and values (keys and array elements) in one Graph item: a notification
 # with resource data has 4 objects and about 20 values; the margin covers what Graph may add.
@@ -199,3 +201,10 @@ def judge(raw_items: list[Any], known: Mapping[str, KnownSubscription], now: dat
         else:
             accepted.append(Accepted(item, subscription))
     return Judged(accepted, dropped)
+
+
+def count_judged(judged: Judged) -> None:
+    """Each item of a batch in `sakspost_webhook_items_total`, by its outcome."""
+    WEBHOOK_ITEMS.labels("accepted").inc(len(judged.accepted))
+    for reason, count in judged.dropped.items():
+        WEBHOOK_ITEMS.labels(reason).inc(count)

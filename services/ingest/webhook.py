@@ -26,12 +26,12 @@ from opentelemetry.trace import Span, SpanKind
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from services.common.metrics import WEBHOOK_ITEMS
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.notifications import (
     Accepted,
     Refused,
+    count_judged,
     is_json_content_type,
     judge,
     parse_batch,
@@ -197,9 +197,7 @@ class Webhook:
             span.set_attribute(OUTCOME, "unavailable")
             return _refusal(503, "could not read the subscriptions; retry")
         judged = await asyncio.to_thread(judge, raw_items, known, datetime.now(UTC))
-        WEBHOOK_ITEMS.labels("accepted").inc(len(judged.accepted))
-        for reason, count in judged.dropped.items():
-            WEBHOOK_ITEMS.labels(reason).inc(count)
+        count_judged(judged)
         if judged.dropped:
             log.warning("notifications dropped", path=request.url.path, **judged.dropped)
         span.set_attributes(

@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 
 from services.common.graphmetrics import graph_operation
 from services.common.metrics import event_of
+from services.ingest.notifications import Judged, count_judged
 from services.ingest.state import SubscriptionRecord
 from services.ingest.upkeep import report_subscriptions
 from services.websak.pending import PendingArchive
@@ -76,3 +77,12 @@ def test_subscription_gauges_per_department_and_no_expiry_without_a_live_one() -
     for department in ("m_dead", "m_none"):
         assert sample("sakspost_subscription_active", department) == 0
         assert sample("sakspost_subscription_expiry_seconds", department) is None
+
+
+def test_each_webhook_item_is_counted_once_by_its_outcome() -> None:
+    def forged() -> float:
+        return REGISTRY.get_sample_value("sakspost_webhook_items_total", {"outcome": "forged"}) or 0
+
+    before = forged()
+    count_judged(Judged(accepted=[], dropped={"forged": 2, "malformed": 1}))
+    assert forged() == before + 2

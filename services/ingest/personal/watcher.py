@@ -34,7 +34,7 @@ from services.common.isolation import Isolation, item_key
 from services.common.orgconfig import Organisation, StaffMember
 from services.ingest.config import IngestSettings
 from services.ingest.gateway import DeltaRestart, GraphGateway
-from services.ingest.notifications import KnownSubscription, Refused, judge
+from services.ingest.notifications import KnownSubscription, Refused, count_judged, judge
 from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import FOLDERS, PersonalState, folder_key
 from services.ingest.personal.verdict import AskOwner, Forward, LeaveAlone
@@ -92,6 +92,7 @@ class PersonalWatcher:
         except Refused as refused:
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
         judged = await asyncio.to_thread(judge, items, dict(self._known), datetime.now(UTC))
+        count_judged(judged)
         if judged.dropped:
             log.warning("personal notifications dropped", **judged.dropped)
         for accepted in judged.accepted:
