@@ -5,7 +5,7 @@ from __future__ import annotations
 from schemas.events import MailRouted
 from schemas.vocab import NoticeKind, Status
 from services.common.orgconfig import Organisation, StaffMember
-from services.notifier.config import NotifierConfig
+from services.notifier.config import NotifierConfig, Route
 from services.notifier.digest import Digest
 from services.notifier.kvstore import AlertGroup
 from services.notifier.messages import alert_message, assigned_message, digest_message
@@ -49,36 +49,51 @@ def alert_department(department: str, org: Organisation) -> str:
     return department if department in org.departments else org.common_department
 
 
+def _alert_notice(
+    group: AlertGroup,
+    recipient: Recipient,
+    route: Route,
+    org: Organisation,
+    config: NotifierConfig,
+    *,
+    case_id: str | None,
+    to_operations: bool = False,
+) -> Notice:
+    """One recipient's message about a group of alerts of one kind in one department."""
+    department = alert_department(group.department, org)
+    alert_ids = sorted(alert.event_id for alert in group.alerts)
+    message = alert_message(
+        group.kind,
+        org.departments[department].name,
+        group.alerts,
+        recipient.language,
+        config.max_listed_cases,
+        to_operations=to_operations,
+    )
+    return Notice(
+        notice_id=notice_id(NoticeKind.ALERT, case_id, recipient, *alert_ids),
+        kind=NoticeKind.ALERT,
+        department=department,
+        case_id=case_id,
+        about=group.kind.value,
+        recipient=recipient,
+        message=message,
+        route=route,
+        to_operations=to_operations,
+    )
+
+
 def alert_notices(
     group: AlertGroup, recipients: list[StaffMember], org: Organisation, config: NotifierConfig
 ) -> list[Notice]:
-    department = alert_department(group.department, org)
-    alert_ids = sorted(alert.event_id for alert in group.alerts)
+    """The department's supervisors' messages about a group of alerts."""
     case_ids = {alert.case_id for alert in group.alerts}
     case_id = case_ids.pop() if len(case_ids) == 1 and len(group.alerts) == 1 else None
-    notices = []
-    for member in recipients:
-        recipient = Recipient.of(member)
-        message = alert_message(
-            group.kind,
-            org.departments[department].name,
-            group.alerts,
-            recipient.language,
-            config.max_listed_cases,
-        )
-        notices.append(
-            Notice(
-                notice_id=notice_id(NoticeKind.ALERT, case_id, recipient, *alert_ids),
-                kind=NoticeKind.ALERT,
-                department=department,
-                case_id=case_id,
-                about=group.kind.value,
-                recipient=recipient,
-                message=message,
-                route=config.for_department(department).alerts,
-            )
-        )
-    return notices
+    route = config.for_department(alert_department(group.department, org)).alerts
+    return [
+        _alert_notice(group, Recipient.of(member), route, org, config, case_id=case_id)
+        for member in recipients
+    ]
 
 
 OPERATIONS_RECIPIENT = "operations"
@@ -91,32 +106,14 @@ def operations_notice(
     operations = config.operations
     if operations is None or group.kind not in operations.alert_kinds:
         return None
-    department = alert_department(group.department, org)
     recipient = Recipient(
         OPERATIONS_RECIPIENT,
         OPERATIONS_RECIPIENT,
         operations.address_in(org) or "",
         operations.language,
     )
-    alert_ids = sorted(alert.event_id for alert in group.alerts)
-    message = alert_message(
-        group.kind,
-        org.departments[department].name,
-        group.alerts,
-        recipient.language,
-        config.max_listed_cases,
-        to_operations=True,
-    )
-    return Notice(
-        notice_id=notice_id(NoticeKind.ALERT, None, recipient, *alert_ids),
-        kind=NoticeKind.ALERT,
-        department=department,
-        case_id=None,
-        about=group.kind.value,
-        recipient=recipient,
-        message=message,
-        route=operations,
-        to_operations=True,
+    return _alert_notice(
+        group, recipient, operations, org, config, case_id=None, to_operations=True
     )
 
 
