@@ -1,14 +1,16 @@
 """ASGI middleware in front of the Graph routes: the bearer token (when the emulator issues
-tokens), fault switches, then the request log.
+tokens), Graph's limits (when on, `limits.py`), fault switches, then the request log.
 
-Faults act per mailbox, so throttling one mailbox leaves the others answering, as with Exchange's
-per app-and-mailbox limits.
+Limits and faults act per mailbox, so throttling one mailbox leaves the others answering, as with
+Exchange's per app-and-mailbox limits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import time
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers
@@ -16,6 +18,13 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from devtools.graph_emulator.errors import error_response
+from devtools.graph_emulator.faults import MailboxFaults
+from devtools.graph_emulator.limits import (
+    CONCURRENCY_MESSAGE,
+    MailboxLimits,
+    Refusal,
+    limits_from_env,
+)
 
 if TYPE_CHECKING:
     from devtools.graph_emulator.emulator import Emulator
@@ -28,6 +37,8 @@ class GraphGate:
         self._app = app
         self._emulator = emulator
         self._routes = routes
+        limits = limits_from_env(os.environ)
+        self._limits = MailboxLimits(limits) if limits is not None else None
 
     def _route_of(self, scope: Scope) -> str:
         for route in self._routes:
@@ -35,6 +46,17 @@ class GraphGate:
             if match is Match.FULL:
                 return str(getattr(route, "path", "?"))
         return "(no route)"
+
+    def _refusal(
+        self, address: str, faults: MailboxFaults | None, in_flight: int
+    ) -> Refusal | None:
+        """Why a request to `address` gets 429 before it runs: a concurrency switch or a limit."""
+        limit = faults.concurrency_limit if faults is not None else None
+        if faults is not None and limit is not None and in_flight >= limit:
+            return Refusal(CONCURRENCY_MESSAGE, faults.retry_after)
+        if self._limits is not None:
+            return self._limits.admit(address, in_flight, time.monotonic())
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1.0/"):
@@ -65,17 +87,18 @@ class GraphGate:
                     {"WWW-Authenticate": 'Bearer realm="", error="invalid_token"'},
                 )(scope, receive, recording_send)  # fmt: skip
                 return
-            if faults is not None and address is not None:
-                limit = faults.concurrency_limit
-                if limit is not None and board.in_flight.get(address, 0) >= limit:
+            if address is not None and (faults is not None or self._limits is not None):
+                in_flight = board.in_flight.get(address, 0)
+                refusal = self._refusal(address, faults, in_flight)
+                if refusal is not None:
                     await error_response(
-                        429, "ApplicationThrottled",
-                        "Application is over its MailboxConcurrency limit.",
-                        {"Retry-After": str(faults.retry_after)},
+                        429, "ApplicationThrottled", refusal.message,
+                        {"Retry-After": str(refusal.retry_after)},
                     )(scope, receive, recording_send)  # fmt: skip
                     return
-                board.in_flight[address] = board.in_flight.get(address, 0) + 1
+                board.in_flight[address] = in_flight + 1
                 entered = True
+            if faults is not None:
                 if faults.latency_ms:
                     await asyncio.sleep(faults.latency_ms / 1000)
                 if faults.throttle.fire():
