@@ -12,13 +12,15 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | c
 TEST_SCALE ?= 0.1
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
-# `make bench BENCH_ARGS="--drain-mails 2000"` drains the issue's full backlog.
+# `make bench BENCH_ARGS="--no-profile"` runs without py-spy on the services.
 BENCH_ARGS ?=
+# `make bench-full`: the backlog of issue 20, drained by two replicas of each service.
+BENCH_FULL_MAILS ?= 10000
 CHAOS_MINUTES ?= 30
 # NATS nodes under `make chaos`: a cluster of three also loses nodes (1: a single server).
 CHAOS_CLUSTER ?= 3
 
-.PHONY: demo test test-fast test-full bench chaos lint asyncapi-check deploy-check format lock \
+.PHONY: demo test test-fast test-full bench bench-full chaos lint asyncapi-check deploy-check format lock \
 	lock-image system clean
 
 # The official AsyncAPI parser (Node) checks the generated documents; `npm ci` installs exactly the
@@ -56,6 +58,9 @@ test-full: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m devtools.bench $(BENCH_ARGS)
+
+bench-full: $(STAMP)
+	$(BIN)/python -m devtools.bench.drain --mails $(BENCH_FULL_MAILS) --replicas 2
 
 chaos: $(STAMP)
 	$(BIN)/python -m devtools.chaos --minutes $(CHAOS_MINUTES) --cluster $(CHAOS_CLUSTER)

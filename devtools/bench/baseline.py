@@ -6,6 +6,8 @@ Two measures, mirroring how the pipeline is measured:
   by a durable consumer, timed from publish to the ack of its consumption;
 - throughput: all payloads published back to back, then consumed in batches with acks.
 The pipeline's `routed` takes three such hops (received, classified, routed) plus the work.
+The latency loop's CPU is measured too, the clients' (this process: nats-py publishing, pulling
+and acking) and nats-server's, per hop: the floor a service's CPU per mail is compared to.
 
 Each hop is one of the pipeline's own, with production's rights: ingest publishes on the events
 stream (Sakspost's configuration: file storage, deduplication, never deleted) and the classifier
@@ -19,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -47,18 +51,23 @@ FETCH_BATCH = 100
 
 
 async def _hops(
-    publisher: JetStreamContext, consumer: Client, payloads: list[bytes]
+    publisher: JetStreamContext,
+    consumer: Client,
+    payloads: list[bytes],
+    server_cpu: Callable[[], float],
 ) -> dict[str, float]:
     js = consumer.jetstream()
     inbox = f"{inbox_prefix('classifier')}.".encode()
     round_trips = []
     single = await js.pull_subscribe_bind(SINGLE.durable, EVENTS_STREAM, inbox_prefix=inbox)
+    cpu_before = time.process_time() + server_cpu()
     for number, payload in enumerate(payloads):
         started = time.perf_counter()
         await publisher.publish(SINGLE_SUBJECT, payload, headers={"Nats-Msg-Id": f"s{number}"})
         (message,) = await single.fetch(1, timeout=10)
         await message.ack_sync()
         round_trips.append((time.perf_counter() - started) * 1000)
+    cpu_per_hop = (time.process_time() + server_cpu() - cpu_before) / max(1, len(payloads))
 
     bulk = await js.pull_subscribe_bind(BULK.durable, EVENTS_STREAM, inbox_prefix=inbox)
     started = time.perf_counter()
@@ -74,7 +83,17 @@ async def _hops(
     return {
         **summary(round_trips, "baseline.hop_ms"),
         "baseline.messages_per_second": round(len(payloads) / elapsed, 1),
+        "baseline.cpu_ms_per_hop": round(1000 * cpu_per_hop, 3),
     }
+
+
+def _cpu_seconds(server: NatsServer) -> Callable[[], float]:
+    processes = [psutil.Process(node.process.pid) for node in server.nodes if node.process]
+
+    def used() -> float:
+        return sum(p.cpu_times().user + p.cpu_times().system for p in processes)
+
+    return used
 
 
 async def _measure(server: NatsServer, payloads: list[bytes]) -> dict[str, float]:
@@ -88,7 +107,7 @@ async def _measure(server: NatsServer, payloads: list[bytes]) -> dict[str, float
     ingest = await connect_as(settings, "ingest", "sakspost-bench-baseline-ingest")
     classifier = await connect_as(settings, "classifier", "sakspost-bench-baseline-classifier")
     try:
-        return await _hops(ingest.jetstream(), classifier, payloads)
+        return await _hops(ingest.jetstream(), classifier, payloads, _cpu_seconds(server))
     finally:
         await classifier.close()
         await ingest.close()

@@ -64,12 +64,27 @@ def with_message_id(raw: bytes, message_id: str) -> bytes:
     return b"Message-ID: <" + message_id.encode() + b">" + newline + head + separator + body
 
 
+def _copy(sample: Sample, number: int, run_id: str) -> Mail:
+    message_id = f"load-{run_id}-{number}@sakspost.invalid"
+    raw = with_message_id(sample.raw, message_id)
+    return Mail(message_id, raw, sample.mailbox, sample.mail_class)
+
+
 def copies(samples: list[Sample], count: int, run_id: str) -> list[Mail]:
     """`count` new mails cycling through `samples`, each with a Message-ID unique to this run."""
+    return [_copy(samples[number % len(samples)], number, run_id) for number in range(count)]
+
+
+def spread(samples: list[Sample], count: int, run_id: str) -> list[Mail]:
+    """`count` new mails taking turns between the samples' mailboxes, so every mailbox gets an
+    equal share in an even rhythm (Graph's limits are per mailbox), each mailbox cycling through
+    its own samples."""
+    by_mailbox: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_mailbox.setdefault(sample.mailbox, []).append(sample)
+    boxes = sorted(by_mailbox)
     mails = []
     for number in range(count):
-        sample = samples[number % len(samples)]
-        message_id = f"load-{run_id}-{number}@sakspost.invalid"
-        raw = with_message_id(sample.raw, message_id)
-        mails.append(Mail(message_id, raw, sample.mailbox, sample.mail_class))
+        own = by_mailbox[boxes[number % len(boxes)]]
+        mails.append(_copy(own[(number // len(boxes)) % len(own)], number, run_id))
     return mails

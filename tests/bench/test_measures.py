@@ -35,10 +35,13 @@ def test_graph_calls_are_split_per_mail() -> None:
     requests = {
         "total": 12,
         "byRoute": {MESSAGE_READ: 4, MIME_READ: 4, WRITE_BACK: 4},
-        "byStatus": {"200": 12},
+        "byMailbox": {"post@x": 9, "bygg@x": 3},
+        "byStatus": {"200": 11, "429": 1},
     }
     figures = graph_figures(requests, {"queued": 8}, mails=4)
     assert figures["graph.reads_per_mail"] == 2.0
+    assert figures["graph.throttled"] == 1
+    assert figures["graph.busiest_mailbox_requests"] == 9
     assert figures["graph.own_write_notifications_per_mail"] == 1.0
     assert figures["graph.reads_caused_by_write_backs"] == 0
 
