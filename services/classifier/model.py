@@ -8,6 +8,7 @@ inference needs neither scikit-learn nor anything that can execute code from a f
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
@@ -25,6 +26,8 @@ DEPARTMENT_HEAD = "department"
 HEADS = (CLASS_HEAD, DEPARTMENT_HEAD)
 
 Floats = npt.NDArray[np.float64]
+# The count key of a term the vocabulary does not know.
+_UNKNOWN = -1
 
 
 class ModelError(ValueError):
@@ -63,10 +66,14 @@ class TextModel:
         self.meta = meta
 
     def vector(self, text: str) -> Vector:
-        counts = Counter(i for t in model_terms(text) if (i := self._index.get(t)) is not None)
+        # Looked up and counted in C (map, Counter); unknown terms count under -1, dropped after.
+        # The order of first appearance is kept, so every sum below adds in the same order.
+        counts = Counter(map(self._index.get, model_terms(text), itertools.repeat(_UNKNOWN)))
+        counts.pop(_UNKNOWN, None)
         indices = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        # sublinear tf, as TfidfVectorizer(sublinear_tf=True), then l2 norm.
-        tf = np.fromiter((1.0 + math.log(n) for n in counts.values()), np.float64, len(counts))
+        # sublinear tf, as TfidfVectorizer(sublinear_tf=True), then l2 norm; math.log, as before,
+        # not numpy's log, whose last bit may differ.
+        tf = 1.0 + np.fromiter(map(math.log, counts.values()), np.float64, len(counts))
         weights = tf * self.idf[indices]
         norm = float(np.sqrt(weights @ weights))
         return Vector(indices, weights / norm if norm else weights)

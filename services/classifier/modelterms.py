@@ -9,6 +9,7 @@ each: `48/403` says "a property" whatever the property.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -17,6 +18,8 @@ import unicodedata
 # class; a long body would only cost time.
 MAX_MODEL_TEXT = 2_000
 CHAR_NGRAMS = (3, 4, 5)
+# Words recur from mail to mail: each word's n-grams are built once per process (a few MB at most).
+NGRAM_CACHE_WORDS = 50_000
 
 _PLACEHOLDERS = (
     # gnr/bnr (48/403, 48/403/2, gbnr. 27/59): before dates, which would also match.
@@ -37,16 +40,24 @@ def normalise_for_model(text: str) -> str:
     return folded
 
 
+@functools.lru_cache(maxsize=NGRAM_CACHE_WORDS)
+def _char_ngrams(word: str) -> tuple[str, ...]:
+    padded = f" {word} "
+    return tuple(
+        f"c:{padded[i : i + size]}"
+        for size in CHAR_NGRAMS
+        if len(padded) >= size
+        for i in range(len(padded) - size + 1)
+    )
+
+
 def model_terms(text: str) -> list[str]:
     """Words (`w:`), adjacent word pairs (`b:`) and character n-grams within words (`c:`)."""
     words = _WORD.findall(normalise_for_model(text))
     terms = [f"w:{word}" for word in words]
     terms += [f"b:{first} {second}" for first, second in itertools.pairwise(words)]
     for word in words:
-        padded = f" {word} "
-        for size in CHAR_NGRAMS:
-            if len(padded) >= size:
-                terms += [f"c:{padded[i : i + size]}" for i in range(len(padded) - size + 1)]
+        terms += _char_ngrams(word)
     return terms
 
 
