@@ -5,10 +5,12 @@ For every fact (a mail event, a supervisor's command, the watch's alert mark):
 1. load the case record (and publish what an earlier write left in its outbox);
 2. plan the routing when the fact needs it (`planner.py`), on the record just loaded;
 3. `transitions.transition`: the new record and its events, pure;
-4. claim a routing decision on the workboard the plan was made on (compare-and-set), then save
-   the record with its events in the outbox (compare-and-set on the revision loaded);
+4. claim a routing decision on the workboard the plan was made on (the department's, with
+   compare-and-set), then save the record with its events in the outbox (compare-and-set on the
+   revision loaded);
 5. publish the events and empty the outbox;
-6. bring the workboard in line with the record;
+6. bring the workboards in line with the record: its department's, and the one it left when the
+   routing moved it (a crash in between leaves a stale entry there, which the watch heals);
 7. write the case back onto its message in Outlook (`outlook_sync.py`).
 
 A lost compare-and-set in 1–5 redoes them from the load (`cas.retrying`), planning again on fresh
@@ -123,7 +125,7 @@ class CaseFlow:
         else:
             record = created.record
         await self._note_first_of_thread(record)
-        await self.sync_workboard(record.case_id)
+        await self.sync_workboards(record.case_id)
         return record
 
     # --- one fact, top to bottom -------------------------------------------------------------
@@ -139,6 +141,7 @@ class CaseFlow:
                 if loaded is None:
                     raise CaseMissing(case_id)
                 loaded = await self._flush_outbox(loaded)
+                department_before = loaded.record.department
                 planned = await self._planner.plan(loaded.record, fact)
                 step = transition(
                     loaded.record, fact, planned.plan if planned else None, self.ctx, at
@@ -153,7 +156,7 @@ class CaseFlow:
                     await self._flush_outbox(saved, best_effort=True)
         for note in step.notes:
             log.info("case note", case_id=case_id, note=note)
-        await self.sync_workboard(case_id)
+        await self.sync_workboards(case_id, also=department_before)
         try:
             await self.outlook.write_back(step.record, shown)
         except TransientError:
@@ -176,16 +179,24 @@ class CaseFlow:
 
     # --- keeping the shared keys in line -----------------------------------------------------
 
-    async def sync_workboard(self, case_id: str) -> None:
-        """Bring the workboard in line with the case record as it is now."""
-        for attempt in retrying(self._max_attempts, "workboard"):
+    async def sync_workboards(self, case_id: str, also: str | None = None) -> None:
+        """Bring the case's department's workboard in line with its record as it is now, and the
+        board of `also` (the department it was in before) when that is another."""
+        loaded = await self.store.load(case_id)
+        if loaded is None:
+            return
+        for department in sorted({loaded.record.department, also or loaded.record.department}):
+            await self._sync_board(case_id, department)
+
+    async def _sync_board(self, case_id: str, department: str) -> None:
+        for attempt in retrying(self._max_attempts, f"workboard {department}"):
             with attempt:
                 loaded = await self.store.load(case_id)
                 if loaded is None:
                     return
-                board, revision = await self.store.load_workboard()
+                board, revision = await self.store.load_workboard(department)
                 synced = board.synced(loaded.record)
-                if synced != board:
+                if synced is not board:
                     await self.store.save_workboard(synced, revision)
 
     async def _note_first_of_thread(self, record: CaseRecord) -> None:
@@ -205,14 +216,20 @@ class CaseFlow:
                 await self.store.set_first_case(conversation, record.case_id, revision)
 
     async def open_records(self) -> list[CaseRecord]:
-        """Every open case, by the workboard; entries of cases closed meanwhile are healed."""
-        board, _ = await self.store.load_workboard()
-        loaded = await asyncio.gather(*(self.store.load(case_id) for case_id in board.open_cases))
-        records = [item.record for item in loaded if item is not None]
-        for record in records:
-            if board.synced(record) != board:
-                await self.sync_workboard(record.case_id)
-        return [record for record in records if record.is_open]
+        """Every open case, by the departments' workboards; an entry of a case closed meanwhile, or
+        on the board of a department the case has left, is healed."""
+        boards = await asyncio.gather(
+            *(self.store.load_workboard(department) for department in self.ctx.org.departments)
+        )
+        listed = {case_id for board, _ in boards for case_id in board.open_cases}
+        loaded = await asyncio.gather(*(self.store.load(case_id) for case_id in sorted(listed)))
+        records = {item.record.case_id: item.record for item in loaded if item is not None}
+        for board, _ in boards:
+            for case_id in board.open_cases:
+                record = records.get(case_id)
+                if record is not None and board.synced(record) is not board:
+                    await self._sync_board(case_id, board.department)
+        return [record for record in records.values() if record.is_open]
 
     # --- a fact about a case never opened ----------------------------------------------------
 
