@@ -59,7 +59,7 @@ def boards_to_count(org: Organisation, department: str) -> list[str]:
     people = set(org.departments[department].caseworkers)
     found = {department, org.common_department}
     for key, config in org.departments.items():
-        if people.intersection(config.caseworkers, config.supervisors):
+        if not people.isdisjoint([*config.caseworkers, *config.supervisors]):
             found.add(key)
     return sorted(found)
 
