@@ -28,6 +28,7 @@ already changed and only retries the write-back.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -125,7 +126,7 @@ class CaseFlow:
         else:
             record = created.record
         await self._note_first_of_thread(record)
-        await self.sync_workboards(record.case_id)
+        await self.sync_workboards(record.case_id, {record.department})
         return record
 
     # --- one fact, top to bottom -------------------------------------------------------------
@@ -141,22 +142,27 @@ class CaseFlow:
                 if loaded is None:
                     raise CaseMissing(case_id)
                 loaded = await self._flush_outbox(loaded)
-                department_before = loaded.record.department
+                # The boards to bring in line afterwards: the department's the case was in...
+                departments = {loaded.record.department}
                 planned = await self._planner.plan(loaded.record, fact)
                 step = transition(
                     loaded.record, fact, planned.plan if planned else None, self.ctx, at
                 )
                 if step.changed:
+                    # ...and the one it is in now, unless that board was claimed on: it then
+                    # holds the record saved right after, so it is in line already.
+                    departments.add(step.record.department)
                     if planned is not None and any(isinstance(e, MailRouted) for e in step.events):
                         # Claim the decision first: a replica that planned on the same board
                         # loses here and plans again.
                         claimed = planned.board.claimed(step.record, planned.plan.rotation)
                         await self.store.save_workboard(claimed, planned.board_revision)
+                        departments.discard(claimed.department)
                     saved = await self.store.save(loaded, step.record, step.events)
                     await self._flush_outbox(saved, best_effort=True)
         for note in step.notes:
             log.info("case note", case_id=case_id, note=note)
-        await self.sync_workboards(case_id, also=department_before)
+        await self.sync_workboards(case_id, departments)
         try:
             await self.outlook.write_back(step.record, shown)
         except TransientError:
@@ -179,13 +185,10 @@ class CaseFlow:
 
     # --- keeping the shared keys in line -----------------------------------------------------
 
-    async def sync_workboards(self, case_id: str, also: str | None = None) -> None:
-        """Bring the case's department's workboard in line with its record as it is now, and the
-        board of `also` (the department it was in before) when that is another."""
-        loaded = await self.store.load(case_id)
-        if loaded is None:
-            return
-        for department in sorted({loaded.record.department, also or loaded.record.department}):
+    async def sync_workboards(self, case_id: str, departments: Collection[str]) -> None:
+        """Bring the workboards of `departments` (the case's, and one it left) in line with the
+        case record as it is now."""
+        for department in sorted(departments):
             await self._sync_board(case_id, department)
 
     async def _sync_board(self, case_id: str, department: str) -> None:

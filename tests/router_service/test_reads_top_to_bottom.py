@@ -72,11 +72,7 @@ FLOW_STEPS = [
     ("store", "CaseStore.save"),  # ...then save the record with its events in the outbox
     ("publisher", "EventPublisher.publish"),  # 5. publish `routed`
     ("store", "CaseStore.save"),  # ...and empty the outbox
-    ("store", "CaseStore.load"),  # 6. the department's workboard in line with the record
-    ("cas", "retrying"),  # (compare-and-set)
-    ("store", "CaseStore.load"),
-    ("store", "CaseStore.load_workboard"),
-    ("workboard", "Workboard.synced"),
+    # 6. no workboard to bring in line: the case stayed in bygg, whose board the claim wrote
     ("outlook_sync", "OutlookSync.write_back"),  # 7. Outlook
 ]
 
