@@ -10,15 +10,17 @@ Outlook, arriving after it, silently undoes that change.
 Graph down or throttling is a `TransientError` (retried for as long as it takes); a message that is
 no longer there is not an error here (a deletion reaches the router as a `deleted` event, R13).
 
-Graph answers a PATCH with the whole message; only its change key is read, from the raw JSON. The
-SDK's model parse of that answer was half the router's CPU per mail (its `Entity` deserialisers
-import and map hundreds of model classes on every parse).
+Answers are read from their raw JSON, not through the SDK's models: Graph answers a PATCH with the
+whole message, of which only the change key is needed, and the SDK's parse of it was half the
+router's CPU per mail (its `Entity` deserialisers import and map hundreds of model classes on every
+parse).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from kiota_abstractions.api_error import APIError
@@ -77,13 +79,12 @@ def _flag(plan: FlagPlan) -> FollowupFlag:
     return flag
 
 
-def _change_key(answer: object) -> str | None:
-    """The `changeKey` of Graph's JSON answer to a PATCH, if it has one."""
+def _json_object(answer: object) -> dict[str, Any] | None:
+    """Graph's answer as a JSON object; None when it sent none."""
     if not isinstance(answer, bytes) or not answer:
         return None
     parsed = json.loads(answer)
-    change_key = parsed.get("changeKey") if isinstance(parsed, dict) else None
-    return change_key if isinstance(change_key, str) else None
+    return parsed if isinstance(parsed, dict) else None
 
 
 class OutlookWriter:
@@ -117,7 +118,8 @@ class OutlookWriter:
             if error.response_status_code == PRECONDITION_FAILED:
                 raise WriteConflict(message_id) from error
             raise graph_failure(error, "write-back") from error
-        return _change_key(answer)
+        change_key = (_json_object(answer) or {}).get("changeKey")
+        return change_key if isinstance(change_key, str) else None
 
     async def read(self, mailbox: str, message_id: str) -> MessageState:
         """The message's categories, flag and change key now; `MessageGone` when there is none."""
@@ -125,14 +127,24 @@ class OutlookWriter:
         query = MessageItemRequestBuilder.MessageItemRequestBuilderGetQueryParameters(
             select=["categories", "flag", "changeKey"]
         )
+        request = item.to_get_request_information(RequestConfiguration(query_parameters=query))
         try:
-            found = await item.get(RequestConfiguration(query_parameters=query))
+            answer = await self._client.request_adapter.send_primitive_async(
+                request, "bytes", {"XXX": ODataError}
+            )
         except APIError as error:
             if error.response_status_code == NOT_FOUND:
                 raise MessageGone(message_id) from error
             raise graph_failure(error, "read of a message") from error
+        found = _json_object(answer)
         if found is None:
             raise MessageGone(message_id)
-        flag = parse_flag_status(found.flag.flag_status) if found.flag is not None else None
-        change_key = found.change_key if isinstance(found.change_key, str) else None
-        return MessageState(change_key, list(found.categories or []), flag)
+        flag = found.get("flag")
+        status = parse_flag_status(flag.get("flagStatus")) if isinstance(flag, dict) else None
+        change_key = found.get("changeKey")
+        categories = found.get("categories")
+        return MessageState(
+            change_key if isinstance(change_key, str) else None,
+            [c for c in categories if isinstance(c, str)] if isinstance(categories, list) else [],
+            status,
+        )
