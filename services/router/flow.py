@@ -159,12 +159,13 @@ class CaseFlow:
                         await self.store.save_workboard(claimed, planned.board_revision)
                         departments.discard(claimed.department)
                     saved = await self.store.save(loaded, step.record, step.events)
-                    await self._flush_outbox(saved, best_effort=True)
+                    loaded = await self._flush_outbox(saved, best_effort=True)
+                latest = loaded
         for note in step.notes:
             log.info("case note", case_id=case_id, note=note)
         await self.sync_workboards(case_id, departments)
         try:
-            await self.outlook.write_back(step.record, shown)
+            await self.outlook.write_back(step.record, shown, latest)
         except TransientError:
             return Applied(step, outlook_pending=True)
         return Applied(step)
@@ -205,6 +206,13 @@ class CaseFlow:
     async def _note_first_of_thread(self, record: CaseRecord) -> None:
         conversation = record.conversation_id
         if conversation is None:
+            return
+        # Most mail starts its conversation: one round trip when the index is still free.
+        try:
+            await self.store.set_first_case(conversation, record.case_id, 0)
+        except Conflict:
+            pass
+        else:
             return
         for attempt in retrying(self._max_attempts, "conversation index"):
             with attempt:
