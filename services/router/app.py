@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import structlog
 from faststream.middlewares import ExceptionMiddleware
 from faststream.nats import NatsRouter
 from pydantic import Field, ValidationError
@@ -55,14 +54,11 @@ from services.router.commands import Commands, invalid_request
 from services.router.context import RouterContext
 from services.router.flow import CaseFlow
 from services.router.graph_io import OutlookWriter
-from services.router.migration import split_legacy_workboard
 from services.router.outlook_sync import OutlookSync
 from services.router.planner import Planner
 from services.router.settings import RouterSettings
 from services.router.store import CaseStore
 from services.router.watch_task import Watch
-
-log = structlog.get_logger(__name__)
 
 INPUTS = ConsumerSpec(
     "router",
@@ -142,9 +138,6 @@ def build(
         store = CaseStore(
             await service.key_value(CASES_BUCKET), await service.key_value(WRITEBACKS_BUCKET)
         )
-        moved = await split_legacy_workboard(store, config.max_write_attempts)
-        if moved is not None:
-            log.info("single workboard split into the departments' boards", open_cases=moved)
         flow = CaseFlow(
             ctx,
             store,
@@ -155,6 +148,7 @@ def build(
             max_attempts=config.max_write_attempts,
             case_wait_seconds=config.case_wait_seconds,
         )
+        await flow.split_legacy_workboard()
         watch = Watch(flow, service.publisher, clock)
         parts.router = Router(
             flow=flow,

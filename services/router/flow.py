@@ -43,6 +43,7 @@ from services.common.publisher import EventPublisher
 from services.router.cas import Conflict, retrying
 from services.router.context import RouterContext
 from services.router.facts import Fact, MailFact
+from services.router.migration import split_legacy_workboard
 from services.router.outlook_sync import OutlookSync, Shown
 from services.router.planner import Planner
 from services.router.record import CaseRecord
@@ -225,6 +226,18 @@ class CaseFlow:
                 if first is None or first.record.received_at <= record.received_at:
                     return
                 await self.store.set_first_case(conversation, record.case_id, revision)
+
+    async def split_legacy_workboard(self) -> None:
+        """Split the single workboard of earlier versions, if there still is one (`migration.py`).
+        While a router of an earlier version still writes it (a rolling upgrade), the split loses
+        its compare-and-set every time: it is then tried again at the next watch tick."""
+        try:
+            moved = await split_legacy_workboard(self.store, self._max_attempts)
+        except TransientError:
+            log.warning("an earlier router still writes the single workboard; split again later")
+            return
+        if moved is not None:
+            log.info("single workboard split into the departments' boards", open_cases=moved)
 
     async def open_records(self) -> list[CaseRecord]:
         """Every open case, by the departments' workboards; an entry of a case closed meanwhile, or

@@ -4,9 +4,10 @@ Versions before kept every open case and the rotation in the single key `workboa
 starts and finds that key splits it: each listed case goes onto the board of the department its
 record names now (the record is the truth; the old key never said the department), closed ones
 are dropped, each department's rotation comes along, and the old key is deleted last, with
-compare-and-set, so a router of the old version still writing it makes the split start over. A
-crash halfway leaves the old key in place and the split runs again at the next start; bringing a
-board in line with a record is idempotent, so nothing is counted twice.
+compare-and-set, so a router of the old version still writing it makes the split start over (the
+watch tries again every tick, `CaseFlow.split_legacy_workboard`). A crash halfway leaves the old
+key in place and the split runs again; bringing a board in line with a record is idempotent, so
+nothing is counted twice.
 """
 
 from __future__ import annotations

@@ -232,3 +232,26 @@ async def test_the_single_board_of_earlier_versions_is_split_at_start(
 
 def _assigned(board: Workboard) -> int:
     return sum(assignee is not None for assignee in board.open_cases.values())
+
+
+async def test_a_single_board_an_earlier_router_still_writes_is_split_by_the_watch(
+    router_env: Settings,
+    org: Organisation,
+    clock: FakeClock,
+    mailroom: Mailroom,
+    js: JetStreamContext,
+    connect_as: Callable[[str], Awaitable[Client]],
+) -> None:  # R11: a rolling upgrade, where routers of both versions run for a while
+    holder = RouterHolder()
+    async with build(router_env, org, clock=clock, router_settings=QUIET, holder=holder).running():
+        received = await opened(mailroom, js, HELSE, 1)
+        kv = await (await connect_as("router")).jetstream().key_value(CASES_BUCKET)
+        await kv.delete(BOARD + "helse")
+        # The earlier router, still running, lists the case on its single board after the start.
+        legacy = LegacyWorkboard(open_cases={received.case_id: None})
+        await kv.put(LEGACY_WORKBOARD_KEY, legacy.model_dump_json().encode())
+        await holder.ready().watch.tick()
+        with pytest.raises(KeyNotFoundError):
+            await kv.get(LEGACY_WORKBOARD_KEY)
+        board, _ = await holder.ready().flow.store.load_workboard("helse")
+    assert board.open_cases == {received.case_id: None}
