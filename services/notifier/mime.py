@@ -51,7 +51,10 @@ def _header(name: str, value: str) -> str:
         raise ValueError(f"the {name} header may not hold a line break")
     if value.isascii() and len(name) + 2 + len(value) <= _LINE:
         return f"{name}: {value}{_CRLF}"
-    charset = "us-ascii" if value.isascii() else "utf-8"
+    # Plain ASCII folds at its spaces; a word too long for a line (a hostile subject) and any
+    # other text go as encoded words, which fold anywhere.
+    fits = max((len(word) for word in value.split()), default=0) <= _LINE - len(name) - 2
+    charset = "us-ascii" if value.isascii() and fits else "utf-8"
     folded = Header(value, charset, maxlinelen=_LINE, header_name=name).encode(linesep=_CRLF)
     return f"{name}: {folded}{_CRLF}"
 
