@@ -101,22 +101,33 @@ def forward_mime(
     )
 
 
-def _notice_digest(head: Message) -> str:
-    """What a notice's seal vouches for: its Message-ID, recipients and subject, compared as
-    decoded text, so that Exchange re-folding or re-encoding a header does not break the seal
-    while copying the seal onto another mail does."""
-    recipients = sorted(address.lower() for _, address in getaddresses([str(head["To"] or "")]))
-    subject = " ".join(str(head["Subject"] or "").split())
-    message_id = str(head["Message-ID"] or "").strip()
-    text = "\n".join((message_id, ",".join(recipients), subject))
+def notice_digest(message_id: str, recipients: list[str], subject: str) -> str:
+    """What a notice's seal vouches for: its Message-ID, recipients' addresses and subject,
+    compared as decoded text, so that Exchange re-folding or re-encoding a header does not break
+    the seal while copying the seal onto another mail does."""
+    addresses = sorted(address.lower() for address in recipients)
+    text = "\n".join((message_id.strip(), ",".join(addresses), " ".join(subject.split())))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _notice_digest(head: Message) -> str:
+    recipients = [address for _, address in getaddresses([str(head["To"] or "")])]
+    return notice_digest(str(head["Message-ID"] or ""), recipients, str(head["Subject"] or ""))
+
+
+def notice_marks(
+    notice_id: str, sender: str, digest: str, keys: SigningKeys, now: datetime
+) -> dict[str, str]:
+    """The headers that mark a notice from `sender` with `digest` (`notice_digest`) as Sakspost's
+    own, sealed."""
+    return {NOTICE_HEADER: notice_id, SEAL_HEADER: keys.seal(NOTICE_PURPOSE, sender, digest, now)}
 
 
 def mark_notice(mail: EmailMessage, notice_id: str, keys: SigningKeys, now: datetime) -> None:
     """Mark a finished notice (From, To, Subject, Message-ID set) as Sakspost's own, sealed."""
     sender = parseaddr(str(mail["From"]))[1]
-    mail[NOTICE_HEADER] = notice_id
-    mail[SEAL_HEADER] = keys.seal(NOTICE_PURPOSE, sender, _notice_digest(mail), now)
+    for name, value in notice_marks(notice_id, sender, _notice_digest(mail), keys, now).items():
+        mail[name] = value
 
 
 def _attached_original(raw: bytes, boundary: str) -> bytes | None:

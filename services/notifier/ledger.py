@@ -68,15 +68,18 @@ class NoticeLedger:
     async def claim(self, notice_id: str) -> Claimed | AlreadySent:
         key = self.key(notice_id)
         while True:
+            # Most notices are new: try to create the entry first, one round trip to NATS.
+            try:
+                revision = await self._kv.create(key, self._record(SENDING))
+            except KeyWrongLastSequenceError:
+                pass
+            else:
+                self._in_flight.add(notice_id)
+                return Claimed(revision, resumed=False)
             try:
                 entry = await self._kv.get(key)
             except KeyNotFoundError:
-                try:
-                    revision = await self._kv.create(key, self._record(SENDING))
-                except KeyWrongLastSequenceError:
-                    continue
-                self._in_flight.add(notice_id)
-                return Claimed(revision, resumed=False)
+                continue
             record = json.loads(entry.value or b"{}")
             if record.get("state") == SENT:
                 channel = record.get("channel")

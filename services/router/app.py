@@ -148,6 +148,7 @@ def build(
             max_attempts=config.max_write_attempts,
             case_wait_seconds=config.case_wait_seconds,
         )
+        await flow.split_legacy_workboard()
         watch = Watch(flow, service.publisher, clock)
         parts.router = Router(
             flow=flow,

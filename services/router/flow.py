@@ -5,10 +5,12 @@ For every fact (a mail event, a supervisor's command, the watch's alert mark):
 1. load the case record (and publish what an earlier write left in its outbox);
 2. plan the routing when the fact needs it (`planner.py`), on the record just loaded;
 3. `transitions.transition`: the new record and its events, pure;
-4. claim a routing decision on the workboard the plan was made on (compare-and-set), then save
-   the record with its events in the outbox (compare-and-set on the revision loaded);
+4. claim a routing decision on the workboard the plan was made on (the department's, with
+   compare-and-set), then save the record with its events in the outbox (compare-and-set on the
+   revision loaded);
 5. publish the events and empty the outbox;
-6. bring the workboard in line with the record;
+6. bring the workboards in line with the record: its department's, and the one it left when the
+   routing moved it (a crash in between leaves a stale entry there, which the watch heals);
 7. write the case back onto its message in Outlook (`outlook_sync.py`).
 
 A lost compare-and-set in 1–5 redoes them from the load (`cas.retrying`), planning again on fresh
@@ -26,6 +28,7 @@ already changed and only retries the write-back.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,6 +43,7 @@ from services.common.publisher import EventPublisher
 from services.router.cas import Conflict, retrying
 from services.router.context import RouterContext
 from services.router.facts import Fact, MailFact
+from services.router.migration import split_legacy_workboard
 from services.router.outlook_sync import OutlookSync, Shown
 from services.router.planner import Planner
 from services.router.record import CaseRecord
@@ -123,7 +127,7 @@ class CaseFlow:
         else:
             record = created.record
         await self._note_first_of_thread(record)
-        await self.sync_workboard(record.case_id)
+        await self.sync_workboards(record.case_id, {record.department})
         return record
 
     # --- one fact, top to bottom -------------------------------------------------------------
@@ -139,23 +143,30 @@ class CaseFlow:
                 if loaded is None:
                     raise CaseMissing(case_id)
                 loaded = await self._flush_outbox(loaded)
+                # The boards to bring in line afterwards: the department's the case was in...
+                departments = {loaded.record.department}
                 planned = await self._planner.plan(loaded.record, fact)
                 step = transition(
                     loaded.record, fact, planned.plan if planned else None, self.ctx, at
                 )
                 if step.changed:
+                    # ...and the one it is in now, unless that board was claimed on: it then
+                    # holds the record saved right after, so it is in line already.
+                    departments.add(step.record.department)
                     if planned is not None and any(isinstance(e, MailRouted) for e in step.events):
                         # Claim the decision first: a replica that planned on the same board
                         # loses here and plans again.
                         claimed = planned.board.claimed(step.record, planned.plan.rotation)
                         await self.store.save_workboard(claimed, planned.board_revision)
+                        departments.discard(claimed.department)
                     saved = await self.store.save(loaded, step.record, step.events)
-                    await self._flush_outbox(saved, best_effort=True)
+                    loaded = await self._flush_outbox(saved, best_effort=True)
+                latest = loaded
         for note in step.notes:
             log.info("case note", case_id=case_id, note=note)
-        await self.sync_workboard(case_id)
+        await self.sync_workboards(case_id, departments)
         try:
-            await self.outlook.write_back(step.record, shown)
+            await self.outlook.write_back(step.record, shown, latest)
         except TransientError:
             return Applied(step, outlook_pending=True)
         return Applied(step)
@@ -176,21 +187,33 @@ class CaseFlow:
 
     # --- keeping the shared keys in line -----------------------------------------------------
 
-    async def sync_workboard(self, case_id: str) -> None:
-        """Bring the workboard in line with the case record as it is now."""
-        for attempt in retrying(self._max_attempts, "workboard"):
+    async def sync_workboards(self, case_id: str, departments: Collection[str]) -> None:
+        """Bring the workboards of `departments` (the case's, and one it left) in line with the
+        case record as it is now."""
+        for department in sorted(departments):
+            await self._sync_board(case_id, department)
+
+    async def _sync_board(self, case_id: str, department: str) -> None:
+        for attempt in retrying(self._max_attempts, f"workboard {department}"):
             with attempt:
                 loaded = await self.store.load(case_id)
                 if loaded is None:
                     return
-                board, revision = await self.store.load_workboard()
+                board, revision = await self.store.load_workboard(department)
                 synced = board.synced(loaded.record)
-                if synced != board:
+                if synced is not board:
                     await self.store.save_workboard(synced, revision)
 
     async def _note_first_of_thread(self, record: CaseRecord) -> None:
         conversation = record.conversation_id
         if conversation is None:
+            return
+        # Most mail starts its conversation: one round trip when the index is still free.
+        try:
+            await self.store.set_first_case(conversation, record.case_id, 0)
+        except Conflict:
+            pass
+        else:
             return
         for attempt in retrying(self._max_attempts, "conversation index"):
             with attempt:
@@ -204,15 +227,33 @@ class CaseFlow:
                     return
                 await self.store.set_first_case(conversation, record.case_id, revision)
 
+    async def split_legacy_workboard(self) -> None:
+        """Split the single workboard of earlier versions, if there still is one (`migration.py`).
+        While a router of an earlier version still writes it (a rolling upgrade), the split loses
+        its compare-and-set every time: it is then tried again at the next watch tick."""
+        try:
+            moved = await split_legacy_workboard(self.store, self._max_attempts)
+        except TransientError:
+            log.warning("an earlier router still writes the single workboard; split again later")
+            return
+        if moved is not None:
+            log.info("single workboard split into the departments' boards", open_cases=moved)
+
     async def open_records(self) -> list[CaseRecord]:
-        """Every open case, by the workboard; entries of cases closed meanwhile are healed."""
-        board, _ = await self.store.load_workboard()
-        loaded = await asyncio.gather(*(self.store.load(case_id) for case_id in board.open_cases))
-        records = [item.record for item in loaded if item is not None]
-        for record in records:
-            if board.synced(record) != board:
-                await self.sync_workboard(record.case_id)
-        return [record for record in records if record.is_open]
+        """Every open case, by the departments' workboards; an entry of a case closed meanwhile, or
+        on the board of a department the case has left, is healed."""
+        boards = await asyncio.gather(
+            *(self.store.load_workboard(department) for department in self.ctx.org.departments)
+        )
+        listed = {case_id for board, _ in boards for case_id in board.open_cases}
+        loaded = await asyncio.gather(*(self.store.load(case_id) for case_id in sorted(listed)))
+        records = {item.record.case_id: item.record for item in loaded if item is not None}
+        for board, _ in boards:
+            for case_id in board.open_cases:
+                record = records.get(case_id)
+                if record is not None and board.synced(record) is not board:
+                    await self._sync_board(case_id, board.department)
+        return [record for record in records.values() if record.is_open]
 
     # --- a fact about a case never opened ----------------------------------------------------
 

@@ -26,7 +26,7 @@ from services.router.outlook import (
     plan_writeback,
 )
 from services.router.record import CaseRecord
-from services.router.store import CaseStore
+from services.router.store import CaseStore, Loaded
 
 log = structlog.get_logger(__name__)
 
@@ -77,8 +77,12 @@ class OutlookSync:
         self._clock = clock
         self._max_attempts = max_attempts
 
-    async def write_back(self, record: CaseRecord, shown: Shown | None = None) -> None:
-        """Show the case on its message in Outlook, unless Outlook shows it already.
+    async def write_back(
+        self, record: CaseRecord, shown: Shown | None = None, loaded: Loaded | None = None
+    ) -> None:
+        """Show the case on its message in Outlook, unless Outlook shows it already. `loaded` is
+        the record as the caller read or wrote it, with its revision, if it has that: the write is
+        then noted in the record without reading it again.
 
         The write is planned on one version of the message (`shown`, else the one we last wrote,
         else the one read now) and is conditional on it (`If-Match`). When a person changed the
@@ -119,16 +123,16 @@ class OutlookSync:
                 return
             except WriteConflict:
                 log.info("message changed since the write was planned", case_id=record.case_id)
-                loaded = await self._store.load(record.case_id)
-                if loaded is None:
+                reloaded = await self._store.load(record.case_id)
+                if reloaded is None:
                     return
-                record, basis = loaded.record, None
+                loaded, record, basis = reloaded, reloaded.record, None
                 continue
             if change_key is not None:
                 await self._store.publish_change_key(
                     graph_id, change_key, plan.categories, plan.flag.status
                 )
-            await self._note_written(record.case_id, plan, change_key)
+            await self._note_written(record.case_id, loaded, plan, change_key)
             return
         raise TransientError(f"case {record.case_id}: the message keeps changing in Outlook")
 
@@ -146,20 +150,23 @@ class OutlookSync:
         return Shown(state.categories, state.flag, state.change_key)
 
     async def _note_written(
-        self, case_id: str, plan: WriteBackPlan, change_key: str | None
+        self, case_id: str, loaded: Loaded | None, plan: WriteBackPlan, change_key: str | None
     ) -> None:
-        """Remember the write in the case record (compare-and-set, keeping its outbox)."""
+        """Remember the write in the case record (compare-and-set, keeping its outbox): on the
+        record as `loaded` first, read again when there is none or someone wrote it since."""
+        known = loaded
         for attempt in retrying(self._max_attempts, f"case {case_id}"):
             with attempt:
-                loaded = await self._store.load(case_id)
-                if loaded is None:
+                current = known or await self._store.load(case_id)
+                known = None  # a lost compare-and-set reads the record again
+                if current is None:
                     return
                 noted = note_written_back(
-                    loaded.record,
+                    current.record,
                     categories=plan.categories,
                     flag_status=plan.flag.status,
                     flag_due=plan.flag.due,
                     change_key=change_key,
                     at=self._clock(),
                 )
-                await self._store.save(loaded, noted, loaded.outbox)
+                await self._store.save(current, noted, current.outbox)

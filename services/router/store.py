@@ -6,7 +6,10 @@ Keys:
 - `case.<case_id>`: the record and its outbox (the events of its latest transition, kept until they
   are published, so a crash between the write and the publish loses nothing);
 - `thread.<digest of conversation id>`: the first case of a conversation (the `thread` policy);
-- `workboard`: every open case's assignee and the rotation (see `workboard.py`).
+- `workboard.<department>`: the department's open cases, their assignees and its rotation (see
+  `workboard.py`); one key per department, so departments never contend for one;
+- `workboard`: the single board of every department that earlier versions kept, read once and
+  split at start (`migration.py`), then deleted.
 
 And in the router's own bucket `sakspost_writebacks`, `writeback.<graph_message_id>`: the change
 key of the router's latest write to that message, so ingest (which only reads that bucket) can
@@ -31,11 +34,12 @@ from services.common.conversation import conversation_key
 from services.common.writeback import pending_marker, writeback_key, written_marker
 from services.router.cas import Conflict
 from services.router.record import CaseRecord, WriteBack
-from services.router.workboard import Workboard
+from services.router.workboard import LegacyWorkboard, Workboard
 
 CASE_PREFIX = "case."
 THREAD_PREFIX = "thread."
-WORKBOARD_KEY = "workboard"
+WORKBOARD_PREFIX = "workboard."
+LEGACY_WORKBOARD_KEY = "workboard"
 # Case ids are short base32 tokens; anything else (a typo, a wildcard) is simply not a case.
 _CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -126,24 +130,39 @@ class CaseStore:
             await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it untyped
         return found
 
-    # --- the workboard --------------------------------------------------------------------
+    # --- the workboards -------------------------------------------------------------------
 
-    async def load_workboard(self) -> tuple[Workboard, int]:
-        """The board and its revision (0: no board yet)."""
+    async def load_workboard(self, department: str) -> tuple[Workboard, int]:
+        """The department's board and its revision (0: no board yet)."""
         try:
-            entry = await self._cases.get(WORKBOARD_KEY)
+            entry = await self._cases.get(WORKBOARD_PREFIX + department)
         except KeyNotFoundError:
-            return Workboard(), 0
-        return Workboard.model_validate_json(entry.value or b"{}"), entry.revision or 0
+            return Workboard(department=department), 0
+        return Workboard.model_validate_json(entry.value or b""), entry.revision or 0
 
     async def save_workboard(self, board: Workboard, revision: int) -> int:
-        data = board.model_dump_json().encode("utf-8")
+        key, data = WORKBOARD_PREFIX + board.department, board.model_dump_json().encode("utf-8")
         try:
             if revision == 0:
-                return await self._cases.create(WORKBOARD_KEY, data)
-            return await self._cases.update(WORKBOARD_KEY, data, last=revision)
+                return await self._cases.create(key, data)
+            return await self._cases.update(key, data, last=revision)
         except KeyWrongLastSequenceError:
-            raise Conflict(WORKBOARD_KEY) from None
+            raise Conflict(key) from None
+
+    async def load_legacy_workboard(self) -> tuple[LegacyWorkboard, int] | None:
+        """The single board of earlier versions and its revision, if there still is one."""
+        try:
+            entry = await self._cases.get(LEGACY_WORKBOARD_KEY)
+        except KeyNotFoundError:
+            return None
+        return LegacyWorkboard.model_validate_json(entry.value or b"{}"), entry.revision or 0
+
+    async def delete_legacy_workboard(self, revision: int) -> None:
+        """Delete the single board, unless someone wrote it since `revision` was read."""
+        try:
+            await self._cases.delete(LEGACY_WORKBOARD_KEY, last=revision)
+        except KeyWrongLastSequenceError:
+            raise Conflict(LEGACY_WORKBOARD_KEY) from None
 
     # --- conversations --------------------------------------------------------------------
 

@@ -3,9 +3,10 @@
 Each tick publishes the alerts `watch.due_alerts` finds, then marks every listed case so that it
 is not alerted again for the same kind. Publishing comes first: a crash in between repeats an alert
 with the same id, which JetStream drops, instead of losing it. The tick also retries the Outlook
-write-back of open cases whose earlier attempt found Graph busy. Each alert, each case's mark and
-each write-back is one item (`services/common/isolation.py`): one that fails is logged, alerted
-once and skipped, and the tick goes on with the rest.
+write-back of open cases whose earlier attempt found Graph busy, and splits the single workboard of
+earlier versions once no router of theirs writes it any longer (a rolling upgrade). Each alert,
+each case's mark and each write-back is one item (`services/common/isolation.py`): one that fails
+is logged, alerted once and skipped, and the tick goes on with the rest.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Watch:
     async def tick(self) -> list[Alert]:
         """One look at the open cases now; returns the alerts published."""
         now = self._clock()
+        await self._flow.split_legacy_workboard()
         records = await self._flow.open_records()
         published: list[Alert] = []
         for alert in due_alerts(records, now, self._flow.ctx):

@@ -7,6 +7,9 @@ from __future__ import annotations
 import hmac
 import json
 from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import jsonschema
@@ -16,13 +19,16 @@ from schemas.events import MailArchived, MailCompleted, Party
 from schemas.identity import make_event_id
 from schemas.vocab import AlertKind, CompletedVia, SensitiveKind
 from services.common.orgconfig import Organisation
+from services.common.outgoing import Marker, sakspost_marker
 from services.notifier.cards import CARD_CONTENT_TYPE, teams_message
 from services.notifier.compose import assigned_notice
 from services.notifier.config import NotifierConfigError, parse_notifier_config
 from services.notifier.digest import apply_archived, apply_completed, apply_routed, summarise
 from services.notifier.kvstore import PendingAlert, due_groups
+from services.notifier.mime import notice_mime, plain_text
 from services.notifier.signing import sign, verify
 from tests.notifier.support import NOW, alert, fast_config, routed
+from tests.support.signing import TEST_KEYS
 
 CARD_SCHEMA = json.loads((Path(__file__).parent / "adaptive_card_1_5.schema.json").read_text())
 
@@ -138,3 +144,26 @@ def test_a_bad_configuration_names_file_field_and_fix(org: Organisation) -> None
     )
     assert config.for_department("helse").alerts.channel.value == "teams"
     assert config.for_department("helse").assigned.channel.value == "email"
+
+
+@pytest.mark.parametrize(
+    "subject", ["Søknad om løyve – gnr 12/3", "plain words " * 12, "x" * 2000], ids=str.__len__
+)
+def test_a_notice_email_reads_back_as_written_and_keeps_to_the_line_length(
+    org: Organisation, subject: str
+) -> None:  # R11: written by hand, the e-mail must still be what EmailMessage would read
+    notice = assigned_notice(
+        routed(4, "gerd.skjaerpe", org, subject=subject), org, fast_config(org)
+    )
+    assert notice is not None
+    raw = notice_mime(notice, org.no_reply_address, "Hå kommune – Sakspost", TEST_KEYS, NOW)
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    mail = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(mail, EmailMessage)
+    assert mail["Subject"] == notice.message.title
+    assert mail["To"].addresses[0].display_name == "Gerd Skjærpe"
+    assert str(mail["From"]) == f"Hå kommune – Sakspost <{org.no_reply_address}>"
+    # Text in base64 carries MIME's canonical CRLF line breaks.
+    assert mail.get_content().replace("\r\n", "\n") == plain_text(notice.message)
+    assert mail.defects == []
+    assert sakspost_marker(raw, org, TEST_KEYS, NOW) is Marker.SEALED
