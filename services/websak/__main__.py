@@ -16,8 +16,7 @@ from services.common.broker import make_broker
 from services.common.orgconfig import Organisation
 from services.common.publisher import EventPublisher
 from services.common.settings import Settings
-from services.common.workers import WorkerPool
-from services.websak.app import PUBLISHES, Wiring, build, open_archiver
+from services.websak.app import PUBLISHES, Wiring, build, open_archiver, rendering_workers
 from services.websak.archiving import Outcome
 from services.websak.config import (
     ArchivingOptions,
@@ -35,7 +34,8 @@ async def _retry(settings: Settings, org: Organisation, wiring: Wiring, case_ids
     await broker.connect()
     js = broker.config.connection_state.stream
     assert js is not None
-    workers = WorkerPool(settings.worker_limits(), "sakspost-websak-retry-worker")
+    assert wiring.options is not None  # read and checked by `main`
+    workers = rendering_workers(settings, wiring.options, "sakspost-websak-retry-worker")
     archiver, archive = await open_archiver(
         js, EventPublisher(broker, PUBLISHES).publish, settings, org, wiring, workers
     )
@@ -67,7 +67,8 @@ async def _archive_outgoing(
     await broker.connect()
     js = broker.config.connection_state.stream
     assert js is not None
-    workers = WorkerPool(settings.worker_limits(), "sakspost-websak-outgoing-worker")
+    assert wiring.options is not None  # read and checked by `main`
+    workers = rendering_workers(settings, wiring.options, "sakspost-websak-outgoing-worker")
     archiver, archive = await open_archiver(
         js, EventPublisher(broker, PUBLISHES).publish, settings, org, wiring, workers
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -69,6 +69,12 @@ class Wiring:
     options: ArchivingOptions | None = None
     marker_key: MarkerKey | None = None
     clock: Clock = utc_now
+
+
+def rendering_workers(settings: Settings, options: ArchivingOptions, name: str) -> WorkerPool:
+    """websak's worker pool: `options.workers` processes (one per CPU by default, rendering is
+    CPU-bound), each task under the common CPU-time and memory limits (`SAKSPOST_WORKER_*`)."""
+    return WorkerPool(replace(settings.worker_limits(), workers=options.workers), name)
 
 
 async def open_archiver(
@@ -146,7 +152,10 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
         publishes=PUBLISHES,
     )
     running = _Running()
-    workers = service.workers()
+    options = wiring.options if wiring and wiring.options else load_settings_model(ArchivingOptions)
+    wiring = replace(wiring or Wiring(), options=options)
+    workers = rendering_workers(settings, options, "sakspost-websak-worker")
+    service.on_shutdown(workers.close)
 
     @service.on_startup
     async def start() -> None:
@@ -155,7 +164,7 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
             service.publisher.publish,
             settings,
             org,
-            wiring or Wiring(),
+            wiring,
             workers,
         )
 
@@ -172,7 +181,8 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
             archiver = running.archiver
             ARCHIVE_OLDEST_PENDING_SECONDS.set(archiver.pending.oldest_seconds(archiver.clock()))
 
-    @service.consumer(ROUTED)
+    # As many mails at once as there are workers to render them.
+    @service.consumer(ROUTED, concurrency=options.workers)
     async def on_routed(event: MailRouted) -> None:
         await running.current().on_routed(event)
 

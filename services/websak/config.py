@@ -16,6 +16,7 @@ read when the variable is unset.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,6 +202,28 @@ class WebSakConnection(BaseSettings):
         return self
 
 
+# cgroup v2's CPU quota: "<quota> <period>" in microseconds, or "max <period>" when unlimited. A
+# Kubernetes CPU limit is this quota; the affinity mask does not show it.
+CPU_MAX_FILE = Path("/sys/fs/cgroup/cpu.max")
+
+
+def cpus_allowed(affinity: int, cpu_max: str | None) -> int:
+    """The CPUs a process may keep busy: its affinity, capped by the cgroup's quota rounded up."""
+    quota, _, period = (cpu_max or "max").strip().partition(" ")
+    if quota == "max" or not period:
+        return max(1, affinity)
+    return max(1, min(affinity, math.ceil(int(quota) / int(period))))
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use here (the default number of rendering workers)."""
+    try:
+        cpu_max: str | None = CPU_MAX_FILE.read_text(encoding="ascii")
+    except OSError:
+        cpu_max = None
+    return cpus_allowed(len(os.sched_getaffinity(0)), cpu_max)
+
+
 class ArchivingOptions(BaseSettings):
     """How the websak service runs (from `SAKSPOST_WEBSAK_*`); nothing secret."""
 
@@ -233,6 +256,15 @@ class ArchivingOptions(BaseSettings):
         default=DEFAULT_MAX_IMAGES,
         ge=0,
         description="How many uses of images one PDF shows; later ones are left out",
+    )
+    # Rendering is CPU-bound and one worker renders one mail at a time: a worker per core keeps
+    # every core busy, and one mail at its CPU limit holds one worker, not the service.
+    workers: int = Field(
+        default_factory=available_cpus,
+        ge=1,
+        le=64,
+        description="Rendering worker processes (each under SAKSPOST_WORKER_CPU_SECONDS and "
+        "SAKSPOST_WORKER_MEMORY_MIB); by default one per CPU the process may use",
     )
 
 

@@ -64,3 +64,53 @@ def extract_text(pdf: pikepdf.Pdf) -> str:
             elif name in ("ET", "T*", "Td", "TD"):
                 pieces.append(" ")
     return re.sub(r"\s+", " ", "".join(pieces))
+
+
+def _widths(font: pikepdf.Object) -> dict[int, float]:
+    """Glyph id → advance in thousandths of the font size, from the CID font's `/W` array."""
+    descendant = font.DescendantFonts[0]
+    items = list(descendant.get("/W", pikepdf.Array()))
+    widths: dict[int, float] = {}
+    index = 0
+    while index < len(items):
+        first, following = int(items[index]), items[index + 1]
+        if isinstance(following, pikepdf.Array):
+            widths.update({first + i: float(w) for i, w in enumerate(following)})
+            index += 2
+        else:
+            widths.update(dict.fromkeys(range(first, int(following) + 1), float(items[index + 2])))
+            index += 3
+    return widths
+
+
+def text_right_edges(pdf: pikepdf.Pdf) -> list[float]:
+    """Where each `TJ` run of text ends, in the page's own units (WeasyPrint's page matrix scales
+    CSS pixels by 0.75 and positions each run with a `Tm` of its own)."""
+    edges: list[float] = []
+    for page in pdf.pages:
+        fonts = page.Resources.get("/Font", pikepdf.Dictionary())
+        widths = {str(name): _widths(font) for name, font in fonts.items()}
+        current: dict[int, float] = {}
+        size = x = 0.0
+        for instruction in pikepdf.parse_content_stream(page):
+            if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+                continue
+            operands, name = instruction.operands, str(instruction.operator)
+            if name == "Tf":
+                current, size = widths.get(str(operands[0]), {}), float(operands[1])
+            elif name == "Tm":
+                x = float(operands[4])
+            elif name == "TJ":
+                advance = 0.0
+                for item in operands[0]:
+                    if isinstance(item, pikepdf.String):
+                        data = bytes(item)
+                        codes = (
+                            int.from_bytes(data[i : i + 2], "big")
+                            for i in range(0, len(data) - 1, 2)
+                        )
+                        advance += sum(current.get(code, 0.0) for code in codes)
+                    else:
+                        advance -= float(item)
+                edges.append(0.75 * (x + advance * size / 1000))
+    return edges

@@ -11,8 +11,11 @@ from services.common.orgconfig import Organisation
 from services.common.settings import Settings
 from services.websak.config import (
     MARKER_KEY_VARIABLE,
+    ArchivingOptions,
     WebSakConfigError,
     WebSakConnection,
+    available_cpus,
+    cpus_allowed,
     load_marker_key,
     load_placement,
     marker_key_file,
@@ -92,3 +95,32 @@ def test_the_marker_key_comes_from_the_environment_or_the_local_stack(
     monkeypatch.setenv(MARKER_KEY_VARIABLE, "short")
     with pytest.raises(WebSakConfigError, match=MARKER_KEY_VARIABLE):
         load_marker_key(settings)
+
+
+@pytest.mark.parametrize(
+    ("affinity", "cpu_max", "expected"),
+    [
+        (8, None, 8),  # no cgroup v2 file: the affinity mask
+        (8, "max 100000\n", 8),  # no CPU limit
+        (8, "200000 100000\n", 2),  # a Kubernetes limit of 2 CPUs
+        (8, "150000 100000\n", 2),  # 1.5 CPUs keep two workers busy part of the time
+        (8, "50000 100000\n", 1),  # never fewer than one worker
+        (2, "400000 100000\n", 2),  # never more than the CPUs it may run on
+    ],
+)
+def test_rendering_workers_default_to_the_cpus_the_process_may_use(
+    affinity: int, cpu_max: str | None, expected: int
+) -> None:
+    assert cpus_allowed(affinity, cpu_max) == expected
+
+
+def test_the_rendering_workers_setting_overrides_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SAKSPOST_WEBSAK_WORKERS", raising=False)
+    assert ArchivingOptions().workers == available_cpus() >= 1
+    monkeypatch.setenv("SAKSPOST_WEBSAK_WORKERS", "3")
+    assert ArchivingOptions().workers == 3
+    monkeypatch.setenv("SAKSPOST_WEBSAK_WORKERS", "0")
+    with pytest.raises(ValueError, match="workers"):
+        ArchivingOptions()

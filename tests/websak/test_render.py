@@ -16,13 +16,15 @@ from services.common.mail import parse_mail
 from services.common.settings import REPO_ROOT
 from services.websak.render import render_mail_pdf
 from services.websak.sanitize import sanitize_html
-from tests.websak.pdftext import extract_text
+from tests.websak.pdftext import extract_text, text_right_edges
 
 SAMPLES = REPO_ROOT / "samples"
 # A 1x1 red PNG, embedded by Content-ID.
 PIXEL = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 )
+# The right edge of the page's text: A4 (595.28 pt) less the 16 mm right margin (45.35 pt).
+TEXT_RIGHT_EDGE = 595.28 - 45.35
 
 
 def _arkivverdig(html: bool) -> str:
@@ -65,6 +67,37 @@ def test_mail_renders_as_pdfa_2b_with_embedded_fonts_and_text(with_html: bool) -
     assert first_line.replace(" ", "") in text
     for attachment in mail.attachments:
         assert attachment.sha256 in text
+
+
+def _mail_with_long_values() -> tuple[bytes, list[str]]:
+    """A mail whose header values and attachment names are single words far wider than their
+    column, and the values that must all be on the page."""
+    subject = "Søknad" + "Ø" * 160
+    filename = "vedlegg-" + "x" * 150 + ".pdf"
+    message = EmailMessage()
+    message["From"] = f"{'Nordmann' * 12} <{'ola' * 30}@example.no>"
+    message["To"] = "post@ha.kommune.no"
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{'id' * 60}@example.no>"
+    message.set_content("Sjå vedlegget.")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=filename)
+    content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    maintype, _, subtype = content_type.partition("/")
+    message.add_attachment(b"PK", maintype=maintype, subtype=subtype, filename="kort.docx")
+    return message.as_bytes(), [subject, "ola" * 30, "id" * 60, filename, content_type]
+
+
+def test_long_header_values_and_attachment_names_wrap_within_the_page() -> None:  # R9a
+    raw, values = _mail_with_long_values()
+    with _render(raw) as pdf:
+        text = extract_text(pdf).replace(" ", "")
+        edges = text_right_edges(pdf)
+    for value in values:
+        assert value in text
+    for attachment in parse_mail(raw).attachments:
+        assert attachment.sha256 in text
+    assert edges
+    assert max(edges) <= TEXT_RIGHT_EDGE + 0.5
 
 
 class CountingListener:
