@@ -162,10 +162,12 @@ def configure_logging(
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         redactor,
+        # After the redactor: the ids are random hex, and one with eleven digits in a row can
+        # pass the identity-number check and be masked, breaking the link to the trace.
+        add_trace_ids,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()
