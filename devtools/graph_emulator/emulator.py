@@ -12,6 +12,7 @@ import structlog
 from devtools.graph_emulator import persistence
 from devtools.graph_emulator.clock import Clock
 from devtools.graph_emulator.delivery import Postman
+from devtools.graph_emulator.entra import SigningKey, validation_token
 from devtools.graph_emulator.faults import FaultBoard
 from devtools.graph_emulator.identity import AppRegistration, TokenIssuer
 from devtools.graph_emulator.mailboxes import mailboxes_for
@@ -46,6 +47,14 @@ class Emulator:
             if app_registration is not None
             else None
         )
+        # The subscribing app: the registered one, else the one Graph reports without tokens.
+        self.application_id = (
+            app_registration.client_id if app_registration is not None else APPLICATION_ID
+        )
+        # Entra ID's signing key (validation tokens now, ID tokens for a web login later) and
+        # the login host's URL, known once it listens.
+        self.signing_key = SigningKey.load_or_create(data_dir)
+        self.authority = ""
         self.clock = Clock()
         self.store = MailStore(self.clock)
         for mailbox in mailboxes_for(org):
@@ -55,9 +64,15 @@ class Emulator:
         self.requests = RequestLog()
         self.postman = Postman(self.store, self.clock, org.domain)
         self.http = httpx.AsyncClient(trust_env=False)
-        self.dispatcher = Dispatcher(self.registry, self.faults, self.http, timings, self.tenant_id)
+        self.dispatcher = Dispatcher(
+            self.registry, self.faults, self.http, timings, self.tenant_id, self.validation_token
+        )
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def validation_token(self, audience: str) -> str:
+        """A validation token for notifications to `audience`, signed by the tenant's key."""
+        return validation_token(self.signing_key, self.authority, self.tenant_id, audience)
 
     def mark_dirty(self) -> None:
         self._dirty.set()

@@ -69,6 +69,7 @@ def test_lifecycle_items_need_no_resource_data() -> None:
         (b"\xff\xfe", "not valid JSON"),
         (b"[]", '"value" list'),
         (b'{"value": {}}', '"value" list'),
+        (b'{"value": [], "validationTokens": [1]}', '"validationTokens"'),
         (b"[" * 100_000 + b"]" * 100_000, "nested"),
         (b'{"value": [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]}', "nested"),
     ],
