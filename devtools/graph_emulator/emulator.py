@@ -29,6 +29,11 @@ log = structlog.get_logger(__name__)
 APPLICATION_ID = "5a5a0000-5a5a-4000-8000-000000000001"
 
 
+def tenant_id_for(domain: str) -> str:
+    """The emulator's tenant id for a domain (stable: other processes derive it too)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, domain.lower()))
+
+
 class Emulator:
     def __init__(
         self,
@@ -40,7 +45,7 @@ class Emulator:
         self.org = org
         self.timings = timings
         self.data_dir = data_dir
-        self.tenant_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, org.domain.lower()))
+        self.tenant_id = tenant_id_for(org.domain)
         # Entra ID takes the tenant's id or one of its domains in the token URL.
         self.identity = (
             TokenIssuer(app_registration, [self.tenant_id, org.domain])

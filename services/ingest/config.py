@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A notification body: Graph documents no maximum batch size. A basic Outlook notification is
@@ -139,6 +139,19 @@ class IngestSettings(BaseSettings):
     mime_spool_dir: Path | None = Field(
         default=None, description="Where spool files go to disk (default: the system's temp dir)"
     )
+
+    @field_validator(
+        "encryption_certificate_path",
+        "encryption_certificate_previous_path",
+        "token_tenant_id",
+        "token_app_id",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An empty variable (a missing Secret key, or turning resource data off for one run)
+        # would otherwise be the path ".".
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _renewed_before_expiry(self) -> IngestSettings:

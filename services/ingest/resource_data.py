@@ -20,6 +20,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.padding import PKCS7
+from cryptography.x509.oid import NameOID
 
 from services.common.settings import SettingsError
 
 AES_KEY_BYTES = 32
+# Locally (`sakspost up`), in the credentials folder.
+NOTIFICATION_CERTIFICATE_FILE = "graph-notifications.pem"
 
 
 class Unopenable(ValueError):
@@ -78,6 +82,36 @@ def load_encryption_certificate(path: Path, setting: str) -> EncryptionCertifica
             "(fix: one PEM file with an RSA certificate and its own key)"
         )
     return EncryptionCertificate(certificate, key)
+
+
+def ensure_local_certificate(path: Path) -> None:
+    """A self-signed certificate and key in `path`, made on first use and then kept (`sakspost
+    up`; in Kubernetes the Secret holds one)."""
+    if path.exists():
+        return
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sakspost notifications (local)")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=730))
+        .sign(key, hashes.SHA256())
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        + certificate.public_bytes(serialization.Encoding.PEM)
+    )
 
 
 def _b64(value: str, what: str) -> bytes:

@@ -84,16 +84,18 @@ class TenantKeys:
     def __init__(self, authority: str, tenant: str, ca_file: Path | None) -> None:
         self._discovery = f"{authority}/{tenant}/v2.0/.well-known/openid-configuration"
         self.tenant = tenant
-        self._verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
-        )
+        # Read at each fetch, not at start: locally the emulator writes it when it starts.
+        self._ca_file = ca_file
         self._issuers: tuple[str, ...] = ()
         self._jwks_uri: str | None = None
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
 
     async def _fetch(self) -> None:
-        async with httpx.AsyncClient(verify=self._verify, timeout=10.0) as http:
+        verify: ssl.SSLContext | bool = True
+        if self._ca_file is not None:
+            verify = ssl.create_default_context(cafile=str(self._ca_file))
+        async with httpx.AsyncClient(verify=verify, timeout=10.0) as http:
             if self._jwks_uri is None:
                 document = (await http.get(self._discovery)).raise_for_status().json()
                 self._issuers = tenant_issuers(str(document["issuer"]), self.tenant)
@@ -118,7 +120,7 @@ class TenantKeys:
         if not self._keys or (not wanted <= set(self._keys) and due):
             try:
                 await self._fetch()
-            except (httpx.HTTPError, ValueError, KeyError, jwt.PyJWKError) as error:
+            except (httpx.HTTPError, OSError, ValueError, KeyError, jwt.PyJWKError) as error:
                 log.error("tenant signing keys not fetched", error=type(error).__name__)
                 if not self._keys:
                     raise KeysUnavailable(type(error).__name__) from None

@@ -14,6 +14,7 @@ import base64
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +247,24 @@ async def test_subscriptions_are_replaced_when_resource_data_comes_and_its_certi
         assert not first & set(registry) and len(registry) == len(plain)
         await send_many(emulator.smtp_port, [(POST, raw_mail("etter bytet", to=POST))])
         await log.wait_for(lambda _s, p: p["type"] == "received", 1, 30)
+
+
+async def test_subscriptions_with_resource_data_live_a_day_at_most_and_are_renewed_so(
+    emulator: RunningEmulator, admin: httpx.AsyncClient, with_resource_data: httpx.AsyncClient
+) -> None:
+    subscription = subscription_of(emulator, POST)
+    now = emulator.emulator.clock.now()
+    assert subscription.expires - now <= timedelta(minutes=1440)
+    created = subscription.expires
+    # Renewed on reauthorizationRequired, within Graph's day (a week's renewal would be refused).
+    await admin.post(
+        f"/_emulator/subscriptions/{subscription.id}/lifecycle",
+        json={"event": "reauthorizationRequired"},
+    )
+
+    async def renewed() -> bool:
+        return subscription_of(emulator, POST).expires > created
+
+    await wait_until(renewed, within=30)
+    assert subscription_of(emulator, POST).id == subscription.id
+    assert subscription.expires - emulator.emulator.clock.now() <= timedelta(minutes=1440)
