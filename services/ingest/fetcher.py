@@ -92,9 +92,12 @@ class Fetcher:
             return
         if record is None and await self._state.was_sent(work.message_id):
             return
+        # With resource data a new mail's notification brought its properties: only its MIME is
+        # read. A known message is read as before: a notification retried after a later one
+        # must not put older flags or categories back (a read sees the message as it is now).
+        carried = work.snapshot if record is None else None
         try:
-            # With resource data the notification brought the properties: only the MIME is read.
-            snapshot = work.snapshot or await self._gateway.message(work.mailbox, work.message_id)
+            snapshot = carried or await self._gateway.message(work.mailbox, work.message_id)
         except MessageGone:
             await self._gone(work, record)
             return

@@ -268,3 +268,19 @@ async def test_subscriptions_with_resource_data_live_a_day_at_most_and_are_renew
     await wait_until(renewed, within=30)
     assert subscription_of(emulator, POST).id == subscription.id
     assert subscription.expires - emulator.emulator.clock.now() <= timedelta(minutes=1440)
+
+
+async def test_a_persons_change_to_a_known_mail_is_still_read_and_published(
+    settings: Settings,
+    emulator: RunningEmulator,
+    admin: httpx.AsyncClient,
+    with_resource_data: httpx.AsyncClient,
+) -> None:
+    async with event_log(settings, "sakspost.mail.>") as log:
+        await send_many(emulator.smtp_port, [(POST, raw_mail("skal merkast", to=POST))])
+        ((_, received),) = await log.wait_for(lambda _s, p: p["type"] == "received", 1, 30)
+        message = f"/v1.0/users/{POST}/messages/{received['graph_message_id']}"
+        patched = await admin.patch(message, json={"categories": ["Viktig"]})
+        assert patched.status_code == 200, patched.text
+        ((_, changed),) = await log.wait_for(lambda _s, p: p["type"] == "changed", 1, 30)
+    assert changed["case_id"] == received["case_id"] and changed["categories"] == ["Viktig"]
