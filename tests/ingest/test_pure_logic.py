@@ -19,8 +19,8 @@ from services.common.writeback import (
 )
 from services.common.writeback import graph_id_token as id_token
 from services.ingest.changes import Transition, gone, is_received_mail, seen_again
-from services.ingest.gateway import MessageSnapshot
 from services.ingest.notifications import KnownSubscription, Refused, judge, parse_batch
+from services.ingest.snapshot import MessageSnapshot
 from services.ingest.state import MessageRecord
 from services.ingest.upkeep import Lease
 from services.ingest.work import LifecycleWork, lifecycle_work_id
