@@ -76,7 +76,10 @@ class RichNotifications:
     async def open(self, judged: Judged, tokens: Sequence[str]) -> Judged:
         """The judged batch with each item's resource data opened; raises `KeysUnavailable` when
         the tokens cannot be checked now."""
-        if not tokens and not any(a.item.encrypted_content for a in judged.accepted):
+        # Nothing left to trust (junk, or no resource data): nothing to check, nothing fetched.
+        if not judged.accepted or (
+            not tokens and not any(a.item.encrypted_content for a in judged.accepted)
+        ):
             return judged
         try:
             await check_tokens(self.keys, tokens, self.audience)
