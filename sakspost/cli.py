@@ -123,6 +123,7 @@ def up(
     ] = DEFAULT_HTTP_PORTS["notifier"],
     graph_port: Annotated[int, typer.Option(envvar="SAKSPOST_GRAPH_PORT")] = 8025,
     smtp_port: Annotated[int, typer.Option(envvar="SAKSPOST_SMTP_PORT")] = 2525,
+    login_port: Annotated[int, typer.Option(envvar="SAKSPOST_LOGIN_PORT")] = 8026,
     websak_port: Annotated[int, typer.Option(envvar="SAKSPOST_WEBSAK_PORT")] = 8090,
     samples: Annotated[Path, typer.Option(help="Mappe med eksempel-e-post")] = Path("samples"),
     demo_count: Annotated[int, typer.Option(help="Kor mange e-postar demoen leverer")] = 12,
@@ -145,7 +146,9 @@ def up(
         "websak": websak_service_port,
         "notifier": notifier_port,
     }
-    ports = Ports(nats_port, graph_port, smtp_port, websak_port, service_ports)
+    ports = Ports(
+        nats_port, graph_port, smtp_port, websak_port, service_ports, graph_login=login_port
+    )
     stack = Stack(
         data_dir.resolve(),
         ports,

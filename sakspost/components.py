@@ -24,6 +24,8 @@ class Ports:
     graph_smtp: int = 2525
     websak_standin: int = 8090
     services: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
+    # The emulator's Entra ID (HTTPS): its discovery document and signing keys.
+    graph_login: int = 8026
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ def components(ports: Ports, data_dir: Path, org_config: Path) -> list[Component
                     str(ports.graph_http),
                     "--smtp-port",
                     str(ports.graph_smtp),
+                    "--login-port",
+                    str(ports.graph_login),
                     "--data-dir",
                     str(data_dir / "graph-emulator"),
                 ),

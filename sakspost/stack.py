@@ -32,6 +32,7 @@ from services.common.jetstream import provision_when_ready
 from services.common.natsserver import NatsServer, start_nats_server
 from services.common.orgconfig import load_organisation
 from services.common.settings import Settings
+from services.ingest.resource_data import NOTIFICATION_CERTIFICATE_FILE, ensure_local_certificate
 from services.websak.config import MARKER_KEY_FILE, MARKER_KEY_VARIABLE
 
 log = structlog.get_logger(__name__)
@@ -109,6 +110,8 @@ class Stack:
             env.setdefault(
                 "SAKSPOST_GRAPH_BASE_URL", f"http://127.0.0.1:{self.ports.graph_http}/v1.0"
             )
+            for name, value in self._resource_data_env().items():
+                env.setdefault(name, value)
         if "websak-standin" in planned:
             env.setdefault(
                 "SAKSPOST_WEBSAK_BASE_URL", f"http://127.0.0.1:{self.ports.websak_standin}"
@@ -117,6 +120,26 @@ class Stack:
             env.setdefault("SAKSPOST_WEBSAK_TOKEN", "dev-token")
         env.update(component.env)
         return env
+
+    def _resource_data_env(self) -> dict[str, str]:
+        """Ingest with resource data against the emulator: the certificate `start` made, and the
+        emulator's Entra ID, whose validation tokens name its tenant and app (no registration)."""
+        # Only with the emulator planned, which exists in a checkout (not in the image).
+        from devtools.graph_emulator.emulator import APPLICATION_ID, tenant_id_for
+        from devtools.graph_emulator.server import LOGIN_CA_FILE
+
+        org = load_organisation(self.org_config)
+        return {
+            "SAKSPOST_INGEST_ENCRYPTION_CERTIFICATE_PATH": str(
+                self.credentials_dir / NOTIFICATION_CERTIFICATE_FILE
+            ),
+            "SAKSPOST_GRAPH_AUTHORITY": f"https://127.0.0.1:{self.ports.graph_login}",
+            "SAKSPOST_GRAPH_AUTHORITY_CA_FILE": str(
+                self.data_dir / "graph-emulator" / LOGIN_CA_FILE
+            ),
+            "SAKSPOST_INGEST_TOKEN_TENANT_ID": tenant_id_for(org.domain),
+            "SAKSPOST_INGEST_TOKEN_APP_ID": APPLICATION_ID,
+        }
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -133,6 +156,9 @@ class Stack:
         self.say(text("nats_running", url=self.nats_url))
         # websak's filing-marker key, kept like the passwords (Kubernetes: a Secret).
         ensure_key(self.credentials_dir / MARKER_KEY_FILE, MARKER_KEY_VARIABLE)
+        # The certificate Graph (the emulator) encrypts ingest's resource data for (Kubernetes:
+        # the Secret sakspost-graph-notifications).
+        ensure_local_certificate(self.credentials_dir / NOTIFICATION_CERTIFICATE_FILE)
         self.say(text("credentials", folder=self.credentials_dir))
         await self._provision()
         self.planned = components(self.ports, self.data_dir, self.org_config)

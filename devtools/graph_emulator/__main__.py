@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from devtools.graph_emulator.server import run_emulator
+from devtools.graph_emulator.server import LOGIN_CA_FILE, run_emulator
 from services.common.orgconfig import OrgConfigError, load_organisation
 
 
@@ -21,7 +21,15 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025, help="HTTP port (0: any free port)")
     parser.add_argument("--smtp-port", type=int, default=2525, help="SMTP port (0: any free)")
-    parser.add_argument("--data-dir", type=Path, default=None, help="keep state here")
+    parser.add_argument(
+        "--login-port", type=int, default=0, help="Entra ID login host (HTTPS) port (0: any free)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"keep state here (and the login host's certificate, as {LOGIN_CA_FILE})",
+    )
     return parser.parse_args(argv)
 
 
@@ -31,11 +39,19 @@ async def _serve(arguments: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    data_dir: Path | None = arguments.data_dir
     async with run_emulator(
-        org, arguments.host, arguments.port, arguments.smtp_port, data_dir=arguments.data_dir
+        org,
+        arguments.host,
+        arguments.port,
+        arguments.smtp_port,
+        data_dir=data_dir,
+        login_port=arguments.login_port,
+        login_ca_copy=data_dir / LOGIN_CA_FILE if data_dir is not None else None,
     ) as running:
         print(
-            f"Graph emulator: {running.graph_url}  SMTP: {running.host}:{running.smtp_port}",
+            f"Graph emulator: {running.graph_url}  SMTP: {running.host}:{running.smtp_port}  "
+            f"Entra ID: {running.login_url}",
             flush=True,
         )
         await stop.wait()

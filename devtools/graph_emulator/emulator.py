@@ -12,6 +12,7 @@ import structlog
 from devtools.graph_emulator import persistence
 from devtools.graph_emulator.clock import Clock
 from devtools.graph_emulator.delivery import Postman
+from devtools.graph_emulator.entra import SigningKey, validation_token
 from devtools.graph_emulator.faults import FaultBoard
 from devtools.graph_emulator.identity import AppRegistration, TokenIssuer
 from devtools.graph_emulator.mailboxes import mailboxes_for
@@ -28,6 +29,11 @@ log = structlog.get_logger(__name__)
 APPLICATION_ID = "5a5a0000-5a5a-4000-8000-000000000001"
 
 
+def tenant_id_for(domain: str) -> str:
+    """The emulator's tenant id for a domain (stable: other processes derive it too)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, domain.lower()))
+
+
 class Emulator:
     def __init__(
         self,
@@ -39,13 +45,21 @@ class Emulator:
         self.org = org
         self.timings = timings
         self.data_dir = data_dir
-        self.tenant_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, org.domain.lower()))
+        self.tenant_id = tenant_id_for(org.domain)
         # Entra ID takes the tenant's id or one of its domains in the token URL.
         self.identity = (
             TokenIssuer(app_registration, [self.tenant_id, org.domain])
             if app_registration is not None
             else None
         )
+        # The subscribing app: the registered one, else the one Graph reports without tokens.
+        self.application_id = (
+            app_registration.client_id if app_registration is not None else APPLICATION_ID
+        )
+        # Entra ID's signing key (validation tokens now, ID tokens for a web login later) and
+        # the login host's URL, known once it listens.
+        self.signing_key = SigningKey.load_or_create(data_dir)
+        self.authority = ""
         self.clock = Clock()
         self.store = MailStore(self.clock)
         for mailbox in mailboxes_for(org):
@@ -55,9 +69,15 @@ class Emulator:
         self.requests = RequestLog()
         self.postman = Postman(self.store, self.clock, org.domain)
         self.http = httpx.AsyncClient(trust_env=False)
-        self.dispatcher = Dispatcher(self.registry, self.faults, self.http, timings, self.tenant_id)
+        self.dispatcher = Dispatcher(
+            self.registry, self.faults, self.http, timings, self.tenant_id, self.validation_token
+        )
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def validation_token(self, audience: str) -> str:
+        """A validation token for notifications to `audience`, signed by the tenant's key."""
+        return validation_token(self.signing_key, self.authority, self.tenant_id, audience)
 
     def mark_dirty(self) -> None:
         self._dirty.set()

@@ -244,8 +244,9 @@ class TokenIssuer:
         }
 
 
-def login_app(issuer: TokenIssuer) -> Starlette:
-    """The Starlette app of the emulator's login host (its own TLS port)."""
+def login_app(issuer: TokenIssuer | None, discovery: list[Route]) -> Starlette:
+    """The Starlette app of the emulator's login host (its own TLS port): the discovery document
+    and keys always, the token endpoint with an app registration."""
 
     async def token(request: Request) -> Response:
         # A urlencoded form, parsed here: Starlette's form parser needs python-multipart.
@@ -253,11 +254,16 @@ def login_app(issuer: TokenIssuer) -> Starlette:
         # The audience a client assertion must name: this endpoint as the client addressed it.
         endpoint = str(request.url.replace(query=""))
         try:
+            assert issuer is not None  # the route exists only with an issuer
             return JSONResponse(issuer.issue(request.path_params["tenant"], endpoint, fields))
         except Refused as refused:
             return refused.response()
 
-    return Starlette(routes=[Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"])])
+    if issuer is None:
+        return Starlette(routes=discovery)
+    return Starlette(
+        routes=[Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]), *discovery]
+    )
 
 
 def self_signed(

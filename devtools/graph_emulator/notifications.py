@@ -4,12 +4,18 @@ Store changes arrive synchronously; each matching subscription gets one notifica
 either dropped (fault switch), or queued for its URL. A worker per URL gathers what arrives within
 a short window into one POST `{"value": [...]}`. A delivery that is not answered with 2xx is retried
 with exponential backoff until the (shortened) give-up time; then the subscription hears `missed`.
+
+A subscription with resource data gets the message as it is at the change, its `$select` of it
+encrypted for the subscription's certificate (`resource_data.py`), and every POST that carries
+such items also carries `validationTokens`: one token, signed by Entra ID's key, per subscribing
+app. A deleted message has no resource data left to send.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +24,8 @@ import structlog
 
 from devtools.graph_emulator.clock import graph_datetime
 from devtools.graph_emulator.faults import FaultBoard
+from devtools.graph_emulator.resource_data import encrypted_content
+from devtools.graph_emulator.resources import message_json
 from devtools.graph_emulator.store import Change
 from devtools.graph_emulator.subscriptions import Subscription, SubscriptionRegistry
 from devtools.graph_emulator.timings import Timings
@@ -30,6 +38,8 @@ class Outgoing:
     subscription_id: str
     item: dict[str, Any]
     lifecycle: bool
+    # The subscribing app, for an item with resource data (its POST carries a token for it).
+    audience: str | None = None
 
 
 @dataclass
@@ -52,6 +62,18 @@ class _Lane:
     worker: asyncio.Task[None] | None = None
 
 
+def _pascal(name: str) -> str:
+    return name if name.startswith("@") else name[:1].upper() + name[1:]
+
+
+def _pascal_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_pascal(k): _pascal_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal_keys(v) for v in value]
+    return value
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -60,12 +82,14 @@ class Dispatcher:
         http: httpx.AsyncClient,
         timings: Timings,
         tenant_id: str,
+        validation_token: Callable[[str], str],
     ) -> None:
         self._registry = registry
         self._faults = faults
         self._http = http
         self._timings = timings
         self._tenant_id = tenant_id
+        self._validation_token = validation_token
         self._lanes: dict[str, _Lane] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
         self.stats = DeliveryStats()
@@ -92,22 +116,55 @@ class Dispatcher:
             if self._faults.drop_notification(change.mailbox.address):
                 self.stats.dropped += 1
                 continue
-            resource = (
-                f"Users/{change.mailbox.user_id}@{self._tenant_id}/Messages/{change.message_id}"
+            item, audience = self.change_notification(subscription, change)
+            self._enqueue(
+                subscription.notification_url, Outgoing(subscription.id, item, False, audience)
             )
-            item = {
-                "id": uuid.uuid4().hex,
-                **self._base(subscription),
-                "changeType": change.change_type,
-                "resource": resource,
-                "resourceData": {
-                    "@odata.type": "#Microsoft.Graph.Message",
-                    "@odata.id": resource,
-                    "@odata.etag": change.etag,
-                    "id": change.message_id,
-                },
-            }
-            self._enqueue(subscription.notification_url, Outgoing(subscription.id, item, False))
+
+    def change_notification(
+        self, subscription: Subscription, change: Change
+    ) -> tuple[dict[str, Any], str | None]:
+        """The item Graph sends `subscription` about `change`, and the app whose validation token
+        must come with it (None: no resource data in it)."""
+        resource = f"Users/{change.mailbox.user_id}@{self._tenant_id}/Messages/{change.message_id}"
+        item = {
+            "id": uuid.uuid4().hex,
+            **self._base(subscription),
+            "changeType": change.change_type,
+            "resource": resource,
+            "resourceData": {
+                "@odata.type": "#Microsoft.Graph.Message",
+                "@odata.id": resource,
+                "@odata.etag": change.etag,
+                "id": change.message_id,
+            },
+        }
+        content = self._resource_data(subscription, change, resource)
+        if content is None:
+            return item, None
+        item["encryptedContent"] = content
+        return item, subscription.application_id
+
+    def _resource_data(
+        self, subscription: Subscription, change: Change, resource: str
+    ) -> dict[str, str] | None:
+        """The encrypted `$select` of the changed message, for a subscription with resource data.
+
+        Outlook's resource data names properties in Pascal case, as its own REST API does."""
+        message = change.mailbox.messages.get(change.message_id)
+        certificate = subscription.encryption_certificate
+        if certificate is None or subscription.encryption_certificate_id is None or not message:
+            return None
+        if change.change_type == "deleted":
+            return None
+        shown = message_json(change.mailbox, message, subscription.select)
+        properties = {_pascal(k): _pascal_keys(v) for k, v in shown.items()}
+        data = {
+            "@odata.type": "#Microsoft.OutlookServices.Message",
+            "@odata.id": resource,
+            **properties,
+        }
+        return encrypted_content(data, certificate, subscription.encryption_certificate_id)
 
     def send_lifecycle(self, subscription: Subscription, event: str) -> bool:
         """Queue a lifecycle event; False when the subscription has no lifecycle URL."""
@@ -144,7 +201,10 @@ class Dispatcher:
             task.add_done_callback(self._deliveries.discard)
 
     async def _post(self, url: str, batch: list[Outgoing]) -> bool:
-        payload = {"value": [outgoing.item for outgoing in batch]}
+        payload: dict[str, Any] = {"value": [outgoing.item for outgoing in batch]}
+        audiences = sorted({o.audience for o in batch if o.audience is not None})
+        if audiences:
+            payload["validationTokens"] = [self._validation_token(a) for a in audiences]
         try:
             response = await self._http.post(
                 url, json=payload, timeout=self._timings.delivery_timeout

@@ -17,6 +17,7 @@ import structlog
 from devtools.graph_emulator.clock import graph_datetime, parse_graph_datetime
 from devtools.graph_emulator.compose import draft_from_state, draft_to_state
 from devtools.graph_emulator.mime_fields import extract_fields
+from devtools.graph_emulator.resource_data import parse_certificate
 from devtools.graph_emulator.store import MailStore, StoredMessage, Tombstone
 from devtools.graph_emulator.subscriptions import Subscription, SubscriptionRegistry
 
@@ -58,7 +59,7 @@ def save(directory: Path, store: MailStore, registry: SubscriptionRegistry) -> N
             for address, mailbox in store.mailboxes.items()
         },
         "subscriptions": [
-            {**s.as_json(), "mailbox": s.mailbox.address, "folder": s.folder}
+            {**s.as_json(), "mailbox": s.mailbox.address, "folder": s.folder, "select": s.select}
             for s in registry.subscriptions.values()
         ],
     }
@@ -83,6 +84,17 @@ def _restore_message(directory: Path, item: dict[str, Any]) -> StoredMessage | N
         inference=item["inference"],
         draft=None if item["draft"] is None else draft_from_state(item["draft"]),
     )  # fmt: skip
+
+
+def _resource_data(item: dict[str, Any]) -> dict[str, Any]:
+    """A saved subscription's resource-data settings (none for one saved without them)."""
+    if not item.get("includeResourceData"):
+        return {}
+    return {
+        "encryption_certificate": parse_certificate(item["encryptionCertificate"]),
+        "encryption_certificate_id": item["encryptionCertificateId"],
+        "select": item.get("select"),
+    }
 
 
 def load(directory: Path, store: MailStore, registry: SubscriptionRegistry) -> bool:
@@ -114,5 +126,6 @@ def load(directory: Path, store: MailStore, registry: SubscriptionRegistry) -> b
             lifecycle_url=item["lifecycleNotificationUrl"], client_state=item["clientState"],
             expires=parse_graph_datetime(item["expirationDateTime"]),
             application_id=item["applicationId"],
+            **_resource_data(item),
         )  # fmt: skip
     return True

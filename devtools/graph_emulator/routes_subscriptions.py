@@ -6,7 +6,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devtools.graph_emulator.emulator import APPLICATION_ID
 from devtools.graph_emulator.errors import bad_request
 from devtools.graph_emulator.requests_util import context_url, emulator_of, json_body
 from devtools.graph_emulator.subscriptions import (
@@ -19,7 +18,7 @@ from devtools.graph_emulator.subscriptions import (
 async def create(request: Request) -> Response:
     emulator = emulator_of(request)
     subscription = new_subscription(
-        emulator.store, await json_body(request), emulator.clock.now(), APPLICATION_ID
+        emulator.store, await json_body(request), emulator.clock.now(), emulator.application_id
     )
     emulator.registry.check_duplicate(subscription)
     timeout = emulator.timings.validation_timeout
@@ -61,7 +60,9 @@ async def renew(request: Request) -> Response:
         )
     expires = subscription.expires
     if "expirationDateTime" in body:
-        expires = checked_expiry(body["expirationDateTime"], emulator.clock.now())
+        expires = checked_expiry(
+            body["expirationDateTime"], emulator.clock.now(), subscription.max_lifetime
+        )
     if "notificationUrl" in body:
         url = body["notificationUrl"]
         if not isinstance(url, str):

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 
 from devtools.graph_emulator.app import build_app
 from devtools.graph_emulator.emulator import Emulator
+from devtools.graph_emulator.entra import discovery_routes
 from devtools.graph_emulator.identity import AppRegistration, login_app, write_tls_files
 from devtools.graph_emulator.smtp_intake import IntakeHandler
 from devtools.graph_emulator.timings import Timings
@@ -28,6 +29,9 @@ from services.common.orgconfig import Organisation
 
 log = structlog.get_logger(__name__)
 
+# In a data directory: the login host's TLS certificate, for clients in other processes.
+LOGIN_CA_FILE = "login-ca.pem"
+
 
 @dataclass(frozen=True)
 class RunningEmulator:
@@ -35,10 +39,10 @@ class RunningEmulator:
     http_port: int
     smtp_port: int
     emulator: Emulator
-    # With an app registration: the authority a credential takes (https://host:port) and the
-    # certificate its TLS is checked against.
-    login_url: str | None = None
-    login_ca: Path | None = None
+    # Entra ID's login host: the authority a credential takes and tokens are checked against
+    # (https://host:port), and the certificate its TLS is checked against.
+    login_url: str
+    login_ca: Path
 
     @property
     def base_url(self) -> str:
@@ -78,6 +82,11 @@ async def _serve_http(app: ASGIApp, sock: socket.socket, **config: Any) -> Async
         sock.close()
 
 
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(source.read_bytes())
+
+
 @contextlib.asynccontextmanager
 async def run_emulator(
     org: Organisation,
@@ -88,10 +97,13 @@ async def run_emulator(
     data_dir: Path | None = None,
     timings: Timings | None = None,
     app_registration: AppRegistration | None = None,
+    login_port: int = 0,
+    login_ca_copy: Path | None = None,
 ) -> AsyncIterator[RunningEmulator]:
     """Run the emulator on this event loop until the block ends; port 0 picks a free port.
 
-    With `app_registration` the Graph routes require tokens from the emulator's login host."""
+    With `app_registration` the Graph routes require tokens from the emulator's login host.
+    `login_ca_copy`: where the login host's certificate is also written, for other processes."""
     emulator = Emulator(org, timings or Timings(), data_dir, app_registration)
     await emulator.start()
     app = build_app(emulator)
@@ -99,20 +111,26 @@ async def run_emulator(
         stack.push_async_callback(emulator.close)
         http_socket = bound_socket(host, http_port)
         await stack.enter_async_context(_serve_http(app, http_socket))
-        login_url, login_ca = None, None
-        if emulator.identity is not None:
-            tls = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="graph-login-")))
-            login_ca, login_key = write_tls_files(tls, [host])
-            login_socket = bound_socket(host, 0)
-            await stack.enter_async_context(
-                _serve_http(
-                    login_app(emulator.identity),
-                    login_socket,
-                    ssl_certfile=str(login_ca),
-                    ssl_keyfile=str(login_key),
-                )
+        # The login host (TLS, as Entra ID's): the discovery document and signing keys always,
+        # the token endpoint with an app registration.
+        tls = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="graph-login-")))
+        login_ca, login_key = write_tls_files(tls, [host])
+        if login_ca_copy is not None:
+            _copy(login_ca, login_ca_copy)
+        login_socket = bound_socket(host, login_port)
+        login_url = f"https://{host}:{login_socket.getsockname()[1]}"
+        emulator.authority = login_url
+        discovery = discovery_routes(
+            emulator.signing_key, emulator.tenant_id, frozenset({org.domain.lower()}), login_url
+        )
+        await stack.enter_async_context(
+            _serve_http(
+                login_app(emulator.identity, discovery),
+                login_socket,
+                ssl_certfile=str(login_ca),
+                ssl_keyfile=str(login_key),
             )
-            login_url = f"https://{host}:{login_socket.getsockname()[1]}"
+        )
         loop = asyncio.get_running_loop()
         handler = IntakeHandler(emulator.store, emulator.postman)
         smtp = await loop.create_server(

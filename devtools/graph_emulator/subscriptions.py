@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import httpx
 import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from devtools.graph_emulator.clock import graph_datetime, parse_graph_datetime
 from devtools.graph_emulator.errors import GraphError, bad_request
+from devtools.graph_emulator.resource_data import parse_certificate
+from devtools.graph_emulator.resources import parse_select
 from devtools.graph_emulator.store import FolderKey, Mailbox, MailStore
 
 log = structlog.get_logger(__name__)
 
 MIN_LIFETIME = timedelta(minutes=45)
 MAX_LIFETIME = timedelta(minutes=10_080)
+# Outlook subscriptions that include resource data live at most one day.
+MAX_LIFETIME_WITH_RESOURCE_DATA = timedelta(minutes=1440)
 MAX_CLIENT_STATE = 128
 CHANGE_TYPES = frozenset({"created", "updated", "deleted"})
 LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
@@ -43,6 +50,19 @@ class Subscription:
     client_state: str | None
     expires: datetime
     application_id: str
+    # With resource data: the certificate its notifications are encrypted for, the subscriber's
+    # id for it, and the `$select` of the resource that is sent.
+    encryption_certificate: x509.Certificate | None = None
+    encryption_certificate_id: str | None = None
+    select: list[str] | None = None
+
+    @property
+    def include_resource_data(self) -> bool:
+        return self.encryption_certificate is not None
+
+    @property
+    def max_lifetime(self) -> timedelta:
+        return MAX_LIFETIME_WITH_RESOURCE_DATA if self.include_resource_data else MAX_LIFETIME
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -56,9 +76,15 @@ class Subscription:
             "expirationDateTime": graph_datetime(self.expires),
             "creatorId": self.application_id,
             "latestSupportedTlsVersion": "v1_2",
-            "includeResourceData": False,
-            "encryptionCertificate": None,
-            "encryptionCertificateId": None,
+            "includeResourceData": self.include_resource_data,
+            "encryptionCertificate": (
+                base64.b64encode(
+                    self.encryption_certificate.public_bytes(serialization.Encoding.DER)
+                ).decode()
+                if self.encryption_certificate is not None
+                else None
+            ),
+            "encryptionCertificateId": self.encryption_certificate_id,
             "notificationQueryOptions": None,
             "notificationUrlAppId": None,
         }
@@ -85,8 +111,9 @@ def _resource_target(store: MailStore, resource: str) -> tuple[Mailbox, FolderKe
     return mailbox, folder
 
 
-def checked_expiry(value: Any, now: datetime) -> datetime:
-    """Graph's lifetime rule: under 45 minutes is raised to 45, over 10,080 is refused."""
+def checked_expiry(value: Any, now: datetime, longest: timedelta = MAX_LIFETIME) -> datetime:
+    """Graph's lifetime rule: under 45 minutes is raised to 45, over `longest` (10,080 minutes,
+    1,440 with resource data) is refused."""
     if not isinstance(value, str):
         raise bad_request("expirationDateTime is required.", code="InvalidRequest")
     try:
@@ -95,9 +122,10 @@ def checked_expiry(value: Any, now: datetime) -> datetime:
         raise bad_request(f"Invalid expirationDateTime '{value}'.", code="InvalidRequest") from None
     if expires <= now:
         raise bad_request("Subscription expiration is in the past.", code="ExtensionError")
-    if expires - now > MAX_LIFETIME:
+    if expires - now > longest:
+        minutes = int(longest.total_seconds() // 60)
         raise bad_request(
-            "Subscription expiration can only be 10080 minutes in the future.",
+            f"Subscription expiration can only be {minutes} minutes in the future.",
             code="ExtensionError",
         )
     return max(expires, now + MIN_LIFETIME)
@@ -130,6 +158,8 @@ def new_subscription(
     ):
         raise bad_request("clientState must be a string of at most 128 characters.")
     lifecycle = body.get("lifecycleNotificationUrl")
+    certificate, certificate_id, select = _resource_data(body, resource)
+    longest = MAX_LIFETIME if certificate is None else MAX_LIFETIME_WITH_RESOURCE_DATA
     return Subscription(
         id=str(uuid.uuid4()),
         resource=resource,
@@ -139,9 +169,40 @@ def new_subscription(
         notification_url=_url(body.get("notificationUrl"), "notificationUrl"),
         lifecycle_url=None if lifecycle is None else _url(lifecycle, "lifecycleNotificationUrl"),
         client_state=client_state,
-        expires=checked_expiry(body.get("expirationDateTime"), now),
+        expires=checked_expiry(body.get("expirationDateTime"), now, longest),
         application_id=application_id,
+        encryption_certificate=certificate,
+        encryption_certificate_id=certificate_id,
+        select=select,
     )
+
+
+def _resource_data(
+    body: dict[str, Any], resource: str
+) -> tuple[x509.Certificate | None, str | None, list[str] | None]:
+    """With `includeResourceData`: the certificate, its id and the resource's `$select`, each
+    required as Graph requires them for Outlook messages; without it: nothing."""
+    if body.get("includeResourceData") is not True:
+        return None, None, None
+    if not body.get("encryptionCertificate"):
+        raise bad_request(
+            "encryptionCertificate is required when includeResourceData is true.",
+            code="InvalidRequest",
+        )
+    certificate_id = body.get("encryptionCertificateId")
+    if not isinstance(certificate_id, str) or not certificate_id or len(certificate_id) > 128:
+        raise bad_request(
+            "encryptionCertificateId is required when includeResourceData is true.",
+            code="InvalidRequest",
+        )
+    query = parse_qs(resource.partition("?")[2])
+    select = parse_select(query.get("$select", [""])[0])
+    if select is None:
+        raise bad_request(
+            "Outlook resources with includeResourceData require $select in the resource.",
+            code="InvalidRequest",
+        )
+    return parse_certificate(body["encryptionCertificate"]), certificate_id, select
 
 
 def _with_token(url: str, token: str) -> str:

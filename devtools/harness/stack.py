@@ -30,6 +30,7 @@ def free_ports(nats_nodes: int = 1) -> Ports:
         nats=ClusterPorts.free(nats_nodes).client,
         graph_http=free_port(),
         graph_smtp=free_port(),
+        graph_login=free_port(),
         websak_standin=free_port(),
         services={name: free_port() for name in SERVICE_NAMES},
     )

@@ -50,6 +50,7 @@ from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import PersonalState
 from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
 from services.ingest.queue import WorkQueue
+from services.ingest.rich import RichNotifications
 from services.ingest.spool import SpoolLimits
 from services.ingest.state import IngestState
 from services.ingest.upkeep import (
@@ -130,6 +131,7 @@ def build(
     @service.on_startup
     async def start() -> None:
         keys = signing_keys(settings)
+        rich = RichNotifications.from_settings(settings, config)
         state = IngestState(await service.key_value(INGEST_BUCKET))
         graph = graph_client_for(settings, retries=False)
 
@@ -152,6 +154,7 @@ def build(
             directory,
             config,
             Endpoints(base + NOTIFICATIONS_PATH, base + LIFECYCLE_PATH),
+            rich.current if rich is not None else None,
         )
         catch_up = DeltaCatchUp(gateway, state, queue, config, settings.delta_interval_seconds)
         lease = Lease(state.kv, f"{socket.gethostname()}:{os.getpid()}", config.lease_seconds)
@@ -200,7 +203,7 @@ def build(
         holder["running"] = Running(
             state,
             directory,
-            Webhook(config, directory, queue, budget),
+            Webhook(config, directory, queue, budget, rich),
             fetcher,
             upkeep,
             personal,

@@ -19,7 +19,7 @@ from schemas.identity import make_event_id
 from schemas.vocab import DeletionKind
 from services.common.categories import same_categories
 from services.common.flags import parse_flag_status
-from services.ingest.gateway import MessageSnapshot
+from services.ingest.snapshot import MessageSnapshot
 from services.ingest.state import MessageRecord
 
 DELETED_ITEMS = "deleteditems"

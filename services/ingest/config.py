@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A notification body: Graph documents no maximum batch size. A basic Outlook notification is
@@ -20,6 +20,10 @@ MAX_BATCH_ITEMS = 1000
 # Graph's maximum for Outlook message subscriptions is 10,080 minutes; renewing well before that
 # leaves days of slack for an outage of the lease holder.
 DEFAULT_SUBSCRIPTION_MINUTES = 4320
+# With resource data Graph allows Outlook subscriptions under one day (1,440 minutes); 23 hours
+# leaves room for clocks that differ, and renewing 12 hours before expiry half a day of slack.
+RESOURCE_DATA_MAX_MINUTES = 1440
+DEFAULT_RESOURCE_DATA_MINUTES = 1380
 
 
 class IngestSettings(BaseSettings):
@@ -52,6 +56,36 @@ class IngestSettings(BaseSettings):
     subscription_minutes: int = Field(default=DEFAULT_SUBSCRIPTION_MINUTES, ge=45, le=10_080)
     renew_before_minutes: int = Field(
         default=24 * 60, ge=1, description="Renew a subscription this long before it expires"
+    )
+    encryption_certificate_path: Path | None = Field(
+        default=None,
+        description="PEM file with the certificate (and its RSA private key) Graph encrypts "
+        "resource data for; set: notifications carry the message's properties (one Graph read "
+        "per mail), unset: each message is read",
+    )
+    encryption_certificate_previous_path: Path | None = Field(
+        default=None,
+        description="The certificate before a rotation, kept to open notifications still "
+        "encrypted for it",
+    )
+    token_tenant_id: str | None = Field(
+        default=None,
+        description="The tenant whose validation tokens are accepted (default: "
+        "SAKSPOST_GRAPH_TENANT_ID; set only against the emulator without tokens)",
+    )
+    token_app_id: str | None = Field(
+        default=None,
+        description="The app id validation tokens are issued to (default: "
+        "SAKSPOST_GRAPH_CLIENT_ID; set only against the emulator without tokens)",
+    )
+    resource_data_minutes: int = Field(
+        default=DEFAULT_RESOURCE_DATA_MINUTES,
+        ge=45,
+        le=RESOURCE_DATA_MAX_MINUTES,
+        description="Lifetime of a subscription with resource data (Graph: under one day)",
+    )
+    resource_data_renew_before_minutes: int = Field(
+        default=720, ge=1, description="Renew a subscription with resource data this long before"
     )
     lease_seconds: float = Field(
         default=30.0,
@@ -105,6 +139,29 @@ class IngestSettings(BaseSettings):
     mime_spool_dir: Path | None = Field(
         default=None, description="Where spool files go to disk (default: the system's temp dir)"
     )
+
+    @field_validator(
+        "encryption_certificate_path",
+        "encryption_certificate_previous_path",
+        "token_tenant_id",
+        "token_app_id",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An empty variable (a missing Secret key, or turning resource data off for one run)
+        # would otherwise be the path ".".
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _renewed_before_expiry(self) -> IngestSettings:
+        if self.resource_data_renew_before_minutes >= self.resource_data_minutes:
+            raise ValueError(
+                "SAKSPOST_INGEST_RESOURCE_DATA_RENEW_BEFORE_MINUTES must be less than "
+                "SAKSPOST_INGEST_RESOURCE_DATA_MINUTES, or the subscription is renewed at every "
+                "check"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_body_fits_in_flight(self) -> IngestSettings:

@@ -34,8 +34,9 @@ from services.common.workers import OverLimit, WorkerPool
 from services.common.writeback import WritebackLog
 from services.ingest.changes import first_record, gone, is_received_mail, seen_again
 from services.ingest.clash import as_clash, clash_alert, mail_identity
-from services.ingest.gateway import GraphGateway, MessageGone, MessageSnapshot
+from services.ingest.gateway import GraphGateway, MessageGone
 from services.ingest.sent import build_sent, is_sent_mail, sent_event
+from services.ingest.snapshot import MessageSnapshot
 from services.ingest.spool import SpooledMime, SpoolLimits, spooled_mime
 from services.ingest.state import IngestState, MessageRecord
 from services.ingest.upkeep import DeltaCatchUp, SubscriptionKeeper
@@ -91,8 +92,12 @@ class Fetcher:
             return
         if record is None and await self._state.was_sent(work.message_id):
             return
+        # With resource data a new mail's notification brought its properties: only its MIME is
+        # read. A known message is read as before: a notification retried after a later one
+        # must not put older flags or categories back (a read sees the message as it is now).
+        carried = work.snapshot if record is None else None
         try:
-            snapshot = await self._gateway.message(work.mailbox, work.message_id)
+            snapshot = carried or await self._gateway.message(work.mailbox, work.message_id)
         except MessageGone:
             await self._gone(work, record)
             return

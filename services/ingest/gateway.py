@@ -37,22 +37,13 @@ from services.common.graph import (
     is_graph_link,
     send_mime,
 )
+from services.ingest.resource_data import EncryptionCertificate
+from services.ingest.snapshot import MESSAGE_FIELDS, MessageSnapshot
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-MESSAGE_FIELDS = [
-    "id",
-    "changeKey",
-    "internetMessageId",
-    "conversationId",
-    "receivedDateTime",
-    "parentFolderId",
-    "categories",
-    "flag",
-    "isDraft",
-]
 # Folders whose mail ingest tells apart; mail anywhere else counts as received mail.
 NAMED_FOLDERS = ("deleteditems", "sentitems", "drafts")
 DEFAULT_RETRY_AFTER = 5.0
@@ -78,19 +69,6 @@ class ForeignLink(DeltaRestart):
 
 # Told (mailbox) that a link pointing away from Graph was discarded: the caller alerts.
 ForeignLinkReport = Callable[[str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class MessageSnapshot:
-    id: str
-    change_key: str | None
-    internet_message_id: str | None
-    conversation_id: str | None
-    received_at: datetime | None
-    parent_folder_id: str | None
-    categories: list[str]
-    flag_status: str | None
-    is_draft: bool
 
 
 @dataclass(frozen=True)
@@ -342,8 +320,12 @@ class GraphGateway:
         expires: datetime,
         client_state: str,
         resource: str | None = None,
+        encryption: EncryptionCertificate | None = None,
     ) -> CreatedSubscription:
-        """A subscription on the whole mailbox, or on `resource` (a personal mailbox's folder)."""
+        """A subscription on the whole mailbox, or on `resource` (a personal mailbox's folder).
+
+        With `encryption` its notifications carry the message's properties (ingest's `$select`
+        of them) encrypted for that certificate: a received mail then costs one Graph read."""
         request = Subscription(
             change_type="created,updated,deleted",
             notification_url=notification_url,
@@ -352,6 +334,11 @@ class GraphGateway:
             expiration_date_time=expires,
             client_state=client_state,
         )
+        if encryption is not None:
+            request.resource = f"{request.resource}?$select={','.join(MESSAGE_FIELDS)}"
+            request.include_resource_data = True
+            request.encryption_certificate = encryption.encoded()
+            request.encryption_certificate_id = encryption.id
         created = await self._call(None, lambda: self._client.subscriptions.post(request))
         if created is None or not created.id or created.expiration_date_time is None:
             raise TransientError("Graph returned no subscription")
@@ -374,13 +361,17 @@ class GraphGateway:
         return granted
 
     async def find_subscriptions(self, resource: str) -> list[str]:
-        """Ids of this app's subscriptions on `resource` (to clear one whose secret was lost)."""
+        """Ids of this app's subscriptions on `resource`, with or without resource data (to
+        clear one whose secret was lost)."""
         found = await self._call(None, self._client.subscriptions.get)
-        wanted = resource.strip("/").lower()
+
+        def path(value: str) -> str:
+            return value.partition("?")[0].strip("/").lower()
+
         return [
             s.id
             for s in (found.value if found is not None else None) or []
-            if s.id and (s.resource or "").strip("/").lower() == wanted
+            if s.id and path(s.resource or "") == path(resource)
         ]
 
     async def subscription_exists(self, subscription_id: str) -> bool:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.common.metrics import WEBHOOK_ITEMS
+from services.ingest.snapshot import MessageSnapshot
 
 JSON_TYPES = ("application/json", "text/json")
 # The most JSON containers and values (keys and array elements) in one Graph item: a notification
@@ -45,6 +46,18 @@ class ResourceData(_Lenient):
     etag: str | None = Field(default=None, alias="@odata.etag", max_length=512)
 
 
+class EncryptedContent(_Lenient):
+    """Resource data as Graph sends it: encrypted, for one of our certificates (`rich.py`)."""
+
+    # The body limit bounds `data`; the key and the signature are an RSA block and a SHA-256.
+    data: str = Field(min_length=1)
+    data_key: str = Field(alias="dataKey", min_length=1, max_length=2048)
+    data_signature: str = Field(alias="dataSignature", min_length=1, max_length=128)
+    encryption_certificate_id: str = Field(
+        alias="encryptionCertificateId", min_length=1, max_length=128
+    )
+
+
 class NotificationItem(_Lenient):
     """One change or lifecycle notification, as far as ingest needs it."""
 
@@ -55,6 +68,7 @@ class NotificationItem(_Lenient):
     )
     lifecycle_event: LifecycleEvent | None = Field(default=None, alias="lifecycleEvent")
     resource_data: ResourceData | None = Field(default=None, alias="resourceData")
+    encrypted_content: EncryptedContent | None = Field(default=None, alias="encryptedContent")
 
     @property
     def change_key(self) -> str | None:
@@ -74,19 +88,32 @@ class KnownSubscription:
     mailbox: str
     client_state: str
     expires: datetime
+    # The certificate its resource data is encrypted for; None: a subscription without it.
+    certificate_id: str | None = None
 
 
 @dataclass(frozen=True)
 class Accepted:
     item: NotificationItem
     subscription: KnownSubscription
+    # The message's properties, from the item's resource data once opened (`rich.py`).
+    snapshot: MessageSnapshot | None = None
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """A notification body: its items, unjudged, and Graph's validation tokens (if any)."""
+
+    items: list[Any]
+    validation_tokens: list[str]
 
 
 @dataclass(frozen=True)
 class Judged:
     accepted: list[Accepted]
     # reason -> count, for the log and `sakspost_webhook_items_total`'s outcome: forged (a wrong
-    # clientState), unknown_subscription, expired_subscription, malformed.
+    # clientState, validation token or resource data), unknown_subscription,
+    # expired_subscription, malformed.
     dropped: dict[str, int]
 
 
@@ -126,8 +153,8 @@ def _check_size(body: bytes | bytearray, max_items: int) -> None:
         raise Refused(413, f"more than {max_items} notifications in one body")
 
 
-def parse_batch(body: bytes | bytearray, max_depth: int, max_items: int) -> list[Any]:
-    """The raw items of a notification body, or `Refused` with a 4xx and the reason.
+def parse_batch(body: bytes | bytearray, max_depth: int, max_items: int) -> RawBatch:
+    """The raw items and tokens of a notification body, or `Refused` with a 4xx and the reason.
 
     CPU-bound and linear in the body: the webhooks run it in a worker thread.
     """
@@ -145,7 +172,12 @@ def parse_batch(body: bytes | bytearray, max_depth: int, max_items: int) -> list
     items: list[Any] = payload["value"]
     if len(items) > max_items:
         raise Refused(413, f"more than {max_items} notifications in one body")
-    return items
+    tokens = payload.get("validationTokens")
+    if tokens is None:
+        tokens = []
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        raise Refused(400, '"validationTokens" must be a list of strings')
+    return RawBatch(items, tokens)
 
 
 def _state_matches(expected: str, given: str | None) -> bool:

@@ -17,7 +17,7 @@ from services.common.orgconfig import Organisation
 from services.common.outgoing import Marker, sakspost_marker
 from services.common.received import StoredMime
 from services.common.seal import SigningKeys
-from services.ingest.gateway import MessageSnapshot
+from services.ingest.snapshot import MessageSnapshot
 
 SENT_ITEMS = "sentitems"
 

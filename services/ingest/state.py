@@ -69,9 +69,14 @@ class SubscriptionRecord(_Record):
     mailbox: str
     client_state: str
     expires: datetime
+    # The certificate Graph encrypts its resource data for; None: made without resource data
+    # (before they were used, or with them off), so replaced when they are wanted.
+    certificate_id: str | None = None
 
     def known(self, department: str) -> KnownSubscription:
-        return KnownSubscription(self.id, department, self.mailbox, self.client_state, self.expires)
+        return KnownSubscription(
+            self.id, department, self.mailbox, self.client_state, self.expires, self.certificate_id
+        )
 
 
 class DeltaRecord(_Record):

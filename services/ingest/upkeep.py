@@ -3,7 +3,9 @@
 - The lease is a KV key with the holder and an expiry, taken and renewed with compare-and-set;
   when its holder dies, another replica takes it over once it has expired.
 - Every watched mailbox has one subscription (the whole mailbox), created on start, renewed well
-  before it expires, recreated when Graph lost it. Its clientState secret lives in KV.
+  before it expires, recreated when Graph lost it. Its clientState secret lives in KV. With an
+  encryption certificate it includes resource data (a day's lifetime at most, renewed sooner),
+  and one made without them, or for another certificate, is replaced.
 - Delta catch-up per mailbox folder runs after every (re)creation, on `missed`, when the lease is
   taken over (what happened while nobody watched), and every delta interval: whatever the
   notifications missed becomes work for the fetcher, exactly like a notification.
@@ -43,6 +45,7 @@ from services.ingest.gateway import (
     mailbox_resource,
 )
 from services.ingest.queue import WorkQueue
+from services.ingest.resource_data import EncryptionCertificate
 from services.ingest.sent import SENT_ITEMS
 from services.ingest.state import LEASE_KEY, DeltaRecord, IngestState, SubscriptionRecord
 from services.ingest.work import MessageWork
@@ -108,15 +111,31 @@ class SubscriptionKeeper:
         directory: SubscriptionDirectory,
         ingest: IngestSettings,
         endpoints: Endpoints,
+        encryption: EncryptionCertificate | None = None,
     ) -> None:
         self._gateway = gateway
         self._state = state
         self._directory = directory
         self._ingest = ingest
         self._endpoints = endpoints
+        # Set: subscriptions include resource data, encrypted for this certificate.
+        self._encryption = encryption
 
-    def _expiry(self) -> datetime:
-        return datetime.now(UTC) + timedelta(minutes=self._ingest.subscription_minutes)
+    @property
+    def _certificate_id(self) -> str | None:
+        return self._encryption.id if self._encryption is not None else None
+
+    def _expiry(self, resource_data: bool) -> datetime:
+        """Graph keeps a subscription with resource data at most a day, one without a week."""
+        ingest = self._ingest
+        minutes = ingest.resource_data_minutes if resource_data else ingest.subscription_minutes
+        return datetime.now(UTC) + timedelta(minutes=minutes)
+
+    def _renew_before(self, record: SubscriptionRecord) -> timedelta:
+        ingest = self._ingest
+        if record.certificate_id is not None:
+            return timedelta(minutes=ingest.resource_data_renew_before_minutes)
+        return timedelta(minutes=ingest.renew_before_minutes)
 
     async def ensure(self, department: str, mailbox: str) -> bool:
         """A live subscription for the mailbox; True when it had to be created anew."""
@@ -125,8 +144,16 @@ class SubscriptionKeeper:
         if current is None or current.expires <= now or current.mailbox != mailbox:
             await self.create(department, mailbox)
             return True
+        if current.certificate_id != self._certificate_id:
+            # Resource data turned on (the upgrade from plain notifications), off, or their
+            # certificate rotated: a live subscription's cannot be changed. Its successor is made
+            # first, then it goes; delta catches up on the moment between.
+            log.info("subscription replaced: resource data changed", department=department)
+            await self.create(department, mailbox)
+            await self._gateway.delete_subscription(current.id)
+            return True
         self._directory.remember(department, current)
-        if current.expires - now <= timedelta(minutes=self._ingest.renew_before_minutes):
+        if current.expires - now <= self._renew_before(current):
             return await self.renew(department, mailbox)
         return False
 
@@ -142,7 +169,11 @@ class SubscriptionKeeper:
                 await self._gateway.delete_subscription(stale)
             created = await self._create(mailbox, secret)
         record = SubscriptionRecord(
-            id=created.id, mailbox=mailbox, client_state=secret, expires=created.expires
+            id=created.id,
+            mailbox=mailbox,
+            client_state=secret,
+            expires=created.expires,
+            certificate_id=self._certificate_id,
         )
         await self._state.save_subscription(department, record)
         self._directory.remember(department, record)
@@ -153,8 +184,9 @@ class SubscriptionKeeper:
             mailbox,
             self._endpoints.notification_url,
             self._endpoints.lifecycle_url,
-            self._expiry(),
+            self._expiry(self._encryption is not None),
             secret,
+            encryption=self._encryption,
         )
 
     async def is_current(self, department: str, subscription_id: str) -> bool:
@@ -183,7 +215,9 @@ class SubscriptionKeeper:
             await self.create(department, mailbox)
             return True
         try:
-            expires = await self._gateway.renew_subscription(current.id, self._expiry())
+            expires = await self._gateway.renew_subscription(
+                current.id, self._expiry(current.certificate_id is not None)
+            )
         except SubscriptionGone:
             await self.create(department, mailbox)
             return True

@@ -17,7 +17,6 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 from opentelemetry import trace
@@ -30,6 +29,7 @@ from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.notifications import (
     Accepted,
+    RawBatch,
     Refused,
     count_judged,
     is_json_content_type,
@@ -38,6 +38,8 @@ from services.ingest.notifications import (
     subscription_ids,
 )
 from services.ingest.queue import WorkQueue
+from services.ingest.rich import RichNotifications
+from services.ingest.validation_tokens import KeysUnavailable
 from services.ingest.work import LifecycleWork, MessageWork
 
 log = structlog.get_logger(__name__)
@@ -113,8 +115,8 @@ async def read_limited(
     return body
 
 
-async def read_batch(request: Request, ingest: IngestSettings, budget: BodyBudget) -> list[Any]:
-    """The raw items of a notification POST, or `Refused` with the status to answer.
+async def read_batch(request: Request, ingest: IngestSettings, budget: BodyBudget) -> RawBatch:
+    """The raw items and tokens of a notification POST, or `Refused` with the status to answer.
 
     Parsing is linear in the body and runs in a worker thread, so the event loop keeps answering
     (and acknowledging) while a large body is read.
@@ -148,6 +150,7 @@ def _work_of(accepted: Accepted) -> MessageWork | LifecycleWork:
         message_id=item.resource_data.id,
         presence="gone" if item.change_type == "deleted" else "present",
         change_key=item.change_key,
+        snapshot=accepted.snapshot,
     )
 
 
@@ -158,8 +161,10 @@ class Webhook:
         directory: SubscriptionDirectory,
         queue: WorkQueue,
         budget: BodyBudget,
+        rich: RichNotifications | None = None,
     ) -> None:
         self._ingest = ingest
+        self._rich = rich
         self._directory = directory
         self._queue = queue
         self._budget = budget
@@ -184,11 +189,12 @@ class Webhook:
             span.set_attribute(OUTCOME, "handshake")
             return answer
         try:
-            raw_items = await read_batch(request, self._ingest, self._budget)
+            batch = await read_batch(request, self._ingest, self._budget)
         except Refused as refused:
             log.info("notification refused", status=refused.status, reason=refused.reason)
             span.set_attribute(OUTCOME, "refused")
             return _refusal(refused.status, refused.reason)
+        raw_items = batch.items
         span.set_attribute("sakspost.webhook.items", len(raw_items))
         try:
             known = await self._directory.known(subscription_ids(raw_items))
@@ -197,6 +203,12 @@ class Webhook:
             span.set_attribute(OUTCOME, "unavailable")
             return _refusal(503, "could not read the subscriptions; retry")
         judged = await asyncio.to_thread(judge, raw_items, known, datetime.now(UTC))
+        if self._rich is not None:
+            try:
+                judged = await self._rich.open(judged, batch.validation_tokens)
+            except KeysUnavailable:  # Entra ID unreachable: Graph retries the batch later
+                span.set_attribute(OUTCOME, "unavailable")
+                return _refusal(503, "could not check the validation tokens; retry")
         count_judged(judged)
         if judged.dropped:
             log.warning("notifications dropped", path=request.url.path, **judged.dropped)

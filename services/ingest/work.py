@@ -17,6 +17,7 @@ from pydantic import Field
 from schemas.events import ContractModel
 from services.common.jetstream import ConsumerSpec
 from services.common.settings import Settings
+from services.ingest.snapshot import MessageSnapshot
 
 WORK_STREAM = "SAKSPOST_INGEST"
 WORK_PREFIX = "sakspost.internal.ingest"
@@ -49,6 +50,11 @@ class MessageWork(ContractModel):
     presence: Presence = Field(description="gone: a deleted notification or a delta @removed")
     change_key: str | None = None
     source: Literal["webhook", "delta"] = "webhook"
+    snapshot: MessageSnapshot | None = Field(
+        default=None,
+        description="The message's properties from the notification's resource data; "
+        "none: the fetcher reads them from Graph",
+    )
 
 
 class LifecycleWork(ContractModel):

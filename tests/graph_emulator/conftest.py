@@ -61,6 +61,7 @@ class Listener:
     lifecycle: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     validations: list[str] = field(default_factory=list)
     batches: list[int] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)  # the validationTokens of every batch
     echo_wrong_token: bool = False
     refuse_next: int = 0  # answer this many change deliveries with 503 before accepting
 
@@ -76,6 +77,7 @@ class Listener:
             return Response(status_code=503)
         body = await request.json()
         self.batches.append(len(body["value"]))
+        self.tokens.extend(body.get("validationTokens", []))
         for item in body["value"]:
             queue.put_nowait(item)
         return Response(status_code=202)

@@ -19,8 +19,8 @@ from services.common.writeback import (
 )
 from services.common.writeback import graph_id_token as id_token
 from services.ingest.changes import Transition, gone, is_received_mail, seen_again
-from services.ingest.gateway import MessageSnapshot
 from services.ingest.notifications import KnownSubscription, Refused, judge, parse_batch
+from services.ingest.snapshot import MessageSnapshot
 from services.ingest.state import MessageRecord
 from services.ingest.upkeep import Lease
 from services.ingest.work import LifecycleWork, lifecycle_work_id
@@ -69,6 +69,7 @@ def test_lifecycle_items_need_no_resource_data() -> None:
         (b"\xff\xfe", "not valid JSON"),
         (b"[]", '"value" list'),
         (b'{"value": {}}', '"value" list'),
+        (b'{"value": [], "validationTokens": [1]}', '"validationTokens"'),
         (b"[" * 100_000 + b"]" * 100_000, "nested"),
         (b'{"value": [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]}', "nested"),
     ],

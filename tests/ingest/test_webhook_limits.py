@@ -66,7 +66,7 @@ def test_four_mib_of_empty_items_is_refused_before_parsing(parses: Counter) -> N
 def test_a_batch_over_the_cap_is_refused(parses: Counter) -> None:
     items = [{"subscriptionId": "sub-1", "clientState": "s3cret", "lifecycleEvent": "missed"}] * 11
     body = json.dumps({"value": items}).encode()
-    assert len(parse_batch(body, max_depth=16, max_items=11)) == 11
+    assert len(parse_batch(body, max_depth=16, max_items=11).items) == 11
     with pytest.raises(Refused) as refused:
         parse_batch(body, max_depth=16, max_items=10)
     assert refused.value.status == 413

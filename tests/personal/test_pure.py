@@ -18,10 +18,10 @@ from services.common.outgoing import Marker, forward_mime, original_of, sakspost
 from services.common.received import build_received
 from services.common.seal import SigningKeys
 from services.ingest.config import IngestSettings
-from services.ingest.gateway import MessageSnapshot
 from services.ingest.personal.texts import sweep_report
 from services.ingest.personal.verdict import Forward, ForwardPolicy, LeaveAlone, judge_received
 from services.ingest.sent import build_sent
+from services.ingest.snapshot import MessageSnapshot
 from services.websak.config import WebSakConfigError, load_placement, parse_placement
 from tests.personal.conftest import sample
 

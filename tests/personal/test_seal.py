@@ -27,9 +27,9 @@ from services.common.outgoing import (
 from services.common.received import build_received
 from services.common.seal import SEAL_HEADER, SigningKeys, signing_keys
 from services.common.settings import Settings, SettingsError
-from services.ingest.gateway import MessageSnapshot
 from services.ingest.personal.mailroom import owner_notice_mime
 from services.ingest.sent import build_sent
+from services.ingest.snapshot import MessageSnapshot
 from services.notifier.config import Route
 from services.notifier.mime import notice_mime
 from services.notifier.notice import Message, Notice, Recipient

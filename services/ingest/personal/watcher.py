@@ -88,7 +88,7 @@ class PersonalWatcher:
         if answer is not None:
             return answer
         try:
-            items = await read_batch(request, self._ingest, self._budget)
+            items = (await read_batch(request, self._ingest, self._budget)).items
         except Refused as refused:
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
         judged = await asyncio.to_thread(judge, items, dict(self._known), datetime.now(UTC))
