@@ -16,13 +16,9 @@ from pydantic import Field
 from schemas.events import Alert, MailClassified, MailReceived, MailRouted, MailSent, utc_now
 from schemas.subjects import mail_event_filter
 from services.classifier.corrections import CORRECTIONS, CORRECTIONS_BUCKET, CorrectionStore
-from services.classifier.outgoing import check_sent
-from services.classifier.received import (
-    classify_received,
-    default_classifier,
-    quarantined_event,
-)
+from services.classifier.received import default_classifier, quarantined_event
 from services.classifier.threads import THREADS, THREADS_BUCKET, ThreadMemory
+from services.classifier.worktasks import Shared, check_sent_task, classify_task
 from services.common.app import ServiceApp
 from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.jetstream import ConsumerSpec
@@ -32,7 +28,7 @@ from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.quarantine import quarantine_alert, reason_for, reason_in
 from services.common.resources import Publisher
-from services.common.seal import SigningKeys, signing_keys
+from services.common.seal import signing_keys
 from services.common.settings import Settings
 from services.common.workers import OverLimit
 
@@ -77,7 +73,6 @@ log = structlog.get_logger(__name__)
 Mime = Annotated[MimeStore, Context("mime")]
 Threads = Annotated[ThreadMemory, Context("threads")]
 Corrections = Annotated[CorrectionStore, Context("corrections")]
-Keys = Annotated[SigningKeys, Context("keys")]
 
 
 def build(settings: Settings, org: Organisation) -> ServiceApp:
@@ -91,15 +86,17 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         buckets=(THREADS, CORRECTIONS),
     )
     engine = default_classifier()
-    # Every mail is parsed and classified in a worker process, never on the event loop.
-    workers = service.workers()
+    # Every mail is parsed and classified in a worker process, never on the event loop; the
+    # workers start with the classifier built (`preload.py`).
+    workers = service.workers(preload=("services.classifier.preload",))
     mail_limits = settings.mail_limits()
     # A mail over the parse cap is judged by its header block (its MIME stays whole in the store).
     read_limits = MimeParseLimits.from_settings(settings)
 
     @service.on_startup
     async def open_stores() -> None:
-        service.put("keys", signing_keys(settings))
+        # Sent once to each worker, not with every mail.
+        workers.share(Shared(org, signing_keys(settings), mail_limits))
         service.put("mime", MimeStore(service.jetstream()))
         service.put("threads", ThreadMemory(await service.key_value(THREADS_BUCKET)))
         service.put("corrections", CorrectionStore(await service.key_value(CORRECTIONS_BUCKET)))
@@ -108,7 +105,7 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
     # worker while the others classify the ordinary mail behind it.
     @service.consumer(RECEIVED, concurrency=settings.workers)
     async def on_received(
-        event: MailReceived, mime: Mime, threads: Threads, keys: Keys, publisher: Publisher
+        event: MailReceived, mime: Mime, threads: Threads, publisher: Publisher
     ) -> None:
         thread_class = await threads.class_of(event.conversation_id)
         if event.quarantine is not None:
@@ -116,9 +113,7 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
             classified = quarantined_event(event, engine, event.quarantine)
         else:
             raw = await read_for_parse(mime, event.mime_sha256, event.mime_size, read_limits)
-            outcome = await workers.run(
-                classify_received, event, raw, org, keys, thread_class, None, mail_limits
-            )
+            outcome = await workers.run(classify_task, event, raw, thread_class)
             classified = (
                 quarantined_event(event, engine, reason_for(outcome))
                 if isinstance(outcome, OverLimit)
@@ -134,12 +129,10 @@ def build(settings: Settings, org: Organisation) -> ServiceApp:
         await threads.remember(event.conversation_id, classified.mail_class)
 
     @service.consumer(SENT)
-    async def on_sent(
-        event: MailSent, mime: Mime, threads: Threads, keys: Keys, publisher: Publisher
-    ) -> None:
+    async def on_sent(event: MailSent, mime: Mime, threads: Threads, publisher: Publisher) -> None:
         raw = await read_for_parse(mime, event.mime_sha256, event.mime_size, read_limits)
         thread_class = await threads.class_of(event.conversation_id)
-        alerts = await workers.run(check_sent, event, raw, org, keys, thread_class, None, utc_now())
+        alerts = await workers.run(check_sent_task, event, raw, thread_class, utc_now())
         if isinstance(alerts, OverLimit):
             # Sent mail is not a case: what cannot be read within the limits is not checked.
             log.warning("sent mail over a limit, not checked", case_id=event.case_id)

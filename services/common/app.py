@@ -188,13 +188,16 @@ class ServiceApp:
         self.app.after_shutdown(hook)
         return hook
 
-    def workers(self) -> WorkerPool:
+    def workers(self, preload: tuple[str, ...] = ()) -> WorkerPool:
         """The service's worker processes, for work on a mail that must not run on its event
-        loop (parse, classification, rendering: `workers.py`). Declared on first call; the
-        workers start with the first mail (a replica that never gets one spends nothing on
-        them) and are closed after the service's handlers finished."""
+        loop (parse, classification, rendering: `workers.py`). Declared on first call, with the
+        modules its workers start with (`preload`); the workers start with the first mail (a
+        replica that never gets one spends nothing on them) and are closed after the service's
+        handlers finished."""
         if self._workers is None:
-            pool = WorkerPool(self.settings.worker_limits(), f"sakspost-{self.name}-worker")
+            pool = WorkerPool(
+                self.settings.worker_limits(), f"sakspost-{self.name}-worker", preload
+            )
             self._workers = pool
             self.on_shutdown(pool.close)
         return self._workers

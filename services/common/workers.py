@@ -18,6 +18,15 @@ A worker that answered over a limit is replaced as well, so that no state a host
 behind (a fragmented heap, a half-built cache) serves the next one. Workers are started by a
 forkserver, never forked from the service (its threads and event loop must not be copied), and
 each runs one task at a time, so the pool always knows which task a dead worker was running.
+
+What every task of a service needs and never changes (its organisation, its keys, a built
+classifier) is paid for once, not per task (issue #20):
+
+- `preload` names modules the forkserver imports once (their import may build a service's
+  expensive, read-only state): each worker, the first and every replacement, is forked from it
+  with them imported, instead of importing and building them again;
+- `share(*values)` gives every task of the pool the same first arguments: they are sent once to
+  each worker when it starts, and a task carries only its own values.
 """
 
 from __future__ import annotations
@@ -91,7 +100,7 @@ def _failure(error: BaseException) -> tuple[str, str]:
     return ("error", f"{type(error).__name__} in the worker:\n{frames}")
 
 
-def _serve(conn: Connection, limits: WorkerLimits) -> None:
+def _serve(conn: Connection, limits: WorkerLimits, shared: tuple[Any, ...]) -> None:
     """The worker's loop: one task at a time until the pool closes the connection."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     # When the pod's memory runs out, the kernel's OOM killer must pick the worker holding the
@@ -111,7 +120,7 @@ def _serve(conn: Connection, limits: WorkerLimits) -> None:
             continue
         _limit_cpu(limits.cpu_seconds)
         try:
-            answer: tuple[str, Any] = ("result", function(*args))
+            answer: tuple[str, Any] = ("result", function(*shared, *args))
         except MemoryError:
             answer = ("over", "memory")
         except Exception as error:
@@ -159,12 +168,18 @@ def _exit_limit(exitcode: int | None) -> Limit:
 
 class WorkerPool:
     """`limits.workers` worker processes; `run` waits for a free one. `run` on a pool not
-    started starts it; a service closes it when it stops (`ServiceApp.workers`)."""
+    started starts it; a service closes it when it stops (`ServiceApp.workers`). `preload`: the
+    modules the forkserver imports before forking any worker (it is one per service process, so
+    the first pool started decides)."""
 
-    def __init__(self, limits: WorkerLimits, name: str = "workers") -> None:
+    def __init__(
+        self, limits: WorkerLimits, name: str = "workers", preload: tuple[str, ...] = ()
+    ) -> None:
         self.limits = limits
         self._name = name
         self._context = multiprocessing.get_context("forkserver")
+        self._preload = preload
+        self._shared: tuple[object, ...] = ()
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
         self.replaced = 0  # workers replaced after a limit or a crash (for tests and statusz)
@@ -172,7 +187,7 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         ours, theirs = self._context.Pipe()
         process = self._context.Process(
-            target=_serve, args=(theirs, self.limits), name=self._name, daemon=True
+            target=_serve, args=(theirs, self.limits, self._shared), name=self._name, daemon=True
         )
         process.start()
         theirs.close()
@@ -180,9 +195,19 @@ class WorkerPool:
         self._all.add(worker)
         return worker
 
+    def share(self, *values: object) -> None:
+        """`values` become the first arguments of every task `run` sends (picklable, and the
+        same for every task: sent once to each worker as it starts). Before the pool starts."""
+        if self._idle is not None:
+            raise RuntimeError("a pool's shared values are given before it starts")
+        self._shared = values
+
     def start(self) -> None:
         if self._idle is not None:
             return
+        if self._preload:
+            # "__main__" is the forkserver's own default: the service's main module.
+            self._context.set_forkserver_preload(["__main__", *self._preload])
         self._idle = asyncio.Queue()
         for _ in range(self.limits.workers):
             self._idle.put_nowait(self._spawn())
@@ -207,8 +232,8 @@ class WorkerPool:
         await asyncio.to_thread(worker.stop)
 
     async def run(self, function: Callable[..., R], *args: object) -> R | OverLimit:
-        """`function(*args)` in a worker: its result, or `OverLimit`. An exception it raised is
-        re-raised here as `WorkerError`."""
+        """`function(*shared, *args)` in a worker: its result, or `OverLimit`. An exception it
+        raised is re-raised here as `WorkerError`."""
         self.start()
         idle = self._idle
         assert idle is not None

@@ -5,7 +5,8 @@
 - alerts → waiting in KV, then one grouped message per (department, kind) and window (R10), to the
   supervisors and, for the kinds it takes, to operations (issue 17);
 - the starts every service records → one `service_restarting` alert per instance and window;
-- the background loop sends due alert groups and, at the configured hour, the daily digests;
+- the background loop sends due alert groups (reading them only when something may be due:
+  `pendingcheck.py`) and, at the configured hour, the daily digests;
   one group or one department's digest that fails is logged, alerted once and skipped, and the
   rest goes out (`services/common/isolation.py`); what failed stays in KV for the next tick.
 """
@@ -63,6 +64,7 @@ from services.notifier.digest import (
 )
 from services.notifier.kvstore import AlertGroup, CaseViews, PendingAlerts, due_groups
 from services.notifier.ledger import NoticeLedger, process_owner
+from services.notifier.pendingcheck import PendingCheck
 from services.notifier.restarts import restarting, restarting_alert
 
 log = structlog.get_logger(__name__)
@@ -109,6 +111,10 @@ class Notifier:
     # stream and the `told` keys drop the repeat).
     _restarts_raised: set[str] = field(default_factory=set)
     _restarts_checked: float = float("-inf")
+    _pending_check: PendingCheck = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._pending_check = PendingCheck(timedelta(seconds=self.config.storm_window_seconds))
 
     @property
     def parts(self) -> Parts:
@@ -169,7 +175,8 @@ class Notifier:
         while True:
             try:
                 await self.raise_restarting()
-                await self.flush_alerts()
+                if self._pending_check.due(self.clock()):
+                    await self.flush_alerts()
                 await self.send_due_digests()
             except TransientError as error:
                 log.warning("notifier background work will retry", reason=str(error)[:200])
@@ -203,6 +210,7 @@ class Notifier:
         if not self._wanted(alert.kind, alert_department(alert.department, self.org)):
             return
         await self.parts.pending.add(alert, self.clock())
+        self._pending_check.changed()
 
     def _wanted(self, kind: AlertKind, department: str) -> bool:
         """Whether the department's supervisors or operations take alerts of `kind`."""
@@ -217,7 +225,11 @@ class Notifier:
         """Send every alert group whose window has closed; returns how many groups went out."""
         parts = self.parts
         window = timedelta(seconds=self.config.storm_window_seconds)
-        groups = due_groups(await parts.pending.all(), self.clock(), window)
+        begun = self._pending_check.begin()
+        pending = await parts.pending.all()
+        now = self.clock()
+        groups = due_groups(pending, now, window)
+        self._pending_check.read(begun, pending, bool(groups), now)
         sent = 0
         for group in groups:
             item = f"alerts {group.department}/{group.kind.value}/{group.members[0].alert.event_id}"

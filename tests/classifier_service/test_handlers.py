@@ -9,6 +9,7 @@ from schemas.events import MailReceived, utc_now
 from schemas.vocab import MailClass
 from services.classifier.app import build
 from services.classifier.received import classify_received
+from services.classifier.worktasks import Shared
 from services.common.failures import MemoryFailureCounter
 from services.common.jetstream import EVENTS_STREAM
 from services.common.mimestore import mime_sha256
@@ -50,7 +51,7 @@ async def test_a_received_mail_is_classified_and_remembered(org: Organisation) -
         keys=TEST_KEYS,
     )
     service = build(Settings(), org)
-    service.put("keys", TEST_KEYS)
+    service.workers().share(Shared(org, TEST_KEYS, Settings().mail_limits()))
     service.put("mime", MemoryMime(raw))
     threads = MemoryThreads()
     service.put("threads", threads)

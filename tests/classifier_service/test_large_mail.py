@@ -8,6 +8,7 @@ from faststream.nats import TestNatsBroker
 
 from schemas.events import MailReceived, utc_now
 from services.classifier.app import build
+from services.classifier.worktasks import Shared
 from services.common.failures import MemoryFailureCounter
 from services.common.jetstream import EVENTS_STREAM
 from services.common.orgconfig import Organisation
@@ -51,7 +52,7 @@ async def test_a_mail_over_the_parse_cap_is_judged_by_its_header_block(
     mime = PrefixOnlyMime(raw)
     service.put("mime", mime)
     service.put("threads", MemoryThreads())
-    service.put("keys", TEST_KEYS)
+    service.workers().share(Shared(org, TEST_KEYS, settings.mail_limits()))
     service.put(FAILURES_KEY, MemoryFailureCounter())
     spy = service.broker.subscriber("sakspost.mail.classified.*", stream=EVENTS_STREAM)(
         lambda event: None

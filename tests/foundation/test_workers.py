@@ -106,3 +106,21 @@ async def test_an_abandoned_task_never_answers_the_next_one() -> None:
         assert await small.run(add, 20, 22) == 42
     finally:
         await small.close()
+
+
+def die_given(shared: int) -> None:
+    os._exit(shared)
+
+
+async def test_shared_values_lead_every_task_also_in_a_replaced_worker() -> None:
+    """`share` sends them once per worker: a worker started after a crash has them too."""
+    shared = WorkerPool(LIMITS, "test-worker")
+    shared.share(10)
+    try:
+        assert await shared.run(add, 5) == 15
+        assert await shared.run(die_given) == OverLimit("crashed")
+        assert await shared.run(add, 7) == 17
+        with pytest.raises(RuntimeError):
+            shared.share(20)
+    finally:
+        await shared.close()
