@@ -40,6 +40,7 @@ from services.common.deadletter import DeadLetters
 from services.common.failures import FailureCounter, KvFailureCounter, MemoryFailureCounter
 from services.common.jetstream import (
     FAILURES_BUCKET,
+    FAILURES_TTL_SECONDS,
     BucketSpec,
     ConsumerSpec,
     Layout,
@@ -243,7 +244,9 @@ class ServiceApp:
         self.put(JETSTREAM_KEY, js)
         await self._wait_for_provisioning(js)
         self.put(
-            FAILURES_KEY, self._failures or KvFailureCounter(await js.key_value(FAILURES_BUCKET))
+            FAILURES_KEY,
+            self._failures
+            or KvFailureCounter(await js.key_value(FAILURES_BUCKET), FAILURES_TTL_SECONDS),
         )
 
     async def _wait_for_provisioning(self, js: JetStreamContext) -> None:

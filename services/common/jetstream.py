@@ -40,6 +40,8 @@ INGEST_BUCKET = "sakspost_ingest"
 WRITEBACKS_BUCKET = "sakspost_writebacks"
 NOTICES_BUCKET = "sakspost_notices"
 FAILURES_BUCKET = "sakspost_failures"
+# A record not written for this long expires (`failures.py` says what that costs).
+FAILURES_TTL_SECONDS = 7 * 24 * 3600
 MIME_BUCKET = "sakspost_mime"
 
 
@@ -154,7 +156,7 @@ def base_layout(settings: Settings) -> Layout:
             ),
             BucketSpec(
                 FAILURES_BUCKET,
-                ttl_seconds=7 * 24 * 3600,
+                ttl_seconds=FAILURES_TTL_SECONDS,
                 description="Attempts per consumer and message in flight: failures, crashes",
             ),
         ),

@@ -6,10 +6,10 @@
   number of attempts, kept in KV (`failures.py`) so that restarts do not reset it; then the message
   is copied to the dead-letter stream with its reason and an alert is raised: never silence.
 - An attempt that never ends raises nothing: a process killed for memory, or an event loop blocked
-  past the ack wait. Each attempt is marked in KV before its handler runs and closed by its
-  outcome; a delivery that finds earlier attempts left open counts them, and at the policy's limit
-  the message is dead-lettered (`crashed`) instead of taking the service down again, so the
-  consumer goes on with the rest.
+  past the ack wait. Every outcome other than a success is recorded in KV; JetStream numbers the
+  deliveries, so a redelivery counts the earlier ones that left no outcome, and at the policy's
+  limit the message is dead-lettered (`crashed`) instead of taking the service down again, so the
+  consumer goes on with the rest. A message handled at its first delivery costs no KV operation.
 - A payload that does not validate as the handler's event is poison: retrying cannot help, so it
   goes to the dead-letter stream at once, with an alert.
 - A success is double-acknowledged (`ack_sync`), so acknowledged work is never redelivered.
@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from services.common.deadletter import DeadLetters
 from services.common.delivery import Delivery, delivery_of
 from services.common.errors import TRANSIENT_ERRORS, PoisonMessage, TransientError
-from services.common.failures import Attempt, FailureCounter
+from services.common.failures import Attempt, FailureCounter, attempt_key
 from services.common.metrics import (
     EVENTS_HANDLED,
     HANDLER_SECONDS,
@@ -101,7 +101,8 @@ class _Attempt(BaseMiddleware):
         self._policy = policy
         self._service = service
         self._keep_alive: asyncio.Task[None] | None = None
-        self._attempt: Attempt | None = None  # marked in KV once the handler is about to run
+        # What is known of the deliveries before this one, once counted (before the handler).
+        self._attempt: Attempt | None = None
         self._started = time.monotonic()
 
     @property
@@ -113,13 +114,12 @@ class _Attempt(BaseMiddleware):
         self._keep_alive = asyncio.create_task(self._keep_in_progress())
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
-        """Mark the attempt as started, unless earlier ones crashed too often; then handle it."""
+        """Handle the message, unless earlier deliveries crashed too often."""
         delivery = self._delivery()
-        self._attempt = await self._failures().begin(
-            delivery.consumer, delivery.message_key, delivery.attempt
-        )
-        if self._attempt.record.crashed >= self._policy.max_crashed_attempts:
-            raise _CrashedTooOften(self._attempt.record.crashed)
+        attempt = Attempt(attempt_key(delivery.consumer, delivery.message_key), delivery.attempt)
+        self._attempt = await self._failures().begin(attempt, delivery.stored_age_s())
+        if self._attempt.crashed >= self._policy.max_crashed_attempts:
+            raise _CrashedTooOften(self._attempt.crashed)
         return await call_next(msg)
 
     async def _keep_in_progress(self) -> None:
@@ -166,6 +166,7 @@ class _Attempt(BaseMiddleware):
 
     async def _forget(self) -> None:
         # Settled already: a record NATS could not delete now expires with the bucket's TTL.
+        # Nothing read or written (a first delivery's success): no KV operation at all.
         if self._attempt is not None:
             with contextlib.suppress(*TRANSIENT_ERRORS):
                 await self._failures().forget(self._attempt)
@@ -191,8 +192,8 @@ class _Attempt(BaseMiddleware):
             )
             await self._give_up(delivery, str(error))
             return OUTCOME_DEAD_LETTERED
-        # A failure before the attempt was marked (KV unreachable) never reached the handler:
-        # retried like a transient one, counted toward nothing.
+        # A failure before the earlier deliveries were counted (KV unreachable) never reached
+        # the handler: retried like a transient one (it goes unrecorded: counted once, as a crash).
         if isinstance(error, TRANSIENT_ERRORS) or self._attempt is None:
             retry_after = error.retry_after if isinstance(error, TransientError) else None
             delay = retry_after or retry_delay(
@@ -207,14 +208,15 @@ class _Attempt(BaseMiddleware):
                 error=type(error).__name__,
                 reason=str(error)[:200],
             )
-            # Ended before the nack: a transient failure is an outcome and never a crash. Only
-            # if NATS is lost at this very moment does the mark stay open (and count once).
+            # Recorded before the nack: a transient failure is an outcome and never a crash.
+            # Only if KV is lost at this very moment does it go unrecorded (and count once).
             if self._attempt is not None:
                 with contextlib.suppress(*TRANSIENT_ERRORS):
-                    await self._failures().end(self._attempt)
+                    self._attempt = await self._failures().end(self._attempt)
             await self._raw.nak(delay=delay)
             return OUTCOME_RETRIED
-        count = await self._failures().fail(self._attempt)
+        self._attempt = await self._failures().fail(self._attempt)
+        count = self._attempt.record.failures
         log.error(
             "handler failed",
             consumer=delivery.consumer,

@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import pytest
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NoKeysError
+from nats.js.kv import KeyValue
 
 from schemas.events import MailReceived, Party
 from schemas.subjects import mail_event_filter
 from services.common.app import ServiceApp
 from services.common.errors import TransientError
+from services.common.failures import Attempt, AttemptRecord, KvFailureCounter, attempt_key
 from services.common.jetstream import (
     DEAD_LETTER_STREAM,
     EVENTS_STREAM,
     FAILURES_BUCKET,
+    FAILURES_TTL_SECONDS,
     ConsumerSpec,
 )
 from services.common.orgconfig import Organisation
@@ -80,9 +86,59 @@ async def test_transient_failures_are_retried_until_the_handler_succeeds(
     assert alerts.seen == []
     assert attempts["case1"] == 5
     assert (await js.stream_info(DEAD_LETTER_STREAM)).state.messages == 0
-    # Each attempt's mark was ended by its delayed nack, and the success removed the record.
+    # Each delayed nack was recorded as an outcome, and the success removed the record.
     with pytest.raises(NoKeysError):
         await (await js.key_value(FAILURES_BUCKET)).keys()
+    assert await _kv_writes(js) == 4 + 1
+
+
+async def _kv_writes(js: JetStreamContext) -> int:
+    """Every write to the failures bucket so far (a delete is one too): its stream's last
+    sequence, as each test has a nats-server of its own."""
+    return (await js.stream_info(f"KV_{FAILURES_BUCKET}")).state.last_seq
+
+
+class _CountingKv:
+    """The failures bucket, counting each operation the counter makes on it."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls[name] += 1
+        return getattr(self.kv, name)
+
+
+async def test_messages_handled_at_their_first_delivery_cost_no_kv_operation(
+    js: JetStreamContext,
+    failures_kv: KeyValue,
+    injector: EventInjector,
+    settings: Settings,
+    org: Organisation,
+) -> None:
+    kv = _CountingKv(failures_kv)
+    counter = KvFailureCounter(cast(KeyValue, kv), FAILURES_TTL_SECONDS)
+    service = ServiceApp(IDENTITY, "test", _settings(settings), org, failures=counter)
+    handled: set[str] = set()
+    all_handled = asyncio.Event()
+    cases = [f"case{n}" for n in range(10, 30)]
+
+    @service.consumer(SPEC)
+    async def handle(event: MailReceived) -> None:
+        handled.add(event.case_id)
+        if handled == set(cases):
+            all_handled.set()
+
+    async with service.running():
+        for number in range(10, 30):
+            await injector.event(_event(number))
+        await asyncio.wait_for(all_handled.wait(), timeout=20)
+    # Stopped: the last message's handler has finished, and it was acknowledged.
+    info = await js.consumer_info(EVENTS_STREAM, SPEC.durable)
+    assert info.num_ack_pending == 0 and info.num_redelivered == 0
+    assert kv.calls == Counter()
+    assert await _kv_writes(js) == 0
 
 
 async def test_deterministic_failure_is_bounded_then_dead_lettered_with_an_alert(
@@ -134,3 +190,64 @@ async def test_poison_is_dead_lettered_at_once(
     assert alert["case_id"] is None
     assert "not a valid event" in alert["reason"]
     assert calls == ["case3"]
+
+
+@pytest.fixture
+async def failures_kv(connect_as: Callable[[str], Awaitable[Client]]) -> KeyValue:
+    """The failures bucket as the classifier sees it: it may write its own consumer's keys."""
+    return await (await connect_as(IDENTITY)).jetstream().key_value(FAILURES_BUCKET)
+
+
+def _delivery(number: int) -> Attempt:
+    return Attempt(attempt_key(SPEC.durable, "41"), number)
+
+
+async def test_crashes_are_the_deliveries_that_recorded_no_outcome(
+    js: JetStreamContext, failures_kv: KeyValue
+) -> None:
+    counter = KvFailureCounter(failures_kv, FAILURES_TTL_SECONDS)
+    first = await counter.begin(_delivery(1), 0.0)
+    assert first.crashed == 0 and await _kv_writes(js) == 0  # a first delivery reads nothing
+    # Delivery 1 outlives its ack wait: delivery 2 starts while it is busy and counts it.
+    second = await counter.begin(_delivery(2), 1.0)
+    assert second.crashed == 1 and await _kv_writes(js) == 0
+    # Both end with a transient failure, each recording its outcome (compare-and-set).
+    await counter.end(first)
+    await counter.end(second)
+    # Delivery 3 is killed; delivery 4 counts that one crash, and fails deterministically.
+    fourth = await counter.begin(_delivery(4), 1.0)
+    assert (fourth.crashed, fourth.record) == (1, AttemptRecord(failures=0, ended=2))
+    fourth = await counter.fail(fourth)
+    fifth = await counter.begin(_delivery(5), 1.0)
+    assert (fifth.crashed, fifth.record.failures) == (1, 1)
+    await counter.forget(fifth)
+    with pytest.raises(NoKeysError):
+        await (await js.key_value(FAILURES_BUCKET)).keys()
+
+
+async def test_a_record_of_the_previous_format_keeps_its_count(failures_kv: KeyValue) -> None:
+    kv = failures_kv
+    counter = KvFailureCounter(kv, FAILURES_TTL_SECONDS)
+    # In a transient retry of hours under the previous format: every mark was closed.
+    await kv.create(_delivery(1).key, b'{"failures": 0, "crashed": 0, "open": 0}')
+    attempt = await counter.begin(_delivery(60), 1.0)
+    assert attempt.crashed == 0
+    await counter.end(attempt)
+    assert (await counter.begin(_delivery(61), 1.0)).crashed == 0
+    # Two crashes counted and a mark left open by the process the upgrade stopped: three.
+    await kv.put(_delivery(1).key, b'{"failures": 1, "crashed": 2, "open": 61}')
+    assert (await counter.begin(_delivery(62), 1.0)).crashed == 3
+
+
+async def test_a_record_that_may_have_expired_starts_the_count_afresh(
+    failures_kv: KeyValue,
+) -> None:
+    counter = KvFailureCounter(failures_kv, FAILURES_TTL_SECONDS)
+    # No record for a redelivery of a message stored within the TTL: no outcome was ever
+    # recorded, so every delivery before it crashed.
+    assert (await counter.begin(_delivery(9), FAILURES_TTL_SECONDS / 2)).crashed == 8
+    # A message older than the TTL may have lost its record: the count starts from here.
+    old = FAILURES_TTL_SECONDS * 2
+    assert (await counter.begin(_delivery(9), old)).crashed == 0
+    # From here on, the record counts as before: delivery 9 was killed.
+    assert (await counter.begin(_delivery(10), old)).crashed == 1

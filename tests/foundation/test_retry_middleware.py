@@ -15,7 +15,7 @@ from schemas.examples import EXAMPLES
 from schemas.subjects import mail_event_filter
 from services.common.app import ServiceApp
 from services.common.errors import TransientError
-from services.common.failures import AttemptRecord, MemoryFailureCounter
+from services.common.failures import Attempt, AttemptRecord, MemoryFailureCounter, attempt_key
 from services.common.jetstream import DEAD_LETTER_STREAM, EVENTS_STREAM, ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.settings import Settings
@@ -98,34 +98,7 @@ async def test_a_payload_that_is_no_event_is_dead_lettered_at_once(org: Organisa
     assert alert["case_id"] is None and alert["reason"].startswith("not a valid event")
 
 
-async def _crashed_attempts(failures: MemoryFailureCounter, times: int) -> None:
-    """What a process killed mid-handler leaves behind: attempts marked started, never ended."""
-    for delivery in range(1, times + 1):
-        await failures.begin(SPEC.durable, "m1", delivery)
-
-
-async def test_attempts_that_never_ended_are_dead_lettered_as_crashed(org: Organisation) -> None:
-    failures = MemoryFailureCounter()
-    await _crashed_attempts(failures, 3)
-    service, calls = _service(org, None, failures)
-    letters, alerts = await _deliver(service, MAIL)
-    assert calls == Counter()  # the handler is not tried a fourth time
-    assert len(letters) == 1 and len(alerts) == 1
-    ((alert,), _) = alerts[0]
-    assert alert["kind"] == "dead_letter" and alert["case_id"] == MAIL.case_id
-    assert alert["reason"].startswith("crashed: 3 attempts started and never ended")
-
-
-async def test_fewer_crashes_than_the_limit_are_tried_again(org: Organisation) -> None:
-    failures = MemoryFailureCounter()
-    await _crashed_attempts(failures, 2)
-    service, calls = _service(org, None, failures)
-    letters, alerts = await _deliver(service, MAIL)
-    assert calls[MAIL.case_id] == 1
-    assert letters == [] and alerts == []
-
-
-async def test_transient_failures_end_their_attempts_and_never_count_as_crashes(
+async def test_transient_failures_are_outcomes_and_never_count_as_crashes(
     org: Organisation,
 ) -> None:
     failures = MemoryFailureCounter()
@@ -133,18 +106,38 @@ async def test_transient_failures_end_their_attempts_and_never_count_as_crashes(
     letters, alerts = await _deliver(service, MAIL, times=10)
     assert calls[MAIL.case_id] == 10
     assert letters == [] and alerts == []
-    attempt = await failures.begin(SPEC.durable, "m1", 11)
-    assert (attempt.record.crashed, attempt.record.failures) == (0, 0)
+    attempt = await failures.begin(Attempt(attempt_key(SPEC.durable, "m1"), 11), 0.0)
+    assert (attempt.crashed, attempt.record.failures) == (0, 0)
 
 
-def test_an_attempt_ending_late_leaves_the_newer_attempts_mark() -> None:
-    # Delivery 1 outlived its ack wait; delivery 2 began on another replica meanwhile.
-    record = AttemptRecord().begun(1).begun(2)
-    assert record.ended(1) == AttemptRecord(crashed=1, open=2)
-    assert record.failed(1) == AttemptRecord(failures=1, crashed=1, open=2)
-    assert record.ended(2) == AttemptRecord(crashed=1)
+# The in-memory broker numbers every delivery 1, so crashes are counted on the record itself here
+# and end to end on a real nats-server (test_crash_poison.py, test_retry_discipline.py).
 
 
-def test_a_count_kept_before_attempts_were_marked_is_read_as_failures() -> None:
-    assert AttemptRecord.decode(b"4") == AttemptRecord(failures=4)
-    assert AttemptRecord.decode(AttemptRecord(1, 2, 3).encode()) == AttemptRecord(1, 2, 3)
+def test_deliveries_that_left_no_outcome_are_crashes() -> None:
+    record = AttemptRecord()
+    assert [record.crashed(n) for n in (1, 2, 4)] == [0, 1, 3]
+    # Delivery 1 was nack'ed (an outcome), delivery 2 was killed: delivery 3 counts one crash.
+    assert record.closed().crashed(3) == 1
+    assert record.closed().failed() == AttemptRecord(failures=1, ended=2)
+    assert record.closed().failed().crashed(3) == 0
+
+
+def test_an_attempt_ending_late_is_a_crash_no_more() -> None:
+    # Delivery 1 outlived its ack wait; as delivery 2 starts elsewhere, it is counted as crashed,
+    # and once it ends with an outcome after all, delivery 3 no longer counts it.
+    assert AttemptRecord().crashed(2) == 1
+    assert AttemptRecord().closed().closed().crashed(3) == 0
+
+
+def test_records_of_earlier_formats_carry_the_crashes_they_counted() -> None:
+    assert AttemptRecord.decode(AttemptRecord(1, 2).encode(), 9) == AttemptRecord(1, 2)
+    # A bare count of failures, from before attempts were marked: no crashes.
+    assert AttemptRecord.decode(b"4", 7) == AttemptRecord(failures=4, ended=6)
+    # Attempts marked open: a long transient retry had every mark closed, so none carried over.
+    closed = b'{"failures": 0, "crashed": 0, "open": 0}'
+    assert AttemptRecord.decode(closed, 40).crashed(40) == 0
+    # Two crashes counted, and a mark delivery 4 left open: three, as that format counted them.
+    left_open = b'{"failures": 1, "crashed": 2, "open": 4}'
+    assert AttemptRecord.decode(left_open, 5) == AttemptRecord(failures=1, ended=1)
+    assert AttemptRecord.decode(left_open, 5).crashed(5) == 3
