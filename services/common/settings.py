@@ -67,6 +67,12 @@ class GraphApp:
 _GRAPH_CREDENTIALS = "SAKSPOST_GRAPH_CLIENT_SECRET or SAKSPOST_GRAPH_CERTIFICATE_PATH"
 
 
+def empty_is_unset(value: object) -> object:
+    """An empty variable is an unset one: a Kubernetes Secret key that is missing often arrives
+    as an empty variable, and an empty path would otherwise be read as "."."""
+    return None if value == "" else value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAKSPOST_", extra="ignore", frozen=True)
 
@@ -194,9 +200,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
-        # A Kubernetes Secret key that is missing often arrives as an empty variable; an empty
-        # path would otherwise be read as ".".
-        return None if value == "" else value
+        return empty_is_unset(value)
 
     @model_validator(mode="after")
     def _one_graph_credential(self) -> Settings:

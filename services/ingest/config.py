@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.settings import empty_is_unset
+
 # A notification body: Graph documents no maximum batch size. A basic Outlook notification is
 # under 1 KB; one with resource data (the performance issue adds them) carries `encryptedContent`
 # with only the properties the subscription `$select`s, a few KB. 1,000 such items fit in 16 MiB
@@ -149,9 +151,8 @@ class IngestSettings(BaseSettings):
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
-        # An empty variable (a missing Secret key, or turning resource data off for one run)
-        # would otherwise be the path ".".
-        return None if value == "" else value
+        # Also how one run turns resource data off (an empty certificate path).
+        return empty_is_unset(value)
 
     @model_validator(mode="after")
     def _renewed_before_expiry(self) -> IngestSettings:
