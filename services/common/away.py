@@ -64,6 +64,7 @@ class AwayCheck:
         self._zone = ZoneInfo(org.timezone)
         self._cache: dict[str, tuple[datetime, bool]] = {}
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_LOOKUPS)
+        self._reading: dict[str, asyncio.Future[bool]] = {}
 
     async def away(self, staff_ids: Iterable[str]) -> frozenset[str]:
         """Which of `staff_ids` are away now."""
@@ -81,6 +82,16 @@ class AwayCheck:
         cached = self._cache.get(staff_id)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
+        # One read per person at a time: facts handled at once (and a burst after a start or
+        # the cache's expiry) share it instead of each asking Graph.
+        reading = self._reading.get(staff_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_and_keep(staff_id, now))
+            self._reading[staff_id] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(staff_id, None))
+        return await asyncio.shield(reading)
+
+    async def _read_and_keep(self, staff_id: str, now: datetime) -> bool:
         async with self._limit:
             away = await self._read(staff_id, now)
         self._cache[staff_id] = (now, away)

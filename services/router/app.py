@@ -126,7 +126,7 @@ def build(
     ctx = RouterContext.for_organisation(org)
     parts = holder or RouterHolder()
 
-    @service.consumer(INPUTS)
+    @service.consumer(INPUTS, concurrency=config.concurrency)
     async def on_event(event: CaseEvent) -> None:
         await parts.ready().flow.handle(event)
 

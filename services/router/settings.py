@@ -23,3 +23,12 @@ class RouterSettings(BaseSettings):
     max_write_attempts: int = Field(
         default=50, ge=1, description="Compare-and-set attempts before a write counts as transient"
     )
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description=(
+            "Facts one router handles at once. Each waits mostly on NATS and Graph, and every "
+            "write is a compare-and-set, so facts of one case are safe together as across replicas"
+        ),
+    )

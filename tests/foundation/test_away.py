@@ -8,6 +8,7 @@ in (the router's `people_to_check` + `supervisors_on_duty`, the notifier's `supe
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -77,6 +78,7 @@ class FakeGraph:
 
     async def get(self, request_configuration: Any = None) -> MailboxSettings | None:
         self.reads.append(self._user)
+        await asyncio.sleep(0)  # a real read waits on the network: others run meanwhile
         found = self.settings.get(self._user)
         if isinstance(found, Exception):
             raise found
@@ -192,6 +194,14 @@ async def test_a_person_without_a_mailbox_is_not_away_and_answers_are_cached(
     moments.append(NOW + timedelta(seconds=61))
     await check.away(["kristin.hovland"])
     assert len(graph.reads) == 3
+
+
+async def test_facts_handled_at_once_share_one_read_per_person(org: Organisation) -> None:
+    graph = FakeGraph({address(org, "kristin.hovland"): ALWAYS})
+    check = AwayCheck(cast(GraphServiceClient, graph), org, lambda: NOW, ttl_seconds=60)
+    answers = await asyncio.gather(*(check.is_away("kristin.hovland") for _ in range(5)))
+    assert answers == [True] * 5
+    assert graph.reads == [address(org, "kristin.hovland")]
 
 
 @pytest.mark.parametrize(
