@@ -61,7 +61,7 @@ def _table(figures: dict[str, float]) -> Table:
 
 
 def _goals_table(figures: dict[str, float]) -> Table:
-    table = Table(title="Goals (issue 10; reported, not asserted)")
+    table = Table(title="Goals (issues 10 and 20; reported, not asserted)")
     table.add_column("goal")
     table.add_column("measured", justify="right")
     table.add_column("met")
