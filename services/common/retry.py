@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -117,10 +118,28 @@ class _Attempt(BaseMiddleware):
         """Handle the message, unless earlier deliveries crashed too often."""
         delivery = self._delivery()
         attempt = Attempt(attempt_key(delivery.consumer, delivery.message_key), delivery.attempt)
-        self._attempt = await self._failures().begin(attempt, delivery.stored_age_s())
+        self._attempt = await self._patiently(
+            lambda: self._failures().begin(attempt, delivery.stored_age_s())
+        )
         if self._attempt.crashed >= self._policy.max_crashed_attempts:
             raise _CrashedTooOften(self._attempt.crashed)
         return await call_next(msg)
+
+    async def _patiently(self, operation: Callable[[], Awaitable[Attempt]]) -> Attempt:
+        """The KV record's read or write, retried here while KV is unreachable for a moment (a
+        restart, a leader election), the message held in progress: a delivery nacked without its
+        outcome recorded counts as a crash, so one per retry during an outage would soon
+        dead-letter it. Up to half the ack wait; then the error goes on."""
+        deadline = time.monotonic() + self._policy.ack_wait_seconds / 2
+        delay = self._policy.base_seconds
+        while True:
+            try:
+                return await operation()
+            except TRANSIENT_ERRORS:
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, self._policy.max_seconds)
 
     async def _keep_in_progress(self) -> None:
         interval = max(0.5, self._policy.ack_wait_seconds / 3)
@@ -211,8 +230,9 @@ class _Attempt(BaseMiddleware):
             # Recorded before the nack: a transient failure is an outcome and never a crash.
             # Only if KV is lost at this very moment does it go unrecorded (and count once).
             if self._attempt is not None:
+                ending = self._attempt
                 with contextlib.suppress(*TRANSIENT_ERRORS):
-                    self._attempt = await self._failures().end(self._attempt)
+                    self._attempt = await self._patiently(lambda: self._failures().end(ending))
             await self._raw.nak(delay=delay)
             return OUTCOME_RETRIED
         self._attempt = await self._failures().fail(self._attempt)

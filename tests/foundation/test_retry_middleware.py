@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from faststream.nats import TestNatsBroker
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import NoStreamResponseError
 
 from schemas.events import MailReceived
@@ -141,3 +142,35 @@ def test_records_of_earlier_formats_carry_the_crashes_they_counted() -> None:
     left_open = b'{"failures": 1, "crashed": 2, "open": 4}'
     assert AttemptRecord.decode(left_open, 5) == AttemptRecord(failures=1, ended=1)
     assert AttemptRecord.decode(left_open, 5).crashed(5) == 3
+
+
+class _KvAwhileAway(MemoryFailureCounter):
+    """KV unreachable for the first reads of the record (a restart, a leader election)."""
+
+    def __init__(self, unreachable_reads: int) -> None:
+        super().__init__()
+        self.unreachable_reads = unreachable_reads
+        self.reads = 0
+
+    async def begin(self, attempt: Attempt, stored_age_s: float) -> Attempt:
+        self.reads += 1
+        if self.reads <= self.unreachable_reads:
+            raise NatsTimeoutError
+        return await super().begin(attempt, stored_age_s)
+
+
+async def test_kv_away_for_a_moment_is_waited_for_not_nacked(org: Organisation) -> None:
+    # Nacked unrecorded, each delivery of the outage would count as a crash later.
+    failures = _KvAwhileAway(unreachable_reads=2)
+    settings = Settings(retry_base_seconds=0.01, max_crashed_attempts=3)
+    service = ServiceApp("flaky", "test", settings, org, failures=failures)
+    calls: Counter[str] = Counter()
+
+    @service.consumer(SPEC)
+    async def handle(event: MailReceived) -> None:
+        calls[event.case_id] += 1
+
+    letters, alerts = await _deliver(service, MAIL)
+    assert failures.reads == 3
+    assert calls[MAIL.case_id] == 1
+    assert letters == [] and alerts == []
