@@ -19,7 +19,7 @@ What follows from counting by delivery numbers:
 - A delivery fetched but never started (a process killed, or stopped, with it waiting for a free
   handler or in a pull under way) also ended without an outcome, and counts as crashed.
 - KV unreachable as a redelivery reads its record or a transient outcome is written: the
-  middleware retries the read or write in place, the message held in progress, for up to half the
+  middleware retries the read or write in place, the message not yet nacked, for up to half the
   ack wait (`retry._Attempt._patiently`), so a short outage (a restart, a leader election) costs
   no count; only a delivery that still could not reach KV goes unrecorded and counts once.
 - During a rolling upgrade a replica of the previous version cannot read a record of this format:

@@ -127,9 +127,9 @@ class _Attempt(BaseMiddleware):
 
     async def _patiently(self, operation: Callable[[], Awaitable[Attempt]]) -> Attempt:
         """The KV record's read or write, retried here while KV is unreachable for a moment (a
-        restart, a leader election), the message held in progress: a delivery nacked without its
-        outcome recorded counts as a crash, so one per retry during an outage would soon
-        dead-letter it. Up to half the ack wait; then the error goes on."""
+        restart, a leader election), the message not yet nacked and within its ack wait: a
+        delivery nacked without its outcome recorded counts as a crash, so one per retry during
+        an outage would soon dead-letter it. Up to half the ack wait; then the error goes on."""
         deadline = time.monotonic() + self._policy.ack_wait_seconds / 2
         delay = self._policy.base_seconds
         while True:
