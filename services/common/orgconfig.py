@@ -49,11 +49,24 @@ class StaffMember(_Strict):
         default=False,
         description="Sakspost may watch this person's own mailbox (R9c, R15); they alone are told",
     )
+    object_id: str | None = Field(
+        default=None,
+        description="Entra ID object id; when given, a sign-in must carry it (an address may move)",
+    )
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
         return _normalise_address(value)
+
+
+class Operator(_Strict):
+    """The people running Sakspost, signed in as their own Entra ID application (client
+    credentials): recorded by `id` in every case history they act on."""
+
+    id: str = Field(description="Recorded as the actor, like a staff id")
+    name: str
+    app_id: str = Field(description="Client id of the operator's Entra ID application")
 
 
 # --- the router's configuration: assignment, deadlines, office hours, confidence ------------------
@@ -268,6 +281,9 @@ class Organisation(_Strict):
         "`operations`), unless the notifier's file names its own",
     )
     staff: list[StaffMember] = Field(min_length=1)
+    operators: list[Operator] = Field(
+        default_factory=list, description="Applications that may run every command (issue 19)"
+    )
     departments: dict[str, Department] = Field(min_length=1)
     office_hours: OfficeHours = Field(default_factory=OfficeHours)
     sla: Sla = Field(
@@ -302,6 +318,12 @@ class Organisation(_Strict):
         if duplicates:
             raise ValueError(f"staff ids {duplicates} appear more than once (fix: make ids unique)")
         known = set(ids)
+        clashing = known & {operator.id for operator in self.operators}
+        if clashing:
+            raise ValueError(
+                f"operators {sorted(clashing)} share an id with staff (fix: give operators ids of "
+                "their own, so a case history tells a person from an application)"
+            )
         for member in self.staff:
             if member.deputy is not None and member.deputy not in known:
                 raise ValueError(

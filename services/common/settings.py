@@ -73,6 +73,16 @@ def empty_is_unset(value: object) -> object:
     return None if value == "" else value
 
 
+@dataclass(frozen=True)
+class AuthSettings:
+    """Sakspost's own app registration: the tenant that signs people in, and the audience."""
+
+    tenant_id: str
+    client_id: str
+    authority: str | None = None
+    authority_ca_file: Path | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAKSPOST_", extra="ignore", frozen=True)
 
@@ -179,6 +189,15 @@ class Settings(BaseSettings):
         default=None, description="PEM CA bundle for the authority's TLS instead of the system's"
     )
 
+    auth_tenant_id: str | None = Field(
+        default=None, description="Entra ID tenant whose people and operators may run commands"
+    )
+    auth_client_id: str | None = Field(
+        default=None,
+        description="Client id of Sakspost's own app registration: the audience of every token a "
+        "command carries",
+    )
+
     @model_validator(mode="after")
     def _window_outlasts_delta(self) -> Settings:
         if self.duplicate_window_seconds <= self.delta_interval_seconds:
@@ -196,6 +215,8 @@ class Settings(BaseSettings):
         "graph_certificate_password",
         "graph_authority",
         "graph_authority_ca_file",
+        "auth_tenant_id",
+        "auth_client_id",
         mode="before",
     )
     @classmethod
@@ -245,6 +266,26 @@ class Settings(BaseSettings):
         return GraphApp(
             tenant, client, credential, self.graph_authority, self.graph_authority_ca_file
         )
+
+    def auth(self) -> AuthSettings:
+        """Sakspost's own app registration, which every command's token must be issued to;
+        raises `SettingsError` naming what is unset (a service that answers commands refuses to
+        start without it rather than answer anyone)."""
+        tenant, client = self.auth_tenant_id, self.auth_client_id
+        if tenant is None or client is None:
+            missing = [
+                name
+                for name, value in (
+                    ("SAKSPOST_AUTH_TENANT_ID", tenant),
+                    ("SAKSPOST_AUTH_CLIENT_ID", client),
+                )
+                if value is None
+            ]
+            raise SettingsError(
+                f"commands cannot be verified, unset: {', '.join(missing)} (fix: set them to "
+                "the tenant and client id of Sakspost's Entra ID app registration)"
+            )
+        return AuthSettings(tenant, client, self.graph_authority, self.graph_authority_ca_file)
 
     def worker_limits(self) -> WorkerLimits:
         return WorkerLimits(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from services.common.settings import Settings, SettingsError
+from services.common.tenantkeys import TenantKeys, authority_url
 from services.ingest.config import IngestSettings
 from services.ingest.notifications import Accepted, Judged
 from services.ingest.resource_data import (
@@ -27,12 +28,7 @@ from services.ingest.resource_data import (
     open_resource_data,
 )
 from services.ingest.snapshot import NotTheMessage, snapshot_of_resource
-from services.ingest.validation_tokens import (
-    InvalidToken,
-    TenantKeys,
-    authority_url,
-    check_tokens,
-)
+from services.ingest.validation_tokens import InvalidToken, check_tokens
 
 log = structlog.get_logger(__name__)
 

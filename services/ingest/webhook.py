@@ -25,6 +25,7 @@ from opentelemetry.trace import Span, SpanKind
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from services.common.tenantkeys import KeysUnavailable
 from services.ingest.config import IngestSettings
 from services.ingest.directory import SubscriptionDirectory
 from services.ingest.notifications import (
@@ -39,7 +40,6 @@ from services.ingest.notifications import (
 )
 from services.ingest.queue import WorkQueue
 from services.ingest.rich import RichNotifications
-from services.ingest.validation_tokens import KeysUnavailable
 from services.ingest.work import LifecycleWork, MessageWork
 
 log = structlog.get_logger(__name__)

@@ -18,9 +18,10 @@ from msgraph.graph_service_client import GraphServiceClient
 from devtools.graph_emulator import RunningEmulator, run_emulator
 from devtools.graph_emulator.emulator import APPLICATION_ID
 from services.common.orgconfig import Organisation
+from services.common.tenantkeys import TenantKeys
 from services.ingest.resource_data import EncryptionCertificate, open_resource_data
 from services.ingest.snapshot import MESSAGE_FIELDS, snapshot_of_resource
-from services.ingest.validation_tokens import TenantKeys, check_tokens
+from services.ingest.validation_tokens import check_tokens
 from tests.graph_emulator.certificates import Identity
 from tests.graph_emulator.conftest import FAST, SHARED, Listener, deliver, next_item, raw_mail
 

@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devtools.graph_emulator.entra import SigningKey, validation_token
 from devtools.graph_emulator.resource_data import encrypted_content
+from services.common.tenantkeys import tenant_issuers
 from services.ingest.resource_data import EncryptionCertificate, Unopenable, open_resource_data
 from services.ingest.snapshot import NotTheMessage, snapshot_of_resource
-from services.ingest.validation_tokens import InvalidToken, check_token, tenant_issuers
+from services.ingest.validation_tokens import InvalidToken, check_token
 from tests.graph_emulator.certificates import Identity
 
 TENANT = "7f1c0d2e-0000-4000-8000-000000000001"
