@@ -4,7 +4,8 @@ WeasyPrint (the archival PDF renderer) loads Pango, HarfBuzz and fontconfig at r
 must exist for text to render. Python packages cannot bring these, so `make` checks them first.
 HarfBuzz's subsetter is not needed to render, only to render fast (without it WeasyPrint subsets
 fonts with fontTools, about five times the CPU per PDF), so its absence is reported and does not
-stop `make`.
+stop `make`. Nor does Chromium's: the overview's browser tests drive Debian's `chromium` and are
+skipped, saying so, where it is missing.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def missing_speedups() -> list[str]:
 
 
 def main() -> int:
+    if shutil.which("chromium") is None:
+        print("The overview's browser tests are skipped without Debian's Chromium.")
+        print("  sudo apt-get install -y --no-install-recommends chromium")
     slow = missing_speedups()
     if slow:
         print("Archival PDFs render about five times slower without HarfBuzz's font subsetter.")
