@@ -107,7 +107,7 @@ def _tally(
 def main(argv: Sequence[str] | None = None) -> int:
     del argv  # no options: the grid and the folds are fixed, so the answer is reproducible
     outcomes = calibrate(load_corpora(), Settings())
-    print("| min_score | margin | right | left with post@ | wrong | cost |")
+    print("| min_score | margin | rett | att på post@ | feil | kostnad |")
     print("|---|---|---|---|---|---|")
     for o in outcomes:
         figures = (o.min_score, o.margin, o.right, o.left_with_post, o.wrong, o.cost)
@@ -119,8 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (o.min_score, o.margin) == (departments.min_score, departments.margin)
     )
     print(
-        f"cheapest cost {min(o.cost for o in outcomes)}; the rule file's min_score "
-        f"{current.min_score}, margin {current.margin}: cost {current.cost}"
+        f"lågaste kostnad {min(o.cost for o in outcomes)}; regelfila: min_score "
+        f"{current.min_score}, margin {current.margin}, kostnad {current.cost}"
     )
     return 0
 
