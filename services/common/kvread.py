@@ -14,7 +14,6 @@ count. Its grant is `permissions.kv_reader` (creating, asking and deleting such 
 
 from __future__ import annotations
 
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 from nats.js.kv import KeyValue
 
@@ -68,7 +67,7 @@ async def live_entries(
                         batch = await subscription.fetch(
                             min(remaining, _BATCH), timeout=_BATCH_WAIT_SECONDS
                         )
-                    except NatsTimeout:
+                    except TimeoutError:  # nats-py raises its own and asyncio's
                         # Done only when the server has nothing left to deliver and every
                         # message it delivered has been read (the next fetch reads first what
                         # has reached the client meanwhile).
