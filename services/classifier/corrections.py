@@ -21,12 +21,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from schemas.events import MailClassified, MailRouted
 from schemas.vocab import MailClass
 from services.common.jetstream import BucketSpec
+from services.common.kvread import live_entries
 
 CORRECTIONS_BUCKET = "sakspost_corrections"
 CORRECTIONS = BucketSpec(
@@ -204,14 +205,6 @@ class CorrectionStore:
         return correction
 
     async def corrections(self) -> list[Correction]:
-        try:
-            keys = await self._kv.keys()
-        except NoKeysError:
-            return []
-        lines: list[str] = []
-        for key in keys:
-            if key.startswith("c."):
-                entry = await self._kv.get(key)
-                if entry.value:
-                    lines.append(entry.value.decode())
+        entries = await live_entries(self._kv, "c.>")
+        lines = [entry.value.decode() for entry in entries.values() if entry.value]
         return parse_corrections(lines, CORRECTIONS_BUCKET)

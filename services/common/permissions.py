@@ -128,7 +128,10 @@ def ephemeral_reader(stream: str) -> Grant:
 
 
 def kv_reader(bucket: str) -> Grant:
-    return ephemeral_reader(f"KV_{bucket}")
+    """Read keys and watch them; list every live key through a short-lived pull consumer
+    (`kvread.py`: nats-py's own listing can miss keys), which needs asking for its messages."""
+    stream = f"KV_{bucket}"
+    return ephemeral_reader(stream) + Grant(publish=(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",))
 
 
 def kv_owner(bucket: str) -> Grant:

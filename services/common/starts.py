@@ -13,8 +13,9 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
+
+from services.common.kvread import live_keys
 
 STARTS_BUCKET = "sakspost_starts"
 STARTS_TTL_SECONDS = 24 * 3600
@@ -50,8 +51,4 @@ async def record_start(kv: KeyValue, start: Start) -> None:
 
 
 async def read_starts(kv: KeyValue) -> list[Start]:
-    try:
-        keys = await kv.keys()
-    except NoKeysError:  # nats-py's answer for an empty bucket
-        return []
-    return [start for key in keys if (start := parse_start_key(key)) is not None]
+    return [start for key in await live_keys(kv) if (start := parse_start_key(key)) is not None]

@@ -18,21 +18,8 @@ from nats.js.kv import KeyValue
 
 from schemas.events import Alert
 from schemas.vocab import AlertKind
+from services.common.kvread import live_entries
 from services.notifier.digest import CaseView
-
-
-async def entries(kv: KeyValue, pattern: str) -> dict[str, bytes]:
-    """Every live key under `pattern` with its value; the server filters by subject."""
-    watcher = await kv.watch(pattern, ignore_deletes=True)
-    found: dict[str, bytes] = {}
-    try:
-        async for entry in watcher:
-            if entry is None:  # the watcher's marker: everything present has been seen
-                break
-            found[entry.key] = entry.value or b""
-    finally:
-        await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it unannotated
-    return found
 
 
 @dataclass(frozen=True)
@@ -90,8 +77,8 @@ class PendingAlerts:
 
     async def all(self) -> list[PendingAlert]:
         found = []
-        for key, value in (await entries(self._kv, "pending.>")).items():
-            record = json.loads(value)
+        for key, entry in (await live_entries(self._kv, "pending.>")).items():
+            record = json.loads(entry.value or b"{}")
             found.append(
                 PendingAlert(
                     key,
@@ -141,6 +128,6 @@ class CaseViews:
     async def of_department(self, department: str) -> dict[str, CaseView]:
         prefix = f"case.{department}."
         return {
-            key.removeprefix(prefix): CaseView.model_validate_json(value)
-            for key, value in (await entries(self._kv, prefix + ">")).items()
+            key.removeprefix(prefix): CaseView.model_validate_json(entry.value or b"{}")
+            for key, entry in (await live_entries(self._kv, prefix + ">")).items()
         }

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import ALL_MODELS, Event
 from services.common.conversation import conversation_key
+from services.common.kvread import live_entries
 from services.common.writeback import pending_marker, writeback_key, written_marker
 from services.router.cas import Conflict
 from services.router.record import CaseRecord, WriteBack
@@ -119,16 +120,8 @@ class CaseStore:
 
     async def records(self) -> list[CaseRecord]:
         """Every case record, read in one pass over the bucket."""
-        watcher = await self._cases.watch(CASE_PREFIX + "*", ignore_deletes=True)
-        found: list[CaseRecord] = []
-        try:
-            async for entry in watcher:
-                if entry is None:
-                    break
-                found.append(_decode(entry.value, entry.revision or 0).record)
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it untyped
-        return found
+        entries = await live_entries(self._cases, CASE_PREFIX + "*")
+        return [_decode(entry.value, entry.revision or 0).record for entry in entries.values()]
 
     # --- the workboards -------------------------------------------------------------------
 

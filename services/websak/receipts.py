@@ -28,7 +28,6 @@ from nats.js.errors import (
     KeyDeletedError,
     KeyNotFoundError,
     KeyWrongLastSequenceError,
-    NoKeysError,
 )
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.events import ArchivedDocument, MailRouted, MailSent, UtcDateTime
 from services.common.conversation import conversation_key
 from services.common.errors import TransientError
+from services.common.kvread import live_entries
 
 CASE_PREFIX = "case."
 CONVERSATION_PREFIX = "conversation."
@@ -183,17 +183,11 @@ class ReceiptStore:
 
     async def refused(self) -> list[Receipt]:
         """Every receipt that holds a permanent refusal (for the retry command)."""
-        try:
-            keys = await self._kv.keys()
-        except NoKeysError:
-            return []
-        found = []
-        for key in keys:
-            if key.startswith(CASE_PREFIX):
-                stored = await self.get(key.removeprefix(CASE_PREFIX))
-                if stored is not None and stored[0].refusal is not None:
-                    found.append(stored[0])
-        return found
+        receipts = (
+            Receipt.model_validate_json(entry.value or b"{}")
+            for entry in (await live_entries(self._kv, CASE_PREFIX + ">")).values()
+        )
+        return [receipt for receipt in receipts if receipt.refusal is not None]
 
     async def remember_outgoing(self, mail: OutgoingMail) -> None:
         await self._kv.put(OUTGOING_PREFIX + mail.case_id, mail.model_dump_json().encode())

@@ -23,6 +23,7 @@ from services.classifier.corrections import (
     judgement_of,
     parse_corrections,
 )
+from tests.support.latedelivery import deliveries_after_replies
 
 AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 CASE = "c0ffee"
@@ -131,3 +132,16 @@ async def test_the_store_remembers_judgements_and_records_corrections(
     assert await store.corrections() == sorted(
         [moved, changed], key=lambda c: (c.at, c.case_id, c.field)
     )
+
+
+async def test_corrections_are_all_read_when_deliveries_arrive_late(
+    connect_as: Callable[[str], Awaitable[Client]],
+) -> None:
+    connection = await connect_as("classifier")
+    store = CorrectionStore(await connection.jetstream().key_value(CORRECTIONS_BUCKET))
+    await store.observe(classified(MailClass.OFFISIELL, suggested="bygg"))
+    moved = await store.observe(routed("kultur", previous="post"))
+    assert moved is not None
+    with deliveries_after_replies(connection) as held:
+        assert await store.corrections() == [moved]
+    assert held

@@ -10,7 +10,9 @@ precision. Do not tune the rules to these files; write new mail instead.
 `blind2/` (36 mails, nb/nn/en, all to post@) was written for issue 18 after the model's settings
 were chosen and never used for tuning: the honest figure for rules + model. Rules alone scored
 0.83 accuracy and 0.67 department on it; rules + model 0.92 and 0.86 (privat recall 0.7: three
-private mails judged offisiell, the safe direction).
+private mail judged offisiell, the safe direction). Issue 18's second round read its errors and
+fixed their kinds (family notes to post@, a company's free webinar): since then it is no longer
+blind, and the thresholds below hold the goals (accuracy 0.95, privat precision 0.98).
 """
 
 from __future__ import annotations
@@ -52,18 +54,18 @@ def blind2() -> Evaluation:
 
 def test_heldout_classes(heldout: Evaluation) -> None:  # R9
     assert heldout.total == 92
-    assert heldout.accuracy >= 0.95, heldout.misclassified
+    assert heldout.accuracy >= 0.97, heldout.misclassified
     archival = heldout.per_class[MailClass.ARKIVVERDIG]
     assert archival.recall >= 0.95 and archival.precision >= 0.93, heldout.misclassified
 
 
 def test_heldout_privat_precision(heldout: Evaluation) -> None:  # R9d: closing work is worst
-    assert heldout.per_class[MailClass.PRIVAT].precision >= 0.95, heldout.misclassified
+    assert heldout.per_class[MailClass.PRIVAT].precision >= 0.98, heldout.misclassified
     assert heldout.confusion.get((MailClass.ARKIVVERDIG, MailClass.PRIVAT), 0) == 0
 
 
 def test_heldout_departments(heldout: Evaluation) -> None:  # R5, R8
-    assert heldout.shared_department_accuracy >= 0.88
+    assert heldout.shared_department_accuracy >= 0.93
 
 
 def test_heldout_sensitive(heldout: Evaluation) -> None:  # R2, R3
@@ -85,7 +87,7 @@ def test_blind_batch(blind: Evaluation) -> None:  # R9, R2
 
 def test_blind_batch_of_issue_18(blind2: Evaluation) -> None:  # R9, R2, R5
     assert blind2.total == 36
-    assert blind2.accuracy >= 0.88, blind2.misclassified
+    assert blind2.accuracy >= 0.95, blind2.misclassified
     archival = blind2.per_class[MailClass.ARKIVVERDIG]
     assert archival.recall == 1.0 and archival.precision >= 0.95, blind2.misclassified
     assert blind2.per_class[MailClass.PRIVAT].precision >= 0.98, blind2.misclassified

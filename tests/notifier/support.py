@@ -24,11 +24,11 @@ from schemas.events import Alert, MailRouted, Party
 from schemas.identity import make_case_id, make_event_id
 from schemas.vocab import AlertKind, AssignmentPolicy, MailClass, SensitiveKind
 from services.common.jetstream import EVENTS_STREAM, NOTICES_BUCKET
+from services.common.kvread import live_entries
 from services.common.orgconfig import Organisation
 from services.common.outgoing import NOTICE_HEADER
 from services.common.starts import STARTS_BUCKET, read_starts
 from services.notifier.config import DEFAULT_NOTIFIER_CONFIG, NotifierConfig, load_notifier_config
-from services.notifier.kvstore import entries
 
 # Before the digest hour (07:30 in Oslo), so that only what a test asks for is sent.
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)
@@ -215,7 +215,7 @@ async def nothing_waiting(js: JetStreamContext, timeout: float = 30.0) -> None:
 
     async def empty() -> None:
         kv = await js.key_value(NOTICES_BUCKET)
-        while await entries(kv, "pending.>"):
+        while await live_entries(kv, "pending.>"):
             await asyncio.sleep(0.05)
 
     await asyncio.wait_for(empty(), timeout)

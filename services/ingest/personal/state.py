@@ -23,6 +23,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from services.common.kvread import live_keys
 from services.common.orgconfig import Organisation, StaffMember
 from services.common.writeback import graph_id_token
 from services.ingest.state import SubscriptionRecord
@@ -177,16 +178,7 @@ class PersonalState:
     async def _keys_under(self, prefix: str) -> list[str]:
         """The live keys under `prefix`, filtered by the server (nats-py's `keys(filters=…)` would
         read every key of the bucket and match substrings)."""
-        watcher = await self.kv.watch(f"{prefix}.>", ignore_deletes=True, meta_only=True)
-        keys: list[str] = []
-        try:
-            async for entry in watcher:
-                if entry is None:  # the end of what is stored now
-                    return keys
-                keys.append(entry.key)
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it untyped
-        return keys
+        return await live_keys(self.kv, f"{prefix}.>")
 
     # --- what the watch did with a mail ---------------------------------------------------
 
