@@ -6,7 +6,7 @@ logged with the verb, the case, the reason and who the token claimed to be, neve
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -21,8 +21,9 @@ from schemas.events import MailReceived
 from schemas.vocab import MailClass
 from services.common.app import ServiceApp
 from services.common.settings import Settings
+from tests.support.commands import ask as send_command
 from tests.support.events import EventLog, event_log
-from tests.support.tokens import Issuer, bearer, operator_token, token_for
+from tests.support.tokens import Issuer, operator_token, token_for
 
 from .conftest import OPERATOR_APP, OPERATOR_ID
 from .support import Mailroom, mail
@@ -37,20 +38,9 @@ Ask = Callable[..., Awaitable[dict[str, Any]]]
 
 @pytest.fixture
 async def ask(connect_as: Callable[[str], Awaitable[Client]]) -> Ask:
-    """Send a command as the CLI and the overview do (NATS login `operator`), carrying `token`."""
+    """Send a command as the CLI and the overview do (NATS login `operator`)."""
     connection = await connect_as("operator")
-
-    async def send(verb: Verb, token: str | None, **body: Any) -> dict[str, Any]:
-        if verb is not Verb.LIST and verb is not Verb.SHOW:
-            body.setdefault("request_id", f"req-{time.monotonic_ns()}")
-        headers = bearer(token) if token is not None else None
-        answer = await connection.request(
-            verb.subject, json.dumps(body).encode(), timeout=10, headers=headers
-        )
-        reply: dict[str, Any] = json.loads(answer.data)
-        return reply
-
-    return send
+    return functools.partial(send_command, connection)
 
 
 def refusals(logs: list[MutableMapping[str, Any]]) -> list[tuple[str, str | None, str, str | None]]:
