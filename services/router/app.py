@@ -74,8 +74,6 @@ INPUTS = ConsumerSpec(
     ),
     description="Open, route, complete and watch every case (R8, R10-R13, R17)",
 )
-# One replica answers each command; any replica may.
-COMMAND_QUEUE = "router"
 
 
 @dataclass

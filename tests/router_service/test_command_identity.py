@@ -20,12 +20,14 @@ from schemas.commands import Verb
 from schemas.events import MailReceived
 from schemas.vocab import MailClass
 from services.common.app import ServiceApp
-from services.common.settings import Settings
+from services.common.orgconfig import Organisation
+from services.common.settings import Settings, SettingsError
+from services.router.app import build
 from tests.support.commands import ask as send_command
 from tests.support.events import EventLog, event_log
 from tests.support.tokens import Issuer, operator_token, token_for
 
-from .conftest import OPERATOR_APP, OPERATOR_ID
+from .conftest import OPERATOR_APP, OPERATOR_ID, QUIET
 from .support import Mailroom, mail
 
 IT = "it@ha.kommune.no"
@@ -152,3 +154,12 @@ async def test_a_supervisor_confirms_a_private_verdict_a_caseworker_may_not(
     assert code(refused) == "forbidden"
     assert code(confirmed) is None and confirmed["case"]["status"] == "ferdig"
     assert (completed["via"], completed["by"]["id"]) == ("confirmed_private", "jonas.tjelta")
+
+
+async def test_without_sakspost_s_own_registration_the_router_does_not_start(
+    router_env: Settings, org: Organisation
+) -> None:
+    unset = router_env.model_copy(update={"auth_client_id": None})
+    with pytest.raises(SettingsError, match="SAKSPOST_AUTH_CLIENT_ID"):
+        async with build(unset, org, router_settings=QUIET).running():
+            pass
