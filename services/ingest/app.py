@@ -3,7 +3,8 @@
 Mail enters Sakspost only here. The webhook stores accepted notifications in ingest's work stream
 before answering; the fetcher (a durable consumer of that stream) reads Graph and publishes
 `received`, `sent`, `changed` and `deleted`; the replica holding the lease keeps the subscriptions
-alive and runs delta, so that mail is not lost when notifications are.
+alive and runs delta, so that mail is not lost when notifications are. It also answers the one
+command whose state it owns, a person's opt-in or opt-out (`personal/decide.py`).
 """
 
 from __future__ import annotations
