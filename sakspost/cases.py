@@ -1,61 +1,32 @@
-"""`sakspost cases`: the supervisors' view of the cases, and their hand on them (R10–R12, R17).
+"""`sakspost cases`: the supervisors' view of the cases, and their hand on them (R10–R12, R14,
+R17).
 
-Every subcommand is one request-reply to the router on `sakspost.cmd.<verb>`: the router alone
-writes case records, so this command never touches KV. Text is in nynorsk unless SAKSPOST_LANGUAGE
-says otherwise; `--json` prints the router's reply as it came.
+Every subcommand is one command (`ask.py`) as the signed-in person or operator: to the router,
+which alone writes case records, or to websak for the archive's receipts. This command never
+touches KV, and names no actor: the service takes it from the token. Text is in nynorsk unless
+SAKSPOST_LANGUAGE says otherwise; `--json` prints the reply as it came.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from typing import Annotated, Any
 
 import typer
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeoutError
 from rich.console import Console
 from rich.table import Table
 
-from sakspost.failure import fail
+from sakspost.ask import send
 from schemas.commands import Verb
 from schemas.vocab import MailClass, Status
-from services.common.connect import NatsUnavailable, connect_once
 from services.common.language import Language, in_language, language_of_the_command_line
-from services.common.settings import Settings, SettingsError, load_settings
 
-cases_app = typer.Typer(help="Sakene: liste, vis, tildel, ferdigmeld, klassifiser.")
+cases_app = typer.Typer(
+    help="Sakene: liste, vis, tildel, ferdigmeld, klassifiser, stadfest privat, arkiver."
+)
 console = Console()
-errors = Console(stderr=True)
-
-REQUEST_TIMEOUT_SECONDS = 15.0
 
 _TEXTS: dict[str, dict[Language, str]] = {
-    "no_router": {
-        "nn": "Ruteren svarar ikkje på {subject} (køyrer Sakspost?)",
-        "nb": "Ruteren svarer ikke på {subject} (kjører Sakspost?)",
-        "en": "The router does not answer on {subject} (is Sakspost running?)",
-    },
-    "unknown_case": {"nn": "Ukjend sak: {case_id}", "nb": "Ukjent sak: {case_id}",
-                     "en": "Unknown case: {case_id}"},
-    "unknown_staff": {"nn": "Ukjend tilsett: {staff_id}", "nb": "Ukjent ansatt: {staff_id}",
-                      "en": "Unknown staff id: {staff_id}"},
-    "unknown_department": {"nn": "Ukjend avdeling: {department}",
-                           "nb": "Ukjent avdeling: {department}",
-                           "en": "Unknown department: {department}"},
-    "not_a_member": {
-        "nn": "{staff_id} er ikkje medlem av {department} og kan ikkje få sakene der (R8)",
-        "nb": "{staff_id} er ikke medlem av {department} og kan ikke få sakene der (R8)",
-        "en": "{staff_id} is not a member of {department} and cannot take its cases (R8)",
-    },
-    "not_classified": {
-        "nn": "Saka {case_id} er ikkje klassifisert enno; vent på klassifiseringa",
-        "nb": "Saken {case_id} er ikke klassifisert ennå; vent på klassifiseringen",
-        "en": "Case {case_id} is not classified yet; wait for the classifier",
-    },
-    "refused": {"nn": "Ruteren avviste: {message}", "nb": "Ruteren avviste: {message}",
-                "en": "The router refused: {message}"},
     "outlook_pending": {
         "nn": "Lagra; Outlook blir oppdatert når Graph svarar igjen",
         "nb": "Lagret; Outlook blir oppdatert når Graph svarer igjen",
@@ -69,54 +40,19 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Case|Department|Status|Assignee|Class|Due|Subject",
     },
     "overdue_mark": {"nn": "FORSEINKA", "nb": "FORSINKET", "en": "OVERDUE"},
+    "archived": {
+        "nn": "{case_id}: {outcome}, journalpost {journalpost_id} ({registry_number}) i sak "
+              "{archive_case_id}",
+        "nb": "{case_id}: {outcome}, journalpost {journalpost_id} ({registry_number}) i sak "
+              "{archive_case_id}",
+        "en": "{case_id}: {outcome} as journalpost {journalpost_id} ({registry_number}) in case "
+              "{archive_case_id}",
+    },
 }  # fmt: skip
 
 
 def _say(key: str, **values: object) -> str:
     return in_language(_TEXTS[key], language_of_the_command_line()).format(**values)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        errors.print(str(error))
-        raise typer.Exit(2) from None
-
-
-async def _request(settings: Settings, verb: Verb, payload: dict[str, Any]) -> dict[str, Any]:
-    try:
-        connection = await connect_once(settings, "operator", "sakspost-cases")
-    except NatsUnavailable as error:
-        raise fail(error) from None
-    try:
-        answer = await connection.request(
-            verb.subject, json.dumps(payload).encode("utf-8"), timeout=REQUEST_TIMEOUT_SECONDS
-        )
-    except (NoRespondersError, NatsTimeoutError):
-        errors.print(_say("no_router", subject=verb.subject))
-        raise typer.Exit(1) from None
-    finally:
-        await connection.close()
-    reply: dict[str, Any] = json.loads(answer.data)
-    return reply
-
-
-def _call(verb: Verb, payload: dict[str, Any], as_json: bool) -> dict[str, Any]:
-    """Send one command; print and exit 1 on an error reply (the JSON too, with --json)."""
-    reply = asyncio.run(_request(_settings(), verb, payload))
-    if as_json:
-        console.print_json(json.dumps(reply))
-    if not reply.get("ok"):
-        error = reply.get("error") or {}
-        code, params = str(error.get("code")), dict(error.get("params") or {})
-        try:
-            message = _say(code, **params)
-        except KeyError:
-            message = _say("refused", message=error.get("message", code))
-        errors.print(message)
-        raise typer.Exit(1)
-    return reply
 
 
 def _when(value: str | None) -> str:
@@ -170,7 +106,7 @@ def list_cases(
         "assignee": assignee,
         "overdue": overdue,
     }
-    reply = _call(Verb.LIST, payload, as_json)
+    reply = send(Verb.LIST, payload, as_json)
     if as_json:
         return
     cases = reply.get("cases", [])
@@ -192,7 +128,7 @@ def show_case(
     case: Annotated[str, typer.Argument(help="Saks-id")], as_json: JsonOption = False
 ) -> None:
     """Vis ei sak med heile historia."""
-    reply = _call(Verb.SHOW, {"case_id": case}, as_json)
+    reply = send(Verb.SHOW, {"case_id": case}, as_json)
     if not as_json:
         _print_case(reply["case"])
 
@@ -201,25 +137,22 @@ def show_case(
 def assign_case(
     case: Annotated[str, typer.Argument(help="Saks-id")],
     to: Annotated[str, typer.Option("--to", help="Tilsett-id til den som skal ha saka")],
-    by: Annotated[str | None, typer.Option("--by", help="Tilsett-id til deg")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Tildel saka til ein annan saksbehandlar (R11)."""
-    payload = {"request_id": uuid.uuid4().hex, "case_id": case, "to": to, "by": by}
-    reply = _call(Verb.ASSIGN, payload, as_json)
+    payload = {"request_id": uuid.uuid4().hex, "case_id": case, "to": to}
+    reply = send(Verb.ASSIGN, payload, as_json)
     if not as_json:
         _print_changed(reply)
 
 
 @cases_app.command("done")
 def done_case(
-    case: Annotated[str, typer.Argument(help="Saks-id")],
-    by: Annotated[str, typer.Option("--by", help="Tilsett-id til den som gjorde saka ferdig")],
-    as_json: JsonOption = False,
+    case: Annotated[str, typer.Argument(help="Saks-id")], as_json: JsonOption = False
 ) -> None:
     """Set saka til Ferdig (R12)."""
-    payload = {"request_id": uuid.uuid4().hex, "case_id": case, "by": by}
-    reply = _call(Verb.DONE, payload, as_json)
+    payload = {"request_id": uuid.uuid4().hex, "case_id": case}
+    reply = send(Verb.DONE, payload, as_json)
     if not as_json:
         _print_changed(reply)
 
@@ -230,16 +163,51 @@ def classify_case(
     mail_class: Annotated[
         MailClass, typer.Option("--as", help="arkivverdig, offisiell eller privat")
     ],
-    by: Annotated[str, typer.Option("--by", help="Tilsett-id til deg")],
     as_json: JsonOption = False,
 ) -> None:
-    """Rett klassen på saka (R17); tilsynet får melding."""
-    payload = {
-        "request_id": uuid.uuid4().hex,
-        "case_id": case,
-        "mail_class": mail_class.value,
-        "by": by,
-    }
-    reply = _call(Verb.CLASSIFY, payload, as_json)
+    """Rett klassen på saka (R17); tilsynet får melding. Avvis ein privat-dom med denne."""
+    payload = {"request_id": uuid.uuid4().hex, "case_id": case, "mail_class": mail_class.value}
+    reply = send(Verb.CLASSIFY, payload, as_json)
     if not as_json:
         _print_changed(reply)
+
+
+@cases_app.command("confirm-private")
+def confirm_private(
+    case: Annotated[str, typer.Argument(help="Saks-id")], as_json: JsonOption = False
+) -> None:
+    """Stadfest at saka er privat (R9d): ho blir Ferdig. Berre for leiarar."""
+    reply = send(Verb.CONFIRM_PRIVATE, {"request_id": uuid.uuid4().hex, "case_id": case}, as_json)
+    if not as_json:
+        _print_changed(reply)
+
+
+def _print_archived(reply: dict[str, Any]) -> None:
+    console.print(
+        _say("archived", **{k: reply.get(k) or "-" for k in (
+            "case_id", "outcome", "journalpost_id", "registry_number", "archive_case_id"
+        )})
+    )  # fmt: skip
+
+
+@cases_app.command("retry-archive")
+def retry_archive(
+    cases: Annotated[list[str], typer.Argument(help="Saks-id-ar arkivet avviste")],
+    as_json: JsonOption = False,
+) -> None:
+    """Arkiver saker på nytt som WebSak avviste, når grunnen er retta (websak svarar)."""
+    for case in cases:
+        reply = send(Verb.RETRY_ARCHIVE, {"request_id": uuid.uuid4().hex, "case_id": case}, as_json)
+        if not as_json:
+            _print_archived(reply)
+
+
+@cases_app.command("archive-reply")
+def archive_reply(
+    case: Annotated[str, typer.Argument(help="Saks-id-en til den sende e-posten (frå varselet)")],
+    as_json: JsonOption = False,
+) -> None:
+    """Arkiver eit svar ein felles postkasse sende, som utgåande journalpost (R14)."""
+    reply = send(Verb.ARCHIVE_REPLY, {"request_id": uuid.uuid4().hex, "case_id": case}, as_json)
+    if not as_json:
+        _print_archived(reply)

@@ -1,14 +1,18 @@
 """`sakspost personal opt-in|opt-out|list` and `sakspost sweep` (R9c, R15, R16).
 
-Opting in or out is recorded in ingest's KV bucket with who recorded it and when; ingest's watch
-follows it within one upkeep interval. The sweep runs here, in the command's own process: it reads
-the mailbox from Graph, judges each mail in memory and tells only the owner what it found. This
-command prints counts, never a subject: the operator running it is not the mailbox's owner.
+Opting in or out is the signed-in person's own decision about their own mailbox: a command
+(`sakspost.cmd.personal_decide`) ingest answers, recording it in its KV bucket with who and when;
+ingest's watch follows it within one upkeep interval. `list` reads those records (read only).
+
+The sweep runs here, in the command's own process: it reads the mailbox from Graph, judges each
+mail in memory and tells only the owner what it found. This command prints counts, never a
+subject: the operator running it is not the mailbox's owner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,7 +25,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sakspost.ask import send
 from sakspost.failure import fail
+from schemas.commands import Verb
 from schemas.events import Alert
 from services.common.connect import NatsUnavailable, connect_once
 from services.common.graph import graph_client_for
@@ -116,43 +122,30 @@ async def _jetstream(settings: Settings, identity: str) -> AsyncIterator[JetStre
 
 @asynccontextmanager
 async def _bucket(settings: Settings, identity: str) -> AsyncIterator[KeyValue]:
-    """Ingest's bucket, as `identity`: the operator may touch only the opt-in and consent keys
+    """Ingest's bucket, as `identity`: the operator may only read the opt-in keys
     (`permissions.py`)."""
     async with _jetstream(settings, identity) as js:
         yield await js.key_value(INGEST_BUCKET)
 
 
-def _decide(staff_id: str, by: str | None, opted_in: bool) -> None:
-    settings, org = _load()
-    member = _member(org, staff_id)
-    recorder = _member(org, by).id if by else member.id
-
-    async def run() -> None:
-        async with _bucket(settings, "operator") as kv:
-            decision = Decision(
-                staff_id=member.id, opted_in=opted_in, at=datetime.now(UTC), by=recorder
-            )
-            # Ingest follows the decision: on an opt-out it ends the subscriptions and forgets
-            # every cursor of the person (`services/ingest/personal/watcher.py`).
-            await PersonalState(kv).decide(decision)
-
-    asyncio.run(run())
-    console.print(_say("opted_in" if opted_in else "opted_out", name=member.name))
-
-
-By = Annotated[str | None, typer.Option("--by", help="Kven som registrerer det (tilsett-ID)")]
+def _decide(opted_in: bool) -> None:
+    """The signed-in person's own decision, as a command ingest answers (R16: only the owner)."""
+    reply = send(Verb.PERSONAL_DECIDE, {"request_id": uuid.uuid4().hex, "opted_in": opted_in})
+    _, org = _load()
+    name = _member(org, str(reply.get("staff_id"))).name
+    console.print(_say("opted_in" if opted_in else "opted_out", name=name))
 
 
 @personal_app.command("opt-in")
-def opt_in(staff_id: Annotated[str, typer.Argument(help="Tilsett-ID")], by: By = None) -> None:
-    """Ja: Sakspost ser etter tenestepost i postkassa og seier frå berre til eigaren."""
-    _decide(staff_id, by, opted_in=True)
+def opt_in() -> None:
+    """Ja: Sakspost ser etter tenestepost i di postkasse og seier frå berre til deg."""
+    _decide(opted_in=True)
 
 
 @personal_app.command("opt-out")
-def opt_out(staff_id: Annotated[str, typer.Argument(help="Tilsett-ID")], by: By = None) -> None:
-    """Nei: Sakspost sluttar å lese postkassa og gløymer alt om ho."""
-    _decide(staff_id, by, opted_in=False)
+def opt_out() -> None:
+    """Nei: Sakspost sluttar å lese di postkasse og gløymer alt om ho."""
+    _decide(opted_in=False)
 
 
 @personal_app.command("list")

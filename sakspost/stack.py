@@ -139,6 +139,10 @@ class Stack:
             ),
             "SAKSPOST_INGEST_TOKEN_TENANT_ID": tenant_id_for(org.domain),
             "SAKSPOST_INGEST_TOKEN_APP_ID": APPLICATION_ID,
+            # Sakspost's own registration, which commands' tokens are issued to: locally the same
+            # app as Graph's (one registration may serve both in Entra ID too).
+            "SAKSPOST_AUTH_TENANT_ID": tenant_id_for(org.domain),
+            "SAKSPOST_AUTH_CLIENT_ID": APPLICATION_ID,
         }
 
     async def start(self) -> None:

@@ -17,7 +17,7 @@ from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.utils import ref
 
-from schemas.commands import COMMANDS
+from schemas.commands import AUTHORIZATION_HEADER, COMMANDS
 from schemas.events import ContractModel
 from schemas.examples import EXAMPLES
 from schemas.vocab import SCHEMA_VERSION, AlertKind
@@ -54,7 +54,8 @@ def security_scheme(identity: str | None) -> dict[str, Any]:
         else "Each service logs in as the NATS user named after it; an integrator as "
         "`integrator`, which may read `sakspost.mail.>`, `sakspost.alert.>` and "
         "`sakspost.notice.>` through its own consumers (named `integrator-…`) and use the reply "
-        "inbox prefix `_INBOX_integrator`; only `operator` may send commands."
+        "inbox prefix `_INBOX_integrator`; only `operator` (the CLI) and `overview` (the web "
+        "service) may send commands, each carrying the acting person's or operator's token."
     )
     return {
         "type": "userPassword",
@@ -96,7 +97,24 @@ EVENT_HEADERS: dict[str, Any] = {
 }
 # Commands are NATS request-reply, not JetStream: no Nats-Msg-Id (the request_id deduplicates).
 COMMAND_HEADERS: dict[str, Any] = {"type": "object", "properties": _TRACE_HEADERS}
+# A request's headers: also the token of who asks (issue 19); a reply carries none.
+REQUEST_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        AUTHORIZATION_HEADER: {
+            "type": "string",
+            "pattern": "^Bearer [A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
+            "description": "`Bearer <jwt>`: an Entra ID ID token of a person or an operator "
+            "application's token, issued to SAKSPOST_AUTH_CLIENT_ID by the tenant "
+            "SAKSPOST_AUTH_TENANT_ID; the answering service verifies it and records its actor",
+        },
+        **_TRACE_HEADERS,
+    },
+    "required": [AUTHORIZATION_HEADER],
+}
 _EXAMPLE_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+# The shape of a token, not one: its parts are placeholders.
+_EXAMPLE_AUTHORIZATION = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJzYWtzcG9zdCJ9.c2lnbmF0dXJl"
 
 # Request subject -> (request model, reply model).
 COMMAND_MODELS: dict[str, tuple[type[ContractModel], type[ContractModel]]] = {
@@ -148,7 +166,8 @@ def complete(
     - channel `parameters`: each `{department}` / `{kind}` placeholder of an address, described
       (and `kind` with the AlertKind values); an unknown placeholder raises ValueError;
     - message `headers`: events carry `Nats-Msg-Id` (= the payload's event_id) and the W3C
-      `traceparent`/`tracestate`; commands (request-reply, `commands` by subject) trace context
+      `traceparent`/`tracestate`; command requests (request-reply, `commands` by subject) the
+      required `Authorization: Bearer <token>` and trace context, their replies trace context
       only;
     - message `examples`: one per payload model, from `examples` (keyed by model name = the
       payload's name in components/schemas); a payload without an example raises ValueError;
@@ -217,10 +236,13 @@ def _describe_message(
     is_command: bool,
 ) -> None:
     message["contentType"] = "application/json"
-    message["headers"] = copy.deepcopy(COMMAND_HEADERS if is_command else EVENT_HEADERS)
+    message["headers"] = copy.deepcopy(REQUEST_HEADERS if is_command else EVENT_HEADERS)
     message["examples"] = [
         _example(name, examples, is_command) for name in _payload_names(schemas, message["payload"])
     ]
+    if is_command:
+        for example in message["examples"]:
+            example["headers"][AUTHORIZATION_HEADER] = _EXAMPLE_AUTHORIZATION
 
 
 def _example(name: str, examples: Mapping[str, ContractModel], is_command: bool) -> dict[str, Any]:

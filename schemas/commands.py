@@ -1,11 +1,16 @@
-"""Request-reply commands to the router on `sakspost.cmd.<verb>` (the router alone writes cases).
+"""Request-reply commands on `sakspost.cmd.<verb>`, each answered by the service that owns its
+state: the router (cases), websak (archive receipts), ingest (personal mailbox decisions).
 
-Supervisors' tools (`sakspost cases …`) send a request model as JSON and get a reply model back.
+Clients (`sakspost cases …`, the overview) send a request model as JSON and get a reply model back.
 A reply either carries its result (`ok: true`) or an error with a stable `code` and the `params` a
-client needs to say what went wrong in its own language; `message` is the router's English text.
+client needs to say what went wrong in its own language; `message` is the service's English text.
 
-Changing commands (assign, done, classify) carry a `request_id`: the router applies a request once,
-so a client may safely repeat it after a timeout.
+Every request carries `Authorization: Bearer <token>` in its NATS headers (issue 19): an Entra ID
+ID token of a person, or an operator's application token, issued to SAKSPOST_AUTH_CLIENT_ID. The
+answering service verifies it and records its actor; no body names who acts.
+
+Changing commands carry a `request_id`: the service applies a request once, so a client may safely
+repeat it after a timeout.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from schemas.events import SUBJECT_DESCRIPTION, ContractModel, MaskedText, Party, UtcDateTime
 from schemas.subjects import command_subject
@@ -27,10 +32,30 @@ class Verb(StrEnum):
     ASSIGN = "assign"
     DONE = "done"
     CLASSIFY = "classify"
+    CONFIRM_PRIVATE = "confirm_private"
+    RETRY_ARCHIVE = "retry_archive"
+    ARCHIVE_REPLY = "archive_reply"
+    PERSONAL_DECIDE = "personal_decide"
 
     @property
     def subject(self) -> str:
         return command_subject(self.value)
+
+    @property
+    def answerer(self) -> str:
+        """The service (and NATS identity) that owns this verb's state and answers it."""
+        return _ANSWERERS.get(self, "router")
+
+
+_ANSWERERS = {
+    Verb.RETRY_ARCHIVE: "websak",
+    Verb.ARCHIVE_REPLY: "websak",
+    Verb.PERSONAL_DECIDE: "ingest",
+}
+
+
+# The header a command's token comes in (`Authorization: Bearer <jwt>`), never the body.
+AUTHORIZATION_HEADER = "Authorization"
 
 
 class ErrorCode(StrEnum):
@@ -40,39 +65,75 @@ class ErrorCode(StrEnum):
     UNKNOWN_DEPARTMENT = "unknown_department"
     NOT_A_MEMBER = "not_a_member"
     NOT_CLASSIFIED = "not_classified"
+    NOT_REFUSED = "not_refused"
+    NOT_ARCHIVABLE = "not_archivable"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
     BUSY = "busy"
     INTERNAL = "internal"
 
 
-class CaseListRequest(ContractModel):
+class CommandRequest(ContractModel):
+    """A request: unlike events, an unknown field is refused (`invalid_request`), so that a body
+    still naming its actor (`by`, before issue 19) is not silently taken for a verified one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class CaseListRequest(CommandRequest):
     department: str | None = None
     status: CaseStatus | None = None
     assignee: str | None = Field(default=None, description="Staff id")
     overdue: bool = False
 
 
-class CaseShowRequest(ContractModel):
+class CaseShowRequest(CommandRequest):
     case_id: str
 
 
-class CaseAssignRequest(ContractModel):
+class CaseAssignRequest(CommandRequest):
     request_id: str = Field(min_length=8, description="Unique per request; repeats apply once")
     case_id: str
     to: str = Field(description="Staff id of the new assignee")
-    by: str | None = Field(default=None, description="Staff id of who reassigns")
 
 
-class CaseDoneRequest(ContractModel):
+class CaseDoneRequest(CommandRequest):
     request_id: str = Field(min_length=8)
     case_id: str
-    by: str = Field(description="Staff id of who finished the case (R12)")
 
 
-class CaseClassifyRequest(ContractModel):
+class CaseClassifyRequest(CommandRequest):
     request_id: str = Field(min_length=8)
     case_id: str
     mail_class: MailClass
-    by: str = Field(description="Staff id of who corrects the class (R17)")
+
+
+class CaseConfirmPrivateRequest(CommandRequest):
+    """A supervisor confirms the classifier's `privat` verdict: the case is closed Ferdig."""
+
+    request_id: str = Field(min_length=8)
+    case_id: str
+
+
+class ArchiveRetryRequest(CommandRequest):
+    """File a mail the archive refused again, once the reason is fixed."""
+
+    request_id: str = Field(min_length=8)
+    case_id: str
+
+
+class ArchiveReplyRequest(CommandRequest):
+    """File a reply a shared mailbox sent as an outgoing journalpost (R14)."""
+
+    request_id: str = Field(min_length=8)
+    case_id: str = Field(description="The sent mail's case id (a `sent` event's, an alert's)")
+
+
+class PersonalDecideRequest(CommandRequest):
+    """The token's person opts their own mailbox in or out (R9c, R15)."""
+
+    request_id: str = Field(min_length=8)
+    opted_in: bool
 
 
 class CommandError(ContractModel):
@@ -135,9 +196,34 @@ class CaseReply(CommandReply):
     )
 
 
+class ArchiveReply(CommandReply):
+    """What websak did with the mail: its receipt's journalpost once archived."""
+
+    type: Literal["archive"] = "archive"
+    case_id: str | None = None
+    outcome: str | None = None
+    journalpost_id: str | None = None
+    registry_number: str | None = None
+    archive_case_id: str | None = None
+    by: str | None = Field(default=None, description="Who the receipt records as its filer")
+
+
+class PersonalReply(CommandReply):
+    """The owner's decision as ingest recorded it."""
+
+    type: Literal["personal"] = "personal"
+    staff_id: str | None = None
+    opted_in: bool | None = None
+    at: UtcDateTime | None = None
+
+
 __all__ = [
+    "ArchiveReply",
+    "ArchiveReplyRequest",
+    "ArchiveRetryRequest",
     "CaseAssignRequest",
     "CaseClassifyRequest",
+    "CaseConfirmPrivateRequest",
     "CaseDetail",
     "CaseDoneRequest",
     "CaseHistoryItem",
@@ -148,9 +234,45 @@ __all__ = [
     "CaseSummary",
     "CommandError",
     "CommandReply",
+    "CommandRequest",
     "ErrorCode",
+    "PersonalDecideRequest",
+    "PersonalReply",
     "Verb",
 ]
+
+
+# Who may run each verb (services/common/rights.py is the rule; this is its text for integrators).
+WHO_MAY: dict[Verb, str] = {
+    Verb.LIST: "anyone on staff or an operator; the reply holds only the cases the actor may see "
+    "(supervised departments whole, elsewhere the actor's own cases)",
+    Verb.SHOW: "the department's supervisors (and their deputies), the case's assignee, operators",
+    Verb.ASSIGN: "the department's supervisors (and their deputies), the case's assignee (to hand "
+    "it over), operators",
+    Verb.DONE: "the department's supervisors (and their deputies), the case's assignee, operators",
+    Verb.CLASSIFY: "the department's supervisors (and their deputies), the case's assignee, "
+    "operators",
+    Verb.CONFIRM_PRIVATE: "the department's supervisors (and their deputies), operators",
+    Verb.RETRY_ARCHIVE: "the supervisors (and deputies) of the case's department, operators",
+    Verb.ARCHIVE_REPLY: "the supervisors (and deputies) of the sending mailbox's department, "
+    "operators",
+    Verb.PERSONAL_DECIDE: "the mailbox's owner only: the token's person (R16)",
+}
+
+
+def command_description(
+    verb: Verb, request: type[ContractModel], reply: type[ContractModel]
+) -> str:
+    """The AsyncAPI description of a command: its models, its token, who may run it, its errors."""
+    return (
+        f"Request-reply to {verb.answerer}: send {request.__name__}, get {reply.__name__}. "
+        f"The request must carry the NATS header `{AUTHORIZATION_HEADER}: Bearer <token>`: an "
+        "Entra ID ID token of a person, or an operator application's token (client "
+        "credentials), issued to SAKSPOST_AUTH_CLIENT_ID; the actor recorded is the token's. "
+        f"Who may: {WHO_MAY[verb]}. Errors: `unauthenticated` (no, forged, expired or unknown "
+        "token), `forbidden` (the actor may not), `invalid_request`, `busy`, `internal`, and "
+        "the verb's own (`unknown_case`, …)."
+    )
 
 
 # Each verb's request and reply models (for the generated JSON Schemas and AsyncAPI document).
@@ -160,4 +282,8 @@ COMMANDS: dict[Verb, tuple[type[ContractModel], type[ContractModel]]] = {
     Verb.ASSIGN: (CaseAssignRequest, CaseReply),
     Verb.DONE: (CaseDoneRequest, CaseReply),
     Verb.CLASSIFY: (CaseClassifyRequest, CaseReply),
+    Verb.CONFIRM_PRIVATE: (CaseConfirmPrivateRequest, CaseReply),
+    Verb.RETRY_ARCHIVE: (ArchiveRetryRequest, ArchiveReply),
+    Verb.ARCHIVE_REPLY: (ArchiveReplyRequest, ArchiveReply),
+    Verb.PERSONAL_DECIDE: (PersonalDecideRequest, PersonalReply),
 }

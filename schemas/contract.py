@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from faststream.nats import NatsBroker
 
 from schemas.asyncapi import complete, faststream_document
-from schemas.commands import COMMANDS
+from schemas.commands import COMMANDS, command_description
 from schemas.events import MAIL_EVENT_MODELS, Alert, ContractModel, NoticeSent
 from schemas.subjects import PREFIX
 
@@ -51,10 +51,9 @@ def contract_broker() -> NatsBroker:
     for verb, (request, reply) in COMMANDS.items():
         broker.subscriber(
             verb.subject,
-            queue="router",
+            queue=verb.answerer,
             title=f"cmd.{verb.value}",
-            description=f"Request-reply to the router: send {request.__name__}, "
-            f"get {reply.__name__}",
+            description=command_description(verb, request, reply),
         )(_command_handler(request))
     return broker
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from schemas.commands import (
+    ArchiveReply,
+    ArchiveReplyRequest,
+    ArchiveRetryRequest,
     CaseAssignRequest,
     CaseClassifyRequest,
+    CaseConfirmPrivateRequest,
     CaseDetail,
     CaseDoneRequest,
     CaseHistoryItem,
@@ -21,6 +25,8 @@ from schemas.commands import (
     CaseReply,
     CaseShowRequest,
     CaseSummary,
+    PersonalDecideRequest,
+    PersonalReply,
 )
 from schemas.events import (
     Alert,
@@ -203,11 +209,25 @@ _EXAMPLES: tuple[ContractModel, ...] = (
     ),
     CaseListRequest(department="post", status=Status.TILDELT, overdue=True),
     CaseShowRequest(case_id=CASE_ID),
-    CaseAssignRequest(request_id="req-0001-assign", case_id=CASE_ID, to="ola", by="leiar-post"),
-    CaseDoneRequest(request_id="req-0002-done", case_id=CASE_ID, by="ola"),
+    CaseAssignRequest(request_id="req-0001-assign", case_id=CASE_ID, to="ola"),
+    CaseDoneRequest(request_id="req-0002-done", case_id=CASE_ID),
     CaseClassifyRequest(
-        request_id="req-0003-classify", case_id=CASE_ID, mail_class=MailClass.OFFISIELL, by="ola"
+        request_id="req-0003-classify", case_id=CASE_ID, mail_class=MailClass.OFFISIELL
     ),
+    CaseConfirmPrivateRequest(request_id="req-0004-confirm", case_id=CASE_ID),
+    ArchiveRetryRequest(request_id="req-0005-retry", case_id=CASE_ID),
+    ArchiveReplyRequest(request_id="req-0006-reply", case_id=CASE_ID),
+    PersonalDecideRequest(request_id="req-0007-personal", opted_in=True),
+    ArchiveReply(
+        now=_at(11),
+        case_id=CASE_ID,
+        outcome="archived",
+        journalpost_id="2026000123",
+        registry_number="2026/123-1",
+        archive_case_id="2026/123",
+        by="leiar-post",
+    ),
+    PersonalReply(now=_at(12), staff_id="ola", opted_in=True, at=_at(12)),
     CaseListReply(now=_at(4 * 24 * 60), cases=[_SUMMARY.model_copy(update={"overdue": True})]),
     CaseReply(
         now=_at(10),

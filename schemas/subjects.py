@@ -15,6 +15,8 @@ MAIL_ALL = f"{PREFIX}.mail.>"
 ALERT_ALL = f"{PREFIX}.alert.>"
 NOTICE_ALL = f"{PREFIX}.notice.>"
 COMMAND_ALL = f"{PREFIX}.cmd.>"
+# Who opened what (issue 19): kept in the events stream beside the alerts, never deleted.
+AUDIT_ALL = f"{PREFIX}.audit.>"
 
 # A subject token must not hold NATS wildcards, separators or white space.
 _TOKEN = re.compile(r"^[a-z0-9_-]+$")

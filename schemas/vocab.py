@@ -81,6 +81,7 @@ class CompletedVia(StrEnum):
     OUTLOOK = "outlook"
     COMMAND = "command"
     AUTO_PRIVAT = "auto_privat"
+    CONFIRMED_PRIVATE = "confirmed_private"
 
 
 class DocumentRole(StrEnum):

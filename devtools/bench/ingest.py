@@ -106,7 +106,14 @@ async def _run(
     port = sock.getsockname()[1]
     try:
         async with run_emulator(org, "127.0.0.1", 0, 0) as emulator:
-            settings = server.settings(graph_base_url=emulator.graph_url, http_port=port)
+            # Ingest answers the personal opt-in command, so it starts only with Sakspost's own
+            # app registration: the emulator's (no command is sent here).
+            settings = server.settings(
+                graph_base_url=emulator.graph_url,
+                http_port=port,
+                auth_tenant_id=emulator.emulator.tenant_id,
+                auth_client_id=emulator.emulator.application_id,
+            )
             await _provision(settings, org)
             service = build(settings, org, IngestSettings(upkeep_interval_seconds=1.0))
             uv = uvicorn.Server(uvicorn.Config(service.app, log_level="warning"))

@@ -26,7 +26,7 @@ from services.common.orgconfig import Organisation
 from services.common.outgoing import Marker, sakspost_marker
 from services.common.seal import SigningKeys
 
-ARCHIVE_HINT = "python -m services.websak archive-outgoing {case_id} --by <tilsett-id>"
+ARCHIVE_HINT = "sakspost cases archive-reply {case_id}"
 
 
 def _alert(event: MailSent, kind: AlertKind, summary: str, reason: str, now: datetime) -> Alert:

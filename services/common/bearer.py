@@ -18,12 +18,13 @@ from typing import Any, Protocol
 
 import jwt
 
+from schemas.commands import AUTHORIZATION_HEADER
 from services.common.actors import Actor, UnknownActor, claimed_name, identify
 from services.common.orgconfig import Organisation
 from services.common.settings import AuthSettings
 from services.common.tenantkeys import KeysUnavailable, TenantKeys, authority_url, key_id
 
-HEADER = "Authorization"
+HEADER = AUTHORIZATION_HEADER
 SCHEME = "Bearer"
 CLOCK_SKEW_SECONDS = 60
 # A JWT of Entra ID is a few kilobytes; anything far larger is not one and is not parsed.

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import subjects
+from schemas.commands import Verb
 from services.common.jetstream import (
     CASES_BUCKET,
     DEAD_LETTER_PREFIX,
@@ -36,6 +37,7 @@ from services.common.jetstream import (
     INGEST_BUCKET,
     MIME_BUCKET,
     NOTICES_BUCKET,
+    OVERVIEW_BUCKET,
     RECEIPTS_BUCKET,
     WRITEBACKS_BUCKET,
 )
@@ -139,15 +141,34 @@ def kv_owner(bucket: str) -> Grant:
     return kv_reader(bucket) + Grant(publish=(f"$KV.{bucket}.>",))
 
 
-def kv_keys_owner(bucket: str, key_prefix: str) -> Grant:
-    """Write the keys under `key_prefix.` of a shared bucket, and read only those."""
+def kv_keys_reader(bucket: str, key_prefix: str) -> Grant:
+    """Read only the keys under `key_prefix.` of a shared bucket."""
     stream = f"KV_{bucket}"
     return Grant(
         publish=(
             f"$JS.API.STREAM.INFO.{stream}",
             f"$JS.API.DIRECT.GET.{stream}.$KV.{bucket}.{key_prefix}.>",
-            f"$KV.{bucket}.{key_prefix}.>",
         )
+    )
+
+
+def kv_keys_owner(bucket: str, key_prefix: str) -> Grant:
+    """Write the keys under `key_prefix.` of a shared bucket, and read only those."""
+    return kv_keys_reader(bucket, key_prefix) + Grant(publish=(f"$KV.{bucket}.{key_prefix}.>",))
+
+
+def alert_follower() -> Grant:
+    """Follow the alerts in the events stream from any point, through its own short-lived
+    consumers: named, filtered on `sakspost.alert.>` (the create request's subject says so, and
+    nats-server checks it), pushed to its own inbox, unacknowledged and removed by the server when
+    idle. Nothing else of the stream: no mail event, no other consumer's messages."""
+    return Grant(
+        publish=(
+            f"$JS.API.STREAM.INFO.{EVENTS_STREAM}",
+            f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.*.{subjects.ALERT_ALL}",
+            f"$JS.API.CONSUMER.INFO.{EVENTS_STREAM}.*",
+            f"$JS.FC.{EVENTS_STREAM}.>",
+        ),
     )
 
 
@@ -177,8 +198,12 @@ def durable_consumer(stream: str, durable: str) -> Grant:
     )
 
 
-def commands_answerer() -> Grant:
-    return Grant(subscribe=(subjects.COMMAND_ALL,), answers_requests=True)
+def commands_answerer(service: str) -> Grant:
+    """Answer exactly the commands whose state `service` owns (`Verb.answerer`)."""
+    return Grant(
+        subscribe=tuple(verb.subject for verb in Verb if verb.answerer == service),
+        answers_requests=True,
+    )
 
 
 def commands_sender() -> Grant:
@@ -263,7 +288,8 @@ NOTIFIER_DURABLES = (
 _SERVICES = (
     Identity(
         "ingest",
-        "Reads the mailboxes; stores MIME; publishes received, changed, deleted and sent",
+        "Reads the mailboxes; stores MIME; publishes received, changed, deleted and sent; "
+        "answers the personal opt-in command",
         consumes(INGEST_WORK_STREAM, *INGEST_DURABLES)
         + events_publisher(
             _mail("received"),
@@ -279,7 +305,8 @@ _SERVICES = (
         + start_recorder("ingest")
         + kv_owner(INGEST_BUCKET)
         + kv_reader(WRITEBACKS_BUCKET)
-        + mime_writer(),
+        + mime_writer()
+        + commands_answerer("ingest"),
     ),
     Identity(
         "classifier",
@@ -308,17 +335,18 @@ _SERVICES = (
         + start_recorder("router")
         + kv_owner(CASES_BUCKET)
         + kv_owner(WRITEBACKS_BUCKET)
-        + commands_answerer(),
+        + commands_answerer("router"),
         ROUTER_DURABLES,
     ),
     Identity(
         "websak",
-        "Files archival mail and replies in WebSak",
+        "Files archival mail and replies in WebSak; answers the archive's commands",
         consumes(EVENTS_STREAM, *WEBSAK_DURABLES)
         + events_publisher(_mail("archived"), _alert("archive_failed"))
         + start_recorder("websak")
         + kv_owner(RECEIPTS_BUCKET)
-        + mime_reader(),
+        + mime_reader()
+        + commands_answerer("websak"),
         WEBSAK_DURABLES,
     ),
     Identity(
@@ -381,7 +409,8 @@ ADMIN = Identity(
 
 OPERATOR = Identity(
     "operator",
-    "Runs `sakspost status` and `cases`: stream and consumer state, dead letters, commands",
+    "Runs `sakspost status`, `cases` and `personal`: stream and consumer state, dead letters, "
+    "commands (each carrying its person's or operator's token)",
     Grant(
         publish=(
             "$JS.API.INFO",
@@ -396,9 +425,23 @@ OPERATOR = Identity(
     + ephemeral_reader(DEAD_LETTER_STREAM)
     + kv_reader(CASES_BUCKET)
     + commands_sender()
-    # A person's decision to opt a personal mailbox in or out (R15), kept in ingest's bucket;
-    # not the subscriptions beside it, whose clientState secrets are ingest's alone.
-    + kv_keys_owner(INGEST_BUCKET, "personal.optin"),
+    # Who opted a personal mailbox in or out (R15), for `sakspost personal list`: read only (the
+    # owner decides by command, answered by ingest); not the subscriptions beside it, whose
+    # clientState secrets are ingest's alone.
+    + kv_keys_reader(INGEST_BUCKET, "personal.optin"),
+)
+
+OVERVIEW = Identity(
+    "overview",
+    "The supervisors' web page: sends commands with the signed-in person's token, watches the "
+    "cases, follows alerts, keeps its sessions, records who viewed a case",
+    commands_sender()
+    + kv_reader(CASES_BUCKET)
+    + alert_follower()
+    # No consumer of the services' names, even filtered on alerts.
+    + Grant(deny_publish=_services_durables(EVENTS_STREAM))
+    + kv_owner(OVERVIEW_BUCKET)
+    + events_publisher(f"{subjects.PREFIX}.audit.case_viewed.*"),
 )
 
 INTEGRATOR = Identity(
@@ -421,7 +464,7 @@ INTEGRATOR = Identity(
     ),
 )
 
-IDENTITIES: tuple[Identity, ...] = (ADMIN, OPERATOR, INTEGRATOR, *_SERVICES)
+IDENTITIES: tuple[Identity, ...] = (ADMIN, OPERATOR, INTEGRATOR, OVERVIEW, *_SERVICES)
 
 
 def identity(name: str) -> Identity:

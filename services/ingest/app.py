@@ -3,7 +3,8 @@
 Mail enters Sakspost only here. The webhook stores accepted notifications in ingest's work stream
 before answering; the fetcher (a durable consumer of that stream) reads Graph and publishes
 `received`, `sent`, `changed` and `deleted`; the replica holding the lease keeps the subscriptions
-alive and runs delta, so that mail is not lost when notifications are.
+alive and runs delta, so that mail is not lost when notifications are. It also answers the one
+command whose state it owns, a person's opt-in or opt-out (`personal/decide.py`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import socket
 from dataclasses import dataclass
 from typing import Annotated
 
+from faststream.nats.annotations import NatsMessage
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from schemas.commands import CommandReply, PersonalDecideRequest, Verb
 from schemas.events import (
     Alert,
     MailChanged,
@@ -29,6 +32,13 @@ from schemas.events import (
 )
 from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
+from services.common.commanding import (
+    answer,
+    command_gate,
+    command_router,
+    command_subscriber,
+    starting,
+)
 from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.graph import graph_client_for
 from services.common.isolation import Isolation
@@ -46,6 +56,7 @@ from services.ingest.directory import SubscriptionDirectory
 from services.ingest.fetcher import Fetcher
 from services.ingest.gateway import GraphGateway, MailboxGate
 from services.ingest.links import GRAPH_LINK_CHANNEL, refused_link_alert
+from services.ingest.personal.decide import PersonalDecisions
 from services.ingest.personal.mailroom import Mailroom
 from services.ingest.personal.state import PersonalState
 from services.ingest.personal.watcher import PERSONAL_PATH, PersonalWatcher
@@ -82,6 +93,7 @@ class Running:
     upkeep: Upkeep
     personal: PersonalWatcher
     tasks: tuple[asyncio.Task[None], ...]
+    decisions: PersonalDecisions
 
 
 def public_url(settings: Settings, ingest: IngestSettings) -> str:
@@ -127,9 +139,13 @@ def build(
     )
     holder: dict[str, Running] = {}
     workers = service.workers()
+    _answer_personal_decisions(service, holder)
 
     @service.on_startup
     async def start() -> None:
+        # The personal opt-in command is answered for verified owners only: without Sakspost's
+        # own app registration ingest does not start (SettingsError names the missing variables).
+        gate = command_gate(settings, org)
         keys = signing_keys(settings)
         rich = RichNotifications.from_settings(settings, config)
         state = IngestState(await service.key_value(INGEST_BUCKET))
@@ -208,6 +224,7 @@ def build(
             upkeep,
             personal,
             tasks,
+            PersonalDecisions(personal_state, gate, utc_now),
         )
 
     @service.on_shutdown
@@ -269,3 +286,21 @@ def build(
         service.consumer(fetcher_spec(department))(on_work)
 
     return service
+
+
+def _answer_personal_decisions(service: ServiceApp, holder: dict[str, Running]) -> None:
+    """Answer `sakspost.cmd.personal_decide` (the owner's own mailbox, R15)."""
+    commands = command_router(utc_now)
+
+    @command_subscriber(commands, Verb.PERSONAL_DECIDE)
+    async def personal_decide(request: PersonalDecideRequest, message: NatsMessage) -> CommandReply:
+        async def verified() -> CommandReply:
+            running = holder.get("running")
+            if running is None:
+                return starting("ingest")
+            actor = await running.decisions.gate.actor(Verb.PERSONAL_DECIDE, message.headers)
+            return await running.decisions.decide(request, actor)
+
+        return await answer("ingest", Verb.PERSONAL_DECIDE, verified(), utc_now)
+
+    service.broker.include_router(commands)

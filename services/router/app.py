@@ -12,22 +12,19 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
-from faststream.middlewares import ExceptionMiddleware
-from faststream.nats import NatsRouter
-from pydantic import Field, ValidationError
+from faststream.nats.annotations import NatsMessage
+from pydantic import Field
 
 from schemas.commands import (
-    COMMANDS,
     CaseAssignRequest,
     CaseClassifyRequest,
+    CaseConfirmPrivateRequest,
     CaseDoneRequest,
     CaseListRequest,
     CaseShowRequest,
-    CommandError,
     CommandReply,
-    ErrorCode,
     Verb,
 )
 from schemas.events import (
@@ -41,16 +38,25 @@ from schemas.events import (
     MailRouted,
 )
 from schemas.subjects import mail_event_filter
+from services.common.actors import Actor
 from services.common.app import ServiceApp
 from services.common.away import AwayCheck
 from services.common.clock import Clock, system_clock
+from services.common.commanding import (
+    Gate,
+    answer,
+    command_gate,
+    command_router,
+    command_subscriber,
+    starting,
+)
 from services.common.errors import TransientError
 from services.common.graph import graph_client_for
 from services.common.jetstream import CASES_BUCKET, WRITEBACKS_BUCKET, ConsumerSpec
 from services.common.orgconfig import Organisation
 from services.common.publisher import Channel
 from services.common.settings import Settings
-from services.router.commands import Commands, invalid_request
+from services.router.commands import Commands
 from services.router.context import RouterContext
 from services.router.flow import CaseFlow
 from services.router.graph_io import OutlookWriter
@@ -68,8 +74,6 @@ INPUTS = ConsumerSpec(
     ),
     description="Open, route, complete and watch every case (R8, R10-R13, R17)",
 )
-# One replica answers each command; any replica may.
-COMMAND_QUEUE = "router"
 
 
 @dataclass
@@ -78,6 +82,7 @@ class Router:
 
     flow: CaseFlow
     commands: Commands
+    gate: Gate
     watch: Watch
     watching: asyncio.Task[None] | None = field(default=None)
 
@@ -134,6 +139,9 @@ def build(
 
     @service.on_startup
     async def start() -> None:
+        # No command is answered for anyone the router cannot verify: without Sakspost's own app
+        # registration it does not start (SettingsError names the missing variables).
+        gate = command_gate(settings, org)
         graph = graph_client_for(settings)
         store = CaseStore(
             await service.key_value(CASES_BUCKET), await service.key_value(WRITEBACKS_BUCKET)
@@ -152,7 +160,8 @@ def build(
         watch = Watch(flow, service.publisher, clock)
         parts.router = Router(
             flow=flow,
-            commands=Commands(flow, clock),
+            commands=Commands(flow, gate, clock),
+            gate=gate,
             watch=watch,
             watching=asyncio.create_task(watch.run(config.watch_interval_seconds)),
         )
@@ -177,55 +186,56 @@ def _answer_commands(service: ServiceApp, holder: RouterHolder, clock: Clock) ->
 
     Each handler is typed with its verb's request model, so the AsyncAPI document shows it; a
     request that does not validate still gets a reply naming the problem (`invalid_request`).
+    The actor comes from the message's `Authorization` header, never from the body.
     """
-    commands = NatsRouter(
-        middlewares=(
-            ExceptionMiddleware(
-                publish_handlers={ValidationError: lambda error: invalid_request(error, clock())}
-            ),
-        )
-    )
+    commands = command_router(clock)
 
-    def subscriber(verb: Verb) -> Callable[[Any], Any]:
-        request, reply = COMMANDS[verb]
-        return commands.subscriber(
-            verb.subject,
-            queue=COMMAND_QUEUE,
-            title=f"cmd.{verb.value}",
-            description=f"Request {request.__name__}, reply {reply.__name__}",
-        )
-
-    async def answer(
-        verb: Verb, work: Callable[[Commands], Awaitable[CommandReply]]
+    async def run(
+        verb: Verb,
+        message: NatsMessage,
+        case_id: str | None,
+        work: Callable[[Commands, Actor], Awaitable[CommandReply]],
     ) -> CommandReply:
-        router = holder.router
-        if router is None:
-            return STARTING
-        return await router.commands.answer(verb, work(router.commands))
+        async def verified() -> CommandReply:
+            router = holder.router
+            if router is None:
+                return starting("router")
+            actor = await router.gate.actor(verb, message.headers, case_id)
+            return await work(router.commands, actor)
 
-    @subscriber(Verb.LIST)
-    async def list_cases(request: CaseListRequest) -> CommandReply:
-        return await answer(Verb.LIST, lambda commands: commands.list_cases(request))
+        return await answer("router", verb, verified(), clock)
 
-    @subscriber(Verb.SHOW)
-    async def show(request: CaseShowRequest) -> CommandReply:
-        return await answer(Verb.SHOW, lambda commands: commands.show(request))
+    @command_subscriber(commands, Verb.LIST)
+    async def list_cases(request: CaseListRequest, message: NatsMessage) -> CommandReply:
+        return await run(Verb.LIST, message, None, lambda c, a: c.list_cases(request, a))
 
-    @subscriber(Verb.ASSIGN)
-    async def assign(request: CaseAssignRequest) -> CommandReply:
-        return await answer(Verb.ASSIGN, lambda commands: commands.assign(request))
+    @command_subscriber(commands, Verb.SHOW)
+    async def show(request: CaseShowRequest, message: NatsMessage) -> CommandReply:
+        return await run(Verb.SHOW, message, request.case_id, lambda c, a: c.show(request, a))
 
-    @subscriber(Verb.DONE)
-    async def done(request: CaseDoneRequest) -> CommandReply:
-        return await answer(Verb.DONE, lambda commands: commands.done(request))
+    @command_subscriber(commands, Verb.ASSIGN)
+    async def assign(request: CaseAssignRequest, message: NatsMessage) -> CommandReply:
+        return await run(Verb.ASSIGN, message, request.case_id, lambda c, a: c.assign(request, a))
 
-    @subscriber(Verb.CLASSIFY)
-    async def classify(request: CaseClassifyRequest) -> CommandReply:
-        return await answer(Verb.CLASSIFY, lambda commands: commands.classify(request))
+    @command_subscriber(commands, Verb.DONE)
+    async def done(request: CaseDoneRequest, message: NatsMessage) -> CommandReply:
+        return await run(Verb.DONE, message, request.case_id, lambda c, a: c.done(request, a))
+
+    @command_subscriber(commands, Verb.CLASSIFY)
+    async def classify(request: CaseClassifyRequest, message: NatsMessage) -> CommandReply:
+        return await run(
+            Verb.CLASSIFY, message, request.case_id, lambda c, a: c.classify(request, a)
+        )
+
+    @command_subscriber(commands, Verb.CONFIRM_PRIVATE)
+    async def confirm_private(
+        request: CaseConfirmPrivateRequest, message: NatsMessage
+    ) -> CommandReply:
+        return await run(
+            Verb.CONFIRM_PRIVATE,
+            message,
+            request.case_id,
+            lambda c, a: c.confirm_private(request, a),
+        )
 
     service.broker.include_router(commands)
-
-
-STARTING = CommandReply(
-    ok=False, error=CommandError(code=ErrorCode.BUSY, message="the router is starting")
-)

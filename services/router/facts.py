@@ -28,7 +28,7 @@ class AssignFact:
 
 @dataclass(frozen=True)
 class DoneFact:
-    """A person marks the case Ferdig (R12)."""
+    """A person marks the case Ferdig (R12), or confirms its private verdict (R9d)."""
 
     fact_id: str
     by: Party

@@ -55,10 +55,11 @@ class PlanRequest:
 
 def reopens(record: CaseRecord, new_class: MailClass) -> bool:
     """Whether a class correction reopens the case for routing: a case closed as private on its
-    own (`auto_privat`) that a person says is not private after all (R9d, R17)."""
+    own (`auto_privat`) or confirmed so by a supervisor (`confirmed_private`) that a person says
+    is not private after all (R9d, R17)."""
     return (
         not record.is_open
-        and record.completed_via is CompletedVia.AUTO_PRIVAT
+        and record.completed_via in (CompletedVia.AUTO_PRIVAT, CompletedVia.CONFIRMED_PRIVATE)
         and record.mail_class is not None
         and new_class is not record.mail_class
         and new_class is not MailClass.PRIVAT

@@ -14,7 +14,7 @@ from schemas.vocab import AlertKind, Severity
 from services.websak.receipts import Receipt
 
 MAX_REASON_LENGTH = 500
-RETRY_HINT = "Prøv på nytt når årsaka er retta: python -m services.websak retry {case_id}"
+RETRY_HINT = "Prøv på nytt når årsaka er retta: sakspost cases retry-archive {case_id}"
 
 
 def refusal_alert(receipt: Receipt, reason: str, now: datetime) -> Alert:

@@ -7,7 +7,8 @@ configuration stops it at once with a message that names the variable or field t
 
 It also remembers what a shared mailbox sent (`sakspost.mail.sent.*`, with the classifier's
 `sensitive_outgoing` alerts), so that a reply sent from Sakspost can be filed as an outgoing
-journalpost by command (R14: `python -m services.websak archive-outgoing`).
+journalpost by command (R14). It answers the archive's two commands, `retry_archive` and
+`archive_reply` (`commands.py`), for verified people and operators only.
 """
 
 from __future__ import annotations
@@ -18,14 +19,31 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, Any
 
+from faststream.nats.annotations import NatsMessage
 from nats.js import JetStreamContext
 from pydantic import Field
 
+from schemas.commands import (
+    ArchiveReply,
+    ArchiveReplyRequest,
+    ArchiveRetryRequest,
+    CommandReply,
+    Verb,
+)
 from schemas.events import Alert, Event, MailArchived, MailRouted, MailSent, utc_now
 from schemas.subjects import PREFIX, mail_event_filter
 from schemas.vocab import AlertKind
+from services.common.actors import Actor
 from services.common.app import ServiceApp
 from services.common.clock import Clock
+from services.common.commanding import (
+    Gate,
+    answer,
+    command_gate,
+    command_router,
+    command_subscriber,
+    starting,
+)
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
 from services.common.metrics import ARCHIVE_OLDEST_PENDING_SECONDS, export
 from services.common.mimelimits import MimeParseLimits, read_whole
@@ -37,6 +55,7 @@ from services.common.settings import Settings
 from services.common.workers import WorkerPool
 from services.websak.acos import AcosWebSakArchive
 from services.websak.archiving import Archiver
+from services.websak.commands import ArchiveCommands
 from services.websak.config import (
     ArchivingOptions,
     MarkerKey,
@@ -119,6 +138,8 @@ async def open_archiver(
 class _Running:
     archiver: Archiver | None = None
     archive: AcosWebSakArchive | None = None
+    commands: ArchiveCommands | None = None
+    gate: Gate | None = None
 
     def current(self) -> Archiver:
         if self.archiver is None:
@@ -159,6 +180,9 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
 
     @service.on_startup
     async def start() -> None:
+        # The archive's commands are answered for verified actors only: without Sakspost's own
+        # app registration websak does not start (SettingsError names the missing variables).
+        gate = command_gate(settings, org)
         running.archiver, running.archive = await open_archiver(
             service.jetstream(),
             service.publisher.publish,
@@ -167,6 +191,10 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
             wiring,
             workers,
         )
+        running.commands = ArchiveCommands(running.archiver, gate)
+        running.gate = gate
+
+    _answer_commands(service, running, wiring.clock)
 
     @service.on_shutdown
     async def stop() -> None:
@@ -196,3 +224,36 @@ def build(settings: Settings, org: Organisation, wiring: Wiring | None = None) -
                 await receipts.mark_sensitive_outgoing(case_id)
 
     return service
+
+
+def _answer_commands(service: ServiceApp, running: _Running, clock: Clock) -> None:
+    """Answer `sakspost.cmd.retry_archive` and `sakspost.cmd.archive_reply`."""
+    router = command_router(clock)
+
+    async def run(
+        verb: Verb,
+        message: NatsMessage,
+        case_id: str,
+        work: Callable[[ArchiveCommands, Actor], Awaitable[ArchiveReply]],
+    ) -> CommandReply:
+        async def verified() -> CommandReply:
+            if running.commands is None or running.gate is None:
+                return starting("websak")
+            actor = await running.gate.actor(verb, message.headers, case_id)
+            return await work(running.commands, actor)
+
+        return await answer("websak", verb, verified(), clock)
+
+    @command_subscriber(router, Verb.RETRY_ARCHIVE)
+    async def retry_archive(request: ArchiveRetryRequest, message: NatsMessage) -> CommandReply:
+        return await run(
+            Verb.RETRY_ARCHIVE, message, request.case_id, lambda c, a: c.retry(request, a)
+        )
+
+    @command_subscriber(router, Verb.ARCHIVE_REPLY)
+    async def archive_reply(request: ArchiveReplyRequest, message: NatsMessage) -> CommandReply:
+        return await run(
+            Verb.ARCHIVE_REPLY, message, request.case_id, lambda c, a: c.reply(request, a)
+        )
+
+    service.broker.include_router(router)

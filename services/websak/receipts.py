@@ -8,14 +8,14 @@ recorded. Stages, in order: `started` (placement chosen) → `journalpost_create
 `documents_uploaded` (registry number, documents) → `done` (`archived` published).
 
 A permanent refusal is kept on the receipt (`refusal`) with its reason: the mail is never dropped,
-and a supervisor can retry it (`python -m services.websak retry`).
+and a supervisor can retry it (`sakspost cases retry-archive`, the `retry_archive` command).
 
 The bucket also maps a conversation to the archive case of its first archived mail
 (`conversation.<sha256 of the conversation id>`), so later mails of the thread join that case.
 
 Mail a shared mailbox sent (`sent` events) is remembered under `outgoing.<case id>` (department,
 MIME, conversation; no content), and the classifier's `sensitive_outgoing` alert about it under
-`outgoing-sensitive.<case id>`, so that `archive-outgoing` can file it later (R14) in a screened
+`outgoing-sensitive.<case id>`, so that `archive_reply` can file it later (R14) in a screened
 case when it is sensitive (R3). Its receipt is an ordinary one with `outgoing` set.
 """
 
@@ -68,7 +68,9 @@ class ArchiveRequest(_Record):
     conversation_id: str | None
     routed_event_id: str = Field(description="The routed (or, outgoing: sent) event it came from")
     outgoing: bool = False
-    by: str | None = Field(default=None, description="Staff id who filed an outgoing reply")
+    by: str | None = Field(
+        default=None, description="Who asked by command: filed an outgoing reply, or retried"
+    )
 
     @classmethod
     def from_routed(cls, event: MailRouted, mime_sha256: str) -> ArchiveRequest:

@@ -14,6 +14,7 @@ import pytest
 from faststream.nats import JStream, NatsBroker
 
 from schemas.asyncapi import complete, faststream_document, service_document
+from schemas.commands import Verb
 from schemas.contract import contract_document, undeclared_channels
 from schemas.events import ContractModel, MailReceived
 from schemas.examples import EXAMPLES
@@ -114,6 +115,25 @@ def test_events_carry_their_msg_id_and_trace_context_and_commands_trace_context(
     assign = messages["cmd.assign:SubscribeMessage"]
     assert "Nats-Msg-Id" not in assign["headers"]["properties"]
     assert "traceparent" in assign["headers"]["properties"]
+    # Issue 19: a command request carries who asks; its reply does not.
+    assert assign["headers"]["required"] == ["Authorization"]
+    assert assign["examples"][0]["headers"]["Authorization"].startswith("Bearer ")
+    assert "Authorization" not in messages["CaseReply"]["headers"]["properties"]
+
+
+def test_every_commands_description_says_which_token_who_may_and_the_errors() -> None:
+    document = contract_document()
+    commands = {
+        key: operation
+        for key, operation in document["operations"].items()
+        if key.startswith("cmd.")
+    }
+    assert {key.removeprefix("cmd.") for key in commands} == {verb.value for verb in Verb}
+    for key, operation in commands.items():
+        channel = document["channels"][operation["channel"]["$ref"].split("/")[-1]]
+        text = channel.get("description", "") + operation.get("description", "")
+        for needed in ("Authorization: Bearer", "SAKSPOST_AUTH_CLIENT_ID", "Who may", "forbidden"):
+            assert needed in text, (key, needed)
 
 
 def test_every_message_has_examples_that_fit_its_payload_schema() -> None:

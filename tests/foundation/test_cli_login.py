@@ -26,7 +26,13 @@ COMMANDS = {
 def _run(arguments: list[str], environment: dict[str, str]) -> tuple[int, str]:
     # `--data-dir` sets SAKSPOST_DATA_DIR for the command; naming it here makes the runner put
     # the variable back afterwards, so no later test in this process logs in from that folder.
-    isolated = {"SAKSPOST_LANGUAGE": "en", "SAKSPOST_DATA_DIR": None, **environment}
+    # `cases` also needs a person's token (issue 19), which only the answering service checks.
+    isolated = {
+        "SAKSPOST_LANGUAGE": "en",
+        "SAKSPOST_DATA_DIR": None,
+        "SAKSPOST_TOKEN": "a.person's.token",
+        **environment,
+    }
     result = RUNNER.invoke(app, arguments, env=isolated)
     return result.exit_code, (result.stdout + result.stderr).strip()
 

@@ -15,6 +15,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js import api
 
+from schemas.commands import Verb
 from schemas.subjects import command_subject
 from services.common.connect import NatsUnavailable, connect_login
 from services.common.credentials import NatsLogin
@@ -23,6 +24,7 @@ from services.common.jetstream import (
     EVENTS_STREAM,
     INGEST_BUCKET,
     MIME_BUCKET,
+    OVERVIEW_BUCKET,
 )
 from services.common.mimestore import MimeStore
 from services.common.natsserver import NatsServer
@@ -33,6 +35,7 @@ from tests.support.violations import connect_watched
 Action = Callable[[Client, "Target"], Coroutine[Any, Any, object]]
 MIME = b"From: a@example.invalid\r\nSubject: R13\r\n\r\nnever deleted\r\n"
 SECRET_KEY = "subscription.post"
+OPT_IN_KEY = "personal.optin.kari"
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,12 @@ async def read_ingests_secrets(nc: Client, target: Target) -> object:
 
 async def opt_a_mailbox_in(nc: Client, target: Target) -> object:
     kv = await nc.jetstream().key_value(INGEST_BUCKET)
-    return await kv.put("personal.optin.kari", b'{"opted_in": true}')
+    return await kv.put(OPT_IN_KEY, b'{"opted_in": true}')
+
+
+async def read_an_opt_in(nc: Client, target: Target) -> object:
+    # `sakspost personal list` reads the decisions; only ingest records them (by command).
+    return await (await nc.jetstream().key_value(INGEST_BUCKET)).get(OPT_IN_KEY)
 
 
 async def forge_archived(nc: Client, target: Target) -> object:
@@ -116,6 +124,59 @@ async def send_a_command(nc: Client, target: Target) -> object:
         if type(error).__name__ == "NoRespondersError":
             return "sent"
         raise
+
+
+async def _answer(nc: Client, verb: Verb) -> object:
+    subscription = await nc.subscribe(verb.subject, queue=verb.answerer)
+    await nc.flush()
+    return subscription
+
+
+async def answer_a_case_command(nc: Client, target: Target) -> object:
+    return await _answer(nc, Verb.ASSIGN)
+
+
+async def answer_an_archive_command(nc: Client, target: Target) -> object:
+    return await _answer(nc, Verb.RETRY_ARCHIVE)
+
+
+async def answer_a_personal_decision(nc: Client, target: Target) -> object:
+    return await _answer(nc, Verb.PERSONAL_DECIDE)
+
+
+async def _follow(nc: Client, name: str, subjects: str) -> object:
+    """A short-lived consumer pushing to the identity's own inbox, as the overview follows."""
+    config = api.ConsumerConfig(
+        name=name,
+        filter_subject=subjects,
+        deliver_subject=nc.new_inbox(),
+        ack_policy=api.AckPolicy.NONE,
+        inactive_threshold=30,
+    )
+    return await nc.jetstream().add_consumer(EVENTS_STREAM, config=config)
+
+
+async def follow_the_alerts(nc: Client, target: Target) -> object:
+    return await _follow(nc, "probe-alerts", "sakspost.alert.>")
+
+
+async def follow_the_mail_events(nc: Client, target: Target) -> object:
+    return await _follow(nc, "probe-mail", "sakspost.mail.>")
+
+
+async def watch_the_cases(nc: Client, target: Target) -> object:
+    watcher = await (await nc.jetstream().key_value(CASES_BUCKET)).watchall()
+    await watcher.stop()  # type: ignore[no-untyped-call]
+    return watcher
+
+
+async def keep_an_overview_session(nc: Client, target: Target) -> object:
+    return await (await nc.jetstream().key_value(OVERVIEW_BUCKET)).put("session.probe", b"{}")
+
+
+async def record_a_case_view(nc: Client, target: Target) -> object:
+    subject = "sakspost.audit.case_viewed.post"
+    return await nc.jetstream().publish(subject, b"{}", stream=EVENTS_STREAM)
 
 
 async def delete_a_mime_object(nc: Client, target: Target) -> object:
@@ -157,12 +218,21 @@ TABLE: dict[Action, frozenset[str]] = {
     write_a_case_record: frozenset({"router"}),
     record_a_routers_start: frozenset({"router"}),
     read_ingests_secrets: frozenset({"ingest", "admin"}),
-    opt_a_mailbox_in: frozenset({"ingest", "operator"}),
+    opt_a_mailbox_in: frozenset({"ingest"}),
+    read_an_opt_in: frozenset({"ingest", "operator", "admin"}),
     forge_archived: frozenset({"websak"}),
     forge_received: frozenset({"ingest"}),
     pull_the_routers_consumer: frozenset({"router", "admin"}),
     replace_the_routers_consumer: frozenset({"admin"}),
-    send_a_command: frozenset({"operator"}),
+    send_a_command: frozenset({"operator", "overview"}),
+    answer_a_case_command: frozenset({"router", "admin"}),
+    answer_an_archive_command: frozenset({"websak", "admin"}),
+    answer_a_personal_decision: frozenset({"ingest", "admin"}),
+    follow_the_alerts: frozenset({"overview", "integrator", "admin"}),
+    follow_the_mail_events: frozenset({"integrator", "admin"}),
+    watch_the_cases: frozenset({"router", "operator", "overview", "admin"}),
+    keep_an_overview_session: frozenset({"overview"}),
+    record_a_case_view: frozenset({"overview"}),
     delete_a_mime_object: frozenset(),
     # Ingest writes the store, so the server takes its second metadata message; the store never
     # reads it (`mimestore.py`), which the test checks below.
@@ -174,12 +244,14 @@ TABLE: dict[Action, frozenset[str]] = {
 
 
 async def _prepare(server: NatsServer) -> Target:
-    """An event, a MIME object and a webhook secret, as ingest leaves them."""
+    """An event, a MIME object, a webhook secret and an opt-in, as ingest leaves them."""
     ingest = await connect_login(server.login("ingest"), "probe-setup")
     try:
         js = ingest.jetstream()
         await js.publish("sakspost.mail.received.post", b"{}", stream=EVENTS_STREAM)
-        await (await js.key_value(INGEST_BUCKET)).put(SECRET_KEY, b'{"client_state": "secret"}')
+        ingests = await js.key_value(INGEST_BUCKET)
+        await ingests.put(SECRET_KEY, b'{"client_state": "secret"}')
+        await ingests.put(OPT_IN_KEY, b'{"opted_in": false}')
         return Target(await MimeStore(js).put(MIME))
     finally:
         await ingest.close()

@@ -23,6 +23,7 @@ from services.ingest.app import build
 from services.ingest.config import IngestSettings
 from services.ingest.work import WORK_STREAM
 from tests.graph_emulator.conftest import FAST, free_socket, raw_mail, send_smtp
+from tests.support.tokens import Issuer
 
 __all__ = ["raw_mail", "send_smtp"]
 
@@ -43,7 +44,10 @@ async def admin(emulator: RunningEmulator) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def ingest_settings(settings: Settings, emulator: RunningEmulator, **changes: Any) -> Settings:
-    return settings.model_copy(update={"graph_base_url": emulator.graph_url, **changes})
+    """Ingest's settings: Graph is the emulator's, and so is the Entra ID of commands' tokens."""
+    return Issuer.of(emulator).settings(
+        settings.model_copy(update={"graph_base_url": emulator.graph_url, **changes})
+    )
 
 
 @asynccontextmanager

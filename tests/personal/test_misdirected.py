@@ -19,16 +19,18 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from schemas.events import utc_now
+from schemas.commands import Verb
 from services.common.idnumbers import identity_kind
 from services.common.jetstream import INGEST_BUCKET, MIME_BUCKET
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.outgoing import NOTICE_HEADER
-from services.ingest.personal.state import Decision, PersonalState, delta_key
+from services.ingest.personal.state import delta_key
 from tests.personal.conftest import sample
+from tests.support.commands import ask
 from tests.support.events import event_log
 from tests.support.stack import RunningStack, running_stack
+from tests.support.tokens import token_for
 
 # Starts processes (nats-server, the stack, services) of its own.
 pytestmark = pytest.mark.integration
@@ -143,11 +145,11 @@ async def test_misdirected_mail_moves_to_sakspost_and_personal_mail_leaves_no_tr
         event_log(stack.settings(), "sakspost.>") as log,
         httpx.AsyncClient(base_url=stack.graph_url, trust_env=False) as graph,
     ):
-        # The owner opts in, recorded as `sakspost personal` does it: as operator.
-        operator = await stack.connect("operator")
-        state = PersonalState(await operator.jetstream().key_value(INGEST_BUCKET))
-        await state.decide(Decision(staff_id=owner.id, opted_in=True, at=utc_now(), by=owner.id))
-        await operator.close()
+        # The owner opts in, signed in, as `sakspost personal opt-in` does it: ingest records it.
+        cli = await stack.connect("operator")
+        decided = await ask(cli, Verb.PERSONAL_DECIDE, token_for(stack, owner.email), opted_in=True)
+        assert decided["ok"], decided
+        await cli.close()
         # Admin, the only identity that may read all of it, inspects what Sakspost keeps.
         connection = await stack.connect("admin")
         js = connection.jetstream()

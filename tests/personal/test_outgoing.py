@@ -1,7 +1,7 @@
 """Outgoing checks on a shared mailbox's Sent Items through the running stack (`sakspost up`).
 
 - R14: a reply in an archival conversation sent from Sakspost (not WebSak) raises
-  `reply_not_from_websak` to the department's supervisors, and `archive-outgoing` files it as an
+  `reply_not_from_websak` to the department's supervisors, and `archive_reply` files it as an
   outgoing journalpost (template of type U) in the conversation's archive case; a sensitive reply
   goes to the department's screened case instead (R3).
 - R2, R3: a sent mail holding an identity number raises `sensitive_outgoing`, naming the kind but
@@ -24,18 +24,22 @@ import httpx
 import pytest
 from nats.js import JetStreamContext
 
+from services.common.actors import Actor
 from services.common.jetstream import RECEIPTS_BUCKET
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.outgoing import NOTICE_HEADER, mark_notice
+from services.common.rights import supervises
 from services.common.seal import SigningKeys, signing_keys
 from services.common.settings import REPO_ROOT
 from services.ingest.state import sent_key
 from services.websak.config import ReceptionCases, load_placement
 from tests.conftest import SAMPLES
 from tests.personal.test_misdirected import STACK_ENV, deliver, identity_number, wait_for_key
+from tests.support.environment import nats_environment
 from tests.support.events import event_log
 from tests.support.stack import RunningStack, running_stack
+from tests.support.tokens import token_for
 from tests.websak_service.support import archive_state, labels
 
 # Starts processes (nats-server, the stack, services) of its own.
@@ -89,24 +93,18 @@ async def recorded(js: JetStreamContext, key: str) -> None:
         await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it untyped
 
 
-async def archive_outgoing(stack: RunningStack, case_id: str, by: str) -> tuple[int, str]:
-    """`python -m services.websak archive-outgoing CASE_ID --by ID` against the stack."""
+async def archive_reply(stack: RunningStack, case_id: str, token: str) -> tuple[int, str]:
+    """`sakspost cases archive-reply CASE_ID`, signed in with `token`, against the stack: a
+    command the running websak service answers."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.websak",
-        "archive-outgoing",
+        "sakspost",
+        "cases",
+        "archive-reply",
         case_id,
-        "--by",
-        by,
         cwd=REPO_ROOT,
-        env=stack.env
-        | {
-            "SAKSPOST_NATS_URL": stack.nats_url,
-            "SAKSPOST_WEBSAK_BASE_URL": stack.websak_url,
-            "SAKSPOST_WEBSAK_TOKEN": "dev-token",
-            "SAKSPOST_LOG_LEVEL": "warning",
-        },
+        env=nats_environment(stack.settings(), SAKSPOST_LANGUAGE="en", SAKSPOST_TOKEN=token),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -172,11 +170,22 @@ async def test_reply_from_sakspost_is_alerted_and_archived_as_outgoing(
             await asyncio.wait_for(recorded(js, key), 30)
         await connection.close()
 
-        # R14: filed by command as outgoing journalposts.
-        unknown, said = await archive_outgoing(stack, "no-such-case", "elin.tjessem")
-        assert unknown == 1 and "not heard" in said
+        # R14: filed by command as outgoing journalposts, by the department's supervisor; a
+        # caseworker may not (issue 19).
+        supervisor = org.staff_member(department.supervisors[0])
+        boss = token_for(stack, supervisor.email)
+        unknown, said = await archive_reply(stack, "no-such-case", boss)
+        assert unknown == 1 and "Unknown case: no-such-case" in said, said
+        worker = next(
+            m
+            for m in org.staff
+            if org.may_be_assigned(label["department"], m.id)
+            and not supervises(org, Actor(m.id, m.name, "person"), label["department"])
+        )
+        refused, said = await archive_reply(stack, plain_id, token_for(stack, worker.email))
+        assert refused == 1 and f"{worker.id} may not do this" in said, said
         for sent_id in (plain_id, sensitive_id):
-            code, said = await archive_outgoing(stack, sent_id, "elin.tjessem")
+            code, said = await archive_reply(stack, sent_id, boss)
             assert code == 0, said
         state = await archive_state(stack.websak_url)
 
@@ -200,7 +209,7 @@ async def test_reply_from_sakspost_is_alerted_and_archived_as_outgoing(
         if payload["kind"] == "sensitive_outgoing":
             assert "fodselsnummer" in payload["summary"]
         elif payload["kind"] == "reply_not_from_websak":
-            assert f"archive-outgoing {payload['case_id']}" in payload["summary"]
+            assert f"archive-reply {payload['case_id']}" in payload["summary"]
 
     archived = next(p for _, p in log.seen if p["type"] == "archived")
     posts = {str(jp["id"]): jp for jp in state["journalposter"].values()}

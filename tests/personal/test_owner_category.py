@@ -19,7 +19,7 @@ from nats.js import JetStreamContext
 
 from devtools.graph_emulator import RunningEmulator
 from devtools.graph_emulator.store import Change
-from schemas.events import utc_now
+from schemas.commands import Verb
 from services.common.graph import graph_client_for
 from services.common.jetstream import INGEST_BUCKET
 from services.common.mail import ParsedMail, parse_mail
@@ -27,10 +27,12 @@ from services.common.orgconfig import Organisation
 from services.common.outgoing import NOTICE_HEADER, original_of
 from services.common.seal import SigningKeys, signing_keys
 from services.common.settings import Settings
-from services.ingest.personal.state import Decision, PersonalState, delta_key, mail_key
+from services.ingest.personal.state import PersonalState, delta_key, mail_key
 from tests.ingest.conftest import ingest_settings, running_ingest
 from tests.personal.test_misdirected import wait_for_key
+from tests.support.commands import ask
 from tests.support.connections import Connect
+from tests.support.tokens import token_for
 
 MAILBOX = Path(__file__).with_name("mailbox")
 OWNER = "elin.tjessem"
@@ -103,10 +105,12 @@ async def test_private_mail_stays_clear_mail_moves_and_the_owner_decides_the_res
     state = PersonalState(await js.key_value(INGEST_BUCKET))  # admin reads what ingest keeps
     graph = graph_client_for(ingest_settings(settings, emulator), retries=False)
     async with running_ingest(settings, org, emulator):
-        # The owner opts in, recorded as `sakspost personal` does it: as operator.
-        operator = PersonalState(await (await connect_as("operator")).jetstream().key_value(
-            INGEST_BUCKET))  # fmt: skip
-        await operator.decide(Decision(staff_id=owner.id, opted_in=True, at=utc_now(), by=owner.id))
+        # The owner opts in, signed in, as `sakspost personal opt-in` does it: ingest records it.
+        cli = await connect_as("operator")
+        decided = await ask(
+            cli, Verb.PERSONAL_DECIDE, token_for(emulator, owner.email), opted_in=True
+        )
+        assert decided["ok"] and decided["staff_id"] == owner.id, decided
         # The first round of the Inbox only sets its cursor: mail after it is watched.
         await asyncio.wait_for(wait_for_key(js, delta_key(owner.id, "inbox")), 30)
         ids = {

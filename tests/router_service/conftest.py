@@ -1,4 +1,5 @@
-"""Fixtures: the Graph emulator, a msgraph-sdk client on it, and the router in-process."""
+"""Fixtures: the Graph emulator (also the Entra ID that signs the commands' tokens), a
+msgraph-sdk client on it, and the router in-process."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from nats.js import JetStreamContext
 from devtools.graph_emulator import RunningEmulator, run_emulator
 from services.common.app import ServiceApp
 from services.common.graph import make_graph_client
-from services.common.orgconfig import Organisation
+from services.common.orgconfig import Operator, Organisation
 from services.common.settings import Settings
 from services.router.app import build
 from services.router.settings import RouterSettings
 from tests.support.publishing import EventInjector
+from tests.support.tokens import Issuer
 
 from .support import FakeClock, Mailroom
 
+OPERATOR_ID = "drift"
+OPERATOR_APP = "0d1e2f3a-0000-4000-8000-00000000d41f"
 # The watch never ticks by itself in these tests unless a test asks it to.
 QUIET = RouterSettings(watch_interval_seconds=3600, away_cache_seconds=0, case_wait_seconds=60)
 
@@ -32,8 +36,22 @@ async def emulator(org: Organisation) -> AsyncIterator[RunningEmulator]:
 
 
 @pytest.fixture
-def router_env(settings: Settings, emulator: RunningEmulator) -> Settings:
-    return settings.model_copy(update={"graph_base_url": emulator.graph_url})
+def org(org: Organisation) -> Organisation:
+    """The organisation file with one operator, signed in as its own application."""
+    return org.model_copy(
+        update={"operators": [Operator(id=OPERATOR_ID, name="Drift", app_id=OPERATOR_APP)]}
+    )
+
+
+@pytest.fixture
+def issuer(emulator: RunningEmulator) -> Issuer:
+    return Issuer.of(emulator)
+
+
+@pytest.fixture
+def router_env(settings: Settings, emulator: RunningEmulator, issuer: Issuer) -> Settings:
+    """The router's settings: Graph and Entra ID are the emulator's."""
+    return issuer.settings(settings.model_copy(update={"graph_base_url": emulator.graph_url}))
 
 
 @pytest.fixture

@@ -162,10 +162,11 @@ class Mailroom:
         await self.graph.users.by_user_id(staff_email).mailbox_settings.patch(settings)
 
 
-async def cli(settings: Settings, *args: str) -> tuple[int, str]:
-    """Run `sakspost cases …` as a supervisor would: its own process, talking only NATS."""
+async def cli(settings: Settings, *args: str, token: str) -> tuple[int, str]:
+    """Run `sakspost cases …` as a supervisor would: its own process, talking only NATS, signed
+    in with `token` (what `sakspost login` would give it)."""
     # `cases` logs in as operator, from the credentials folder.
-    env = nats_environment(settings, SAKSPOST_LANGUAGE="nn", COLUMNS="200")
+    env = nats_environment(settings, SAKSPOST_LANGUAGE="nn", COLUMNS="200", SAKSPOST_TOKEN=token)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",

@@ -13,8 +13,9 @@ from services.common.settings import Settings
 from services.router.app import RouterHolder, build
 from tests.router.builders import oslo
 from tests.support.events import event_log
+from tests.support.tokens import Issuer, operator_token, token_for
 
-from .conftest import QUIET
+from .conftest import OPERATOR_APP, QUIET
 from .support import FakeClock, Mailroom, cli, mail
 
 
@@ -31,8 +32,11 @@ def _router(
 
 
 async def test_overdue_list_and_alerts_across_a_weekend_and_whit_monday(
-    router_env: Settings, org: Organisation, mailroom: Mailroom, settings: Settings
+    router_env: Settings, org: Organisation, mailroom: Mailroom, settings: Settings, issuer: Issuer
 ) -> None:  # R10, R12
+    # An operator sees every department; the stab's deputy supervisor finishes its case.
+    operator = operator_token(issuer, OPERATOR_APP)
+    deputy = token_for(issuer, "siv.lerbrekk@ha.kommune.no")
     clock = FakeClock(oslo(2026, 5, 22, 9))
     router, holder = _router(router_env, org, clock)
     async with event_log(settings) as log, router.running():
@@ -65,21 +69,21 @@ async def test_overdue_list_and_alerts_across_a_weekend_and_whit_monday(
         assert await tick(2026, 5, 26, 10, 1) == [("unassigned", "helse", [stuck.case_id])]
         assert await tick(2026, 5, 26, 16, 0) == []  # due at closing time is not late yet
         assert await tick(2026, 5, 26, 16, 1) == [("overdue", "stab", [innsyn.case_id])]
-        code, output = await cli(settings, "list", "--overdue", "--json")
+        code, output = await cli(settings, "list", "--overdue", "--json", token=operator)
         assert code == 0 and _case_ids(output) == [innsyn.case_id]
 
-        code, output = await cli(settings, "done", innsyn.case_id, "--by", "siv.lerbrekk")
+        code, output = await cli(settings, "done", innsyn.case_id, token=deputy)
         assert code == 0, output
         ((_, completed),) = await log.wait_for_case(innsyn.case_id, "completed")
         assert completed["via"] == "command" and completed["by"]["id"] == "siv.lerbrekk"
 
         assert await tick(2026, 5, 28, 16, 1) == [("overdue", "bygg", [question.case_id])]
         assert await tick(2026, 5, 29, 9) == []  # once per case and kind
-        code, output = await cli(settings, "list", "--overdue", "--json")
+        code, output = await cli(settings, "list", "--overdue", "--json", token=operator)
         assert code == 0 and _case_ids(output) == [question.case_id]
-        code, output = await cli(settings, "list", "--overdue")
+        code, output = await cli(settings, "list", "--overdue", token=operator)
         assert code == 0 and question.case_id in output and "FORSEINKA" not in output
-        code, output = await cli(settings, "list", "--department", "stab", "--json")
+        code, output = await cli(settings, "list", "--department", "stab", "--json", token=deputy)
         assert code == 0 and _case_ids(output) == [innsyn.case_id]
 
     alerts = [(s, p["case_ids"]) for s, p in log.seen if p["type"] == "alert"]

@@ -17,5 +17,14 @@ def nats_environment(settings: Settings, **extra: str) -> dict[str, str]:
     environment["SAKSPOST_NATS_URL"] = settings.nats_url
     if settings.nats_credentials_dir is not None:
         environment["SAKSPOST_NATS_CREDENTIALS_DIR"] = str(settings.nats_credentials_dir)
+    # Who the child accepts commands from: Sakspost's app registration and its Entra ID.
+    for name, value in (
+        ("SAKSPOST_AUTH_TENANT_ID", settings.auth_tenant_id),
+        ("SAKSPOST_AUTH_CLIENT_ID", settings.auth_client_id),
+        ("SAKSPOST_GRAPH_AUTHORITY", settings.graph_authority),
+        ("SAKSPOST_GRAPH_AUTHORITY_CA_FILE", settings.graph_authority_ca_file),
+    ):
+        if value is not None:
+            environment[name] = str(value)
     environment.update(extra)
     return environment

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from devtools.graph_emulator.emulator import APPLICATION_ID, tenant_id_for
 from sakspost.registry import full_layout
 from services.common.connect import connect_login
 from services.common.jetstream import Layout, ProvisionResult, provision
@@ -17,10 +18,14 @@ from services.common.orgconfig import load_organisation
 from services.common.settings import DEFAULT_ORG_CONFIG, Settings
 
 # Quick retries for tests; the consumers are provisioned with the same acknowledgement wait.
+# Services that answer commands start only with Sakspost's app registration: the emulator's
+# tenant and app (a test that sends commands points the authority at its emulator too).
 TEST_SETTINGS: dict[str, Any] = {
     "retry_base_seconds": 0.05,
     "retry_max_seconds": 0.5,
     "ack_wait_seconds": 5,
+    "auth_tenant_id": tenant_id_for(load_organisation(DEFAULT_ORG_CONFIG).domain),
+    "auth_client_id": APPLICATION_ID,
 }
 
 

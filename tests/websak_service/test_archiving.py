@@ -12,7 +12,6 @@ import pytest
 from nats.js import JetStreamContext
 
 from devtools.websak_standin import RunningStandIn
-from devtools.websak_standin.runner import DEFAULT_TOKEN
 from services.common.jetstream import EVENTS_STREAM, RECEIPTS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.settings import REPO_ROOT, Settings
@@ -23,7 +22,8 @@ from tests.conftest import scaled
 from tests.support.environment import nats_environment
 from tests.support.events import EventLog, event_log
 from tests.support.publishing import EventInjector
-from tests.websak_service.conftest import MARKER_KEY, ServiceFactory, wiring_for
+from tests.support.tokens import Issuer, token_for
+from tests.websak_service.conftest import ServiceFactory, wiring_for
 from tests.websak_service.support import (
     Delivered,
     archive_state,
@@ -135,6 +135,7 @@ async def test_permanent_refusal_alerts_at_once_and_the_retry_command_archives_i
     settings: Settings,
     standin: RunningStandIn,
     websak: ServiceFactory,
+    entra: Issuer,
 ) -> None:
     mail = await deliver(injector, org, label_of("0020.eml"))
     behind = await deliver(injector, org, labels("arkivverdig")[0])
@@ -160,29 +161,36 @@ async def test_permanent_refusal_alerts_at_once_and_the_retry_command_archives_i
         assert stored is not None and stored[0].refusal is not None  # kept, never dropped
         (await admin.delete("/_standin/faults")).raise_for_status()
 
-    async with event_log(settings, "sakspost.mail.archived.>") as archived:
-        command = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "services.websak",
-            "retry",
-            stdout=asyncio.subprocess.PIPE,
-            env=nats_environment(
-                settings,
-                SAKSPOST_WEBSAK_BASE_URL=standin.url,
-                SAKSPOST_WEBSAK_TOKEN=DEFAULT_TOKEN,
-                SAKSPOST_WEBSAK_MARKER_KEY=MARKER_KEY.marker_key.get_secret_value(),
-                SAKSPOST_LOG_LEVEL="warning",
-            ),
-            cwd=REPO_ROOT,
-        )
-        output, _ = await asyncio.wait_for(command.communicate(), timeout=60)
-        assert command.returncode == 0, output
-        assert sorted(output.decode().splitlines()) == sorted(
-            f"{refused.case_id}: archived" for refused in (mail, behind)
-        )
+    # Retried by command, answered by the running service, as each department's supervisor; a
+    # supervisor of another department may not (issue 19), and the receipt records who retried.
+    service = websak(settings=entra.settings(settings))
+    async with event_log(settings, "sakspost.mail.archived.>") as archived, service.running():
+        outsider = token_for(entra, "torstein.lode@ha.kommune.no")  # the stab's supervisor
+        code, output = await _retry_archive(settings, outsider, mail.case_id)
+        assert code == 1 and "torstein.lode may not do this in bygg" in output, output
+        for refused in (mail, behind):
+            department = org.departments[refused.routed.department]
+            boss = org.staff_member(department.supervisors[0])
+            code, output = await _retry_archive(
+                settings, token_for(entra, boss.email), refused.case_id
+            )
+            assert code == 0 and f"{refused.case_id}: archived as journalpost" in output, output
         ((_subject, event),) = await archived.wait_for_case(mail.case_id, "archived")
     await assert_one_complete_journalpost(standin.url, mail, event)
+    stored = await ReceiptStore(await js.key_value(RECEIPTS_BUCKET)).get(mail.case_id)
+    assert stored is not None and stored[0].request.by == "ingrid.grodem"
+
+
+async def _retry_archive(settings: Settings, token: str, case_id: str) -> tuple[int, str]:
+    """`sakspost cases retry-archive CASE_ID` in its own process, signed in with `token`."""
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sakspost", "cases", "retry-archive", case_id,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env=nats_environment(settings, SAKSPOST_LANGUAGE="en", SAKSPOST_TOKEN=token),
+        cwd=REPO_ROOT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(command.communicate(), timeout=60)
+    return command.returncode or 0, output.decode()
 
 
 async def test_archive_down_for_a_while_alerts_once_when_overdue_then_archives_all(  # R10

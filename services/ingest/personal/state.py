@@ -80,6 +80,9 @@ class Decision(_Record):
     opted_in: bool
     at: datetime
     by: str
+    request_id: str | None = Field(
+        default=None, description="The command that recorded it: a repeat records nothing new"
+    )
 
 
 class SweepCheckpoint(_Record):
