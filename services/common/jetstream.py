@@ -103,8 +103,8 @@ class Layout:
 def events_stream_config(settings: Settings) -> api.StreamConfig:
     return api.StreamConfig(
         name=EVENTS_STREAM,
-        description="Sakspost mail events, alerts and notice audit: never deleted (R13)",
-        subjects=[subjects.MAIL_ALL, subjects.ALERT_ALL, subjects.NOTICE_ALL],
+        description="Sakspost mail events, alerts, notice and viewing audit: never deleted (R13)",
+        subjects=[subjects.MAIL_ALL, subjects.ALERT_ALL, subjects.NOTICE_ALL, subjects.AUDIT_ALL],
         retention=api.RetentionPolicy.LIMITS,
         storage=api.StorageType.FILE,
         num_replicas=settings.stream_replicas,

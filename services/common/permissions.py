@@ -51,6 +51,7 @@ INGEST_WORK_STREAM = "SAKSPOST_INGEST"
 INGEST_WORK_SUBJECTS = "sakspost.internal.ingest.>"
 THREADS_BUCKET = "sakspost_threads"
 CORRECTIONS_BUCKET = "sakspost_corrections"
+OVERVIEW_BUCKET = "sakspost_overview"
 
 # What no identity may ever do (R13), admin included.
 NEVER = (
@@ -144,6 +145,17 @@ def kv_keys_owner(bucket: str, key_prefix: str) -> Grant:
             f"$JS.API.STREAM.INFO.{stream}",
             f"$JS.API.DIRECT.GET.{stream}.$KV.{bucket}.{key_prefix}.>",
             f"$KV.{bucket}.{key_prefix}.>",
+        )
+    )
+
+
+def kv_keys_reader(bucket: str, key_prefix: str) -> Grant:
+    """Read (never write) the keys under `key_prefix.` of another's bucket."""
+    stream = f"KV_{bucket}"
+    return Grant(
+        publish=(
+            f"$JS.API.STREAM.INFO.{stream}",
+            f"$JS.API.DIRECT.GET.{stream}.$KV.{bucket}.{key_prefix}.>",
         )
     )
 
@@ -335,8 +347,6 @@ _SERVICES = (
     ),
 )
 
-SERVICE_NAMES = tuple(identity.name for identity in _SERVICES)
-
 
 def _services_durables(stream: str) -> tuple[str, ...]:
     """Every consumer-API subject of the services' durables: denied where a wildcard allows."""
@@ -364,6 +374,33 @@ def _others_failures(who: Identity) -> tuple[str, ...]:
         for durable in other.durables
         for subject in (f"$KV.{FAILURES_BUCKET}.{durable}.>", f"{DEAD_LETTER_PREFIX}.{durable}")
     )
+
+
+# The supervisors' web pages (issue 19): they read cases and alerts, and change nothing
+# themselves: every action is a command carrying the signed-in person's token, which the owning
+# service verifies. Alerts are read by short-lived ordered consumers filtered to alerts only.
+OVERVIEW = Identity(
+    "overview",
+    "Shows each department's cases and alerts to its people; sends their commands",
+    kv_reader(CASES_BUCKET)
+    + kv_owner(OVERVIEW_BUCKET)
+    + Grant(
+        publish=(
+            f"$JS.API.STREAM.INFO.{EVENTS_STREAM}",
+            f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.*.{subjects.ALERT_ALL}",
+            f"$JS.API.CONSUMER.DELETE.{EVENTS_STREAM}.*",
+            f"$JS.FC.{EVENTS_STREAM}.>",
+        ),
+        deny_publish=_services_durables(EVENTS_STREAM),
+    )
+    + kv_keys_reader(INGEST_BUCKET, "personal.optin")
+    + events_publisher("sakspost.audit.case_viewed.*")
+    + commands_sender()
+    + start_recorder("overview"),
+)
+
+_SERVICES = (*_SERVICES, OVERVIEW)
+SERVICE_NAMES = tuple(identity.name for identity in _SERVICES)
 
 
 ADMIN = Identity(
