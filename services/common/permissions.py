@@ -269,7 +269,7 @@ NOTIFIER_DURABLES = (
     "notifier-alerts",
 )
 
-_SERVICES = (
+_SERVICES: tuple[Identity, ...] = (
     Identity(
         "ingest",
         "Reads the mailboxes; stores MIME; publishes received, changed, deleted and sent",
