@@ -13,6 +13,7 @@ from schemas.events import CaseViewed
 from services.common.app import ServiceApp
 from services.common.bearer import BearerVerifier
 from services.common.clock import Clock, system_clock
+from services.common.failures import MemoryFailureCounter
 from services.common.jetstream import CASES_BUCKET, INGEST_BUCKET, BucketSpec
 from services.common.orgconfig import Organisation
 from services.common.permissions import OVERVIEW_BUCKET
@@ -51,6 +52,8 @@ def build(
         org,
         publishes=(CASE_VIEWED_CHANNEL,),
         buckets=(SESSIONS,),
+        # No durable consumer, so no attempts to count in KV (and no grant to that bucket).
+        failures=MemoryFailureCounter(),
     )
     base_url = own.base_url(settings.port_for("overview"))
     model = ReadModel(org)

@@ -78,9 +78,9 @@ class SignIn:
         self._lock = asyncio.Lock()
         self._end_session: str | None = None
 
-    def _verify(self) -> str | bool:
+    def _verify(self) -> ssl.SSLContext | bool:
         ca_file = self._auth.authority_ca_file
-        return str(ca_file) if ca_file is not None else True
+        return ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
 
     async def _client(self) -> msal.ConfidentialClientApplication:
         async with self._lock:
@@ -91,7 +91,7 @@ class SignIn:
                     client_credential=self._secret.get_secret_value(),
                     authority=self._authority,
                     instance_discovery=False,
-                    verify=self._verify(),
+                    http_client=_HttpClient(self._verify()),
                 )
             return self._app
 
@@ -127,7 +127,7 @@ class SignIn:
         if self._end_session is None:
             discovery = f"{self._authority}/v2.0/.well-known/openid-configuration"
             try:
-                async with httpx.AsyncClient(verify=_ssl(self._verify()), timeout=10.0) as http:
+                async with httpx.AsyncClient(verify=self._verify(), timeout=10.0) as http:
                     document = (await http.get(discovery)).raise_for_status().json()
             except (httpx.HTTPError, ValueError):
                 return None
@@ -136,5 +136,20 @@ class SignIn:
         return self._end_session or None
 
 
-def _ssl(verify: str | bool) -> ssl.SSLContext | bool:
-    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+class _HttpClient:
+    """msal's HTTP client on httpx, whose TLS check takes the configured CA bundle as given
+    (msal's default, requests, lets REQUESTS_CA_BUNDLE in the environment replace it)."""
+
+    def __init__(self, verify: ssl.SSLContext | bool) -> None:
+        self._client = httpx.Client(verify=verify, timeout=30.0)
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
+        return self._client.get(url, params=params, headers=headers)
+
+    def post(
+        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any
+    ) -> httpx.Response:
+        return self._client.post(url, params=params, data=data, headers=headers)
+
+    def close(self) -> None:
+        self._client.close()
