@@ -62,8 +62,8 @@ def test_nobody_may_delete_or_purge_and_only_admin_may_reconfigure() -> None:  #
         assert reconfigures == (who.name == "admin"), who.name
 
 
-def test_only_the_operator_may_send_commands() -> None:
+def test_only_the_operator_and_the_overview_may_send_commands() -> None:
     senders = {who.name for who in IDENTITIES if may_publish(who, "sakspost.cmd.assign")}
-    assert senders == {"operator"}
+    assert senders == {"operator", "overview"}
     assert may_publish(identity("integrator"), "$JS.API.CONSUMER.MSG.NEXT.SAKSPOST.integrator-x")
     assert not may_publish(identity("integrator"), "$JS.API.CONSUMER.MSG.NEXT.SAKSPOST.router")

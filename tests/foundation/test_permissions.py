@@ -162,7 +162,7 @@ TABLE: dict[Action, frozenset[str]] = {
     forge_received: frozenset({"ingest"}),
     pull_the_routers_consumer: frozenset({"router", "admin"}),
     replace_the_routers_consumer: frozenset({"admin"}),
-    send_a_command: frozenset({"operator"}),
+    send_a_command: frozenset({"operator", "overview"}),
     delete_a_mime_object: frozenset(),
     # Ingest writes the store, so the server takes its second metadata message; the store never
     # reads it (`mimestore.py`), which the test checks below.
