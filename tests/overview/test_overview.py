@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 from nats.aio.msg import Msg
 
 from schemas.events import CaseViewed
-from services.common.jetstream import EVENTS_STREAM
+from services.common.jetstream import EVENTS_STREAM, INGEST_BUCKET
+from services.common.writeback import graph_id_token
 from tests.support.connections import Connect
 
 from .conftest import CASEWORKER, OTHER_DEPARTMENT, SUPERVISOR, Launch, case_record
@@ -195,3 +196,40 @@ async def test_an_action_is_a_command_with_the_persons_token_and_its_answer_is_s
         assert msg.headers is not None
         assert msg.headers["Authorization"] == f"Bearer {session.id_token.get_secret_value()}"
         assert json.loads(msg.data) == {"request_id": "request-0001", "case_id": "act"}
+
+
+async def test_language_reports_and_the_owners_own_mailbox_page(
+    launch: Launch, connect_as: Connect
+) -> None:
+    async with launch() as overview:
+        await overview.put_case(case_record("report-a", assignee=CASEWORKER))
+        ingest = await connect_as("ingest")
+        decisions = await ingest.jetstream().key_value(INGEST_BUCKET)
+        decision = {"staff_id": SUPERVISOR, "opted_in": True, "at": "2026-12-01T08:00:00+00:00"}
+        await decisions.put(
+            f"personal.optin.{graph_id_token(SUPERVISOR)}", json.dumps(decision).encode()
+        )
+        client, session = await overview.client(SUPERVISOR)
+        assert session is not None
+        async with client:
+            report = await client.get("/reports/teknisk?period=week")
+            assert report.status_code == 200
+            assert 'id="report"' in report.text
+            assert 'data-staff-id="anders.moi"' in report.text
+            mine = await client.get("/personal")
+            assert 'data-opted-in="true"' in mine.text
+            assert 'data-action="opt_out"' in mine.text
+            switched = await client.post(
+                "/language",
+                data={"csrf": session.csrf, "language": "nn"},
+                headers={"referer": f"{overview.url}/d/teknisk"},
+            )
+            assert switched.status_code == 303
+            assert switched.headers["location"] == "/d/teknisk"
+            page = await client.get("/d/teknisk")
+            assert '<html lang="nn">' in page.text
+            assert "Ikkje tildelte" in page.text
+        other, _ = await overview.client(CASEWORKER)
+        async with other:
+            theirs = await other.get("/personal")
+            assert 'data-opted-in="false"' in theirs.text
