@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
+import httpx
 import structlog
 from nats.aio.client import Client
 from nats.js.errors import KeyNotFoundError
@@ -144,14 +145,19 @@ async def session_of(ov: Overview, request: Request) -> tuple[str, Session] | No
     return session_id, session
 
 
-def viewer_of(ov: Overview, session: Session, request: Request) -> pages.Viewer:
+def viewer_of(ov: Overview, session: Session) -> pages.Viewer:
     return pages.Viewer(session.actor, session.language, session.csrf, ov.org)
 
 
 async def begin_login(ov: Overview, next_path: str) -> Response:
     """Send the browser to Entra ID's authorize endpoint (state, nonce, PKCE S256 by msal)."""
     store, signin, _, _ = ov.connected()
-    flow = await signin.begin()
+    try:
+        flow = await signin.begin()
+    except (httpx.HTTPError, ValueError, KeyError) as error:
+        # Entra ID unreachable (or its discovery document unusable): say so, try again later.
+        log.warning("sign-in not started", error=type(error).__name__)
+        return _refusal(ov, "error_unavailable", 503)
     login_id = new_id()
     await store.put_login(login_id, {"flow": flow, "next": next_path})
     response = RedirectResponse(str(flow["auth_uri"]), status_code=302)
@@ -171,15 +177,17 @@ async def form_of(request: Request) -> dict[str, str]:
 def _safe_next(value: object) -> str:
     """Only a path of this site (never `//host` or a URL) is returned to after sign-in."""
     text = value if isinstance(value, str) else "/"
-    return text if text.startswith("/") and not text.startswith("//") else "/"
+    local = text.startswith("/") and not text.startswith("//") and "\\" not in text
+    return text if local else "/"
 
 
 def _page(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
 
-def _refusal(ov: Overview, request: Request, key: str, status: int, **values: object) -> Response:
-    language = language_named(request.query_params.get("lang"))
+def _refusal(ov: Overview, key: str, status: int, **values: object) -> Response:
+    """A page for someone without a session, in the organisation's language."""
+    language = ov.org.default_language
     text = say(language, key, **values)
     return _page(pages.message_page(None, language, say(language, "refused_title"), text), status)
 
@@ -220,16 +228,16 @@ def routes(ov: Overview) -> list[Route]:
         store, signin, verifier, _ = ov.connected()
         pending = await store.take_login(request.cookies.get(LOGIN_COOKIE))
         if pending is None:
-            return _refusal(ov, request, "login_failed", 400, reason="no_sign_in_under_way")
+            return _refusal(ov, "login_failed", 400, reason="no_sign_in_under_way")
         try:
             tokens = await signin.finish(pending["flow"], dict(request.query_params))
             actor = await verifier.verify(tokens.id_token.get_secret_value())
         except SignInFailed as error:
-            return _refusal(ov, request, "login_failed", 400, reason=error.reason)
+            return _refusal(ov, "login_failed", 400, reason=error.reason)
         except Unauthenticated as error:
             log.warning("sign-in refused", reason=error.reason, claimed=error.claimed)
             key = "not_staff" if error.reason == "unknown_actor" else "login_failed"
-            return _refusal(ov, request, key, 403, reason=error.reason)
+            return _refusal(ov, key, 403, reason=error.reason)
         member = next((m for m in ov.org.staff if m.id == actor.id), None)
         session = Session(
             actor_id=actor.id,
@@ -266,14 +274,14 @@ def routes(ov: Overview) -> list[Route]:
         store, _, _, _ = ov.connected()
         chosen = language_named((await form_of(request)).get("language"))
         await store.put(session_id, session.model_copy(update={"language": chosen}))
-        back = request.headers.get("referer", "/")
-        path = back.split("//", 1)[-1].partition("/")[2] if "//" in back else back
-        return RedirectResponse(_safe_next("/" + path.lstrip("/")), status_code=303)
+        # Back to the page the selector was on (its path only: never another site).
+        back = urlsplit(request.headers.get("referer", "/")).path or "/"
+        return RedirectResponse(_safe_next(back), status_code=303)
 
     async def start(request: Request, session_id: str, session: Session) -> Response:
         actor = session.actor
         shown = [(d, supervises(ov.org, actor, d)) for d in visible_departments(ov.org, actor)]
-        return _page(pages.start_page(viewer_of(ov, session, request), shown))
+        return _page(pages.start_page(viewer_of(ov, session), shown))
 
     def _department(request: Request, session: Session) -> str | None:
         department = str(request.path_params["department"])
@@ -294,7 +302,7 @@ def routes(ov: Overview) -> list[Route]:
 
     async def department_page(request: Request, session_id: str, session: Session) -> Response:
         department = _department(request, session)
-        viewer = viewer_of(ov, session, request)
+        viewer = viewer_of(ov, session)
         if department is None:
             return _forbidden(viewer)
         reports = may(ov.org, session.actor, Action.REPORT, department, None)
@@ -307,7 +315,7 @@ def routes(ov: Overview) -> list[Route]:
         department = _department(request, session)
         if department is None:
             return PlainTextResponse("forbidden", status_code=403)
-        viewer = viewer_of(ov, session, request)
+        viewer = viewer_of(ov, session)
         name = request.path_params["name"]
         if name == QUEUE:
             return _page(_queue(viewer, department))
@@ -352,7 +360,7 @@ def routes(ov: Overview) -> list[Route]:
             return say(language, "error_generic", code=result)
 
     async def case_page(request: Request, session_id: str, session: Session) -> Response:
-        viewer = viewer_of(ov, session, request)
+        viewer = viewer_of(ov, session)
         case = ov.model.case(str(request.path_params["case_id"]))
         if case is None:
             return _page(
@@ -433,7 +441,7 @@ def routes(ov: Overview) -> list[Route]:
         return build_report(cases, span, now)
 
     async def report_page(request: Request, session_id: str, session: Session) -> Response:
-        viewer = viewer_of(ov, session, request)
+        viewer = viewer_of(ov, session)
         chosen = _report(request, session)
         if chosen is None:
             return _forbidden(viewer)
@@ -445,7 +453,7 @@ def routes(ov: Overview) -> list[Route]:
         if chosen is None:
             return PlainTextResponse("forbidden", status_code=403)
         department, period = chosen
-        viewer = viewer_of(ov, session, request)
+        viewer = viewer_of(ov, session)
         report = _built(department, period)
         out = io.StringIO()
         writer = csv.writer(out)
@@ -467,7 +475,7 @@ def routes(ov: Overview) -> list[Route]:
         )
 
     async def personal_page(request: Request, session_id: str, session: Session) -> Response:
-        viewer = viewer_of(ov, session, request)
+        viewer = viewer_of(ov, session)
         if not may_decide_personal(session.actor, session.actor_id):
             return _forbidden(viewer)
         opted_in = await _opted_in(ov, session.actor_id)
