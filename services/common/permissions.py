@@ -378,7 +378,8 @@ def _others_failures(who: Identity) -> tuple[str, ...]:
 
 # The supervisors' web pages (issue 19): they read cases and alerts, and change nothing
 # themselves: every action is a command carrying the signed-in person's token, which the owning
-# service verifies. Alerts are read by short-lived ordered consumers filtered to alerts only.
+# service verifies. Alerts are read by short-lived ordered consumers filtered to alerts only
+# (never deleted by it: they go by their inactivity threshold, so it may delete no consumer).
 OVERVIEW = Identity(
     "overview",
     "Shows each department's cases and alerts to its people; sends their commands",
@@ -388,7 +389,6 @@ OVERVIEW = Identity(
         publish=(
             f"$JS.API.STREAM.INFO.{EVENTS_STREAM}",
             f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.*.{subjects.ALERT_ALL}",
-            f"$JS.API.CONSUMER.DELETE.{EVENTS_STREAM}.*",
             f"$JS.FC.{EVENTS_STREAM}.>",
         ),
         deny_publish=_services_durables(EVENTS_STREAM),
