@@ -31,7 +31,9 @@ async def test_the_overview_reads_alerts_but_no_mail_and_writes_no_case(
         assert await violations.outcome(connection, alerts) == "allowed"
         mail = js.add_consumer(EVENTS_STREAM, _consumer("sakspost.mail.>"))
         assert (await violations.outcome(connection, mail)).startswith("permission:")
-        everything = js.add_consumer(EVENTS_STREAM, api.ConsumerConfig(ack_policy=api.AckPolicy.NONE))
+        everything = js.add_consumer(
+            EVENTS_STREAM, api.ConsumerConfig(ack_policy=api.AckPolicy.NONE)
+        )
         assert (await violations.outcome(connection, everything)).startswith("permission:")
         cases = await js.key_value(CASES_BUCKET)
         write = cases.put("case.forged", b"{}")
