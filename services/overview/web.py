@@ -371,6 +371,7 @@ def routes(ov: Overview) -> list[Route]:
             return _forbidden(viewer)
         now = ov.clock()
         if case.sensitive:
+            # Recorded before it is shown: a page whose viewing cannot be recorded is not shown.
             await ov.publish(
                 CaseViewed(
                     event_id=make_event_id(
