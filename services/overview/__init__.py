@@ -10,7 +10,9 @@ changing those tests):
 - start page: `ul#departments`, each link `a[data-department=<key>]`;
 - department page `/d/<key>`: `section#fragment-queue` (tables `#queue`, `#unassigned`,
   `#overdue`, `#load`; an empty list is `p#<id>[data-empty]`) and `section#fragment-alerts`
-  (table `#alerts`, rows `tr[data-alert-kind]`); each case row `tr[data-case-id=<id>]` with
+  (table `#alerts`, rows `tr[data-alert-kind]`, an alert's action
+  `form[data-action=retry_archive|archive_reply][data-case-id]`); a command's result `#notice`;
+  each case row `tr[data-case-id=<id>]` with
   `data-status` (ny, tildelt, ferdig) and `data-overdue` when overdue; each load row
   `tr[data-staff-id]`; `#live` holds the live stream's address, and after a fragment is redrawn
   the document receives the event `sakspost:redrawn` (detail: the fragment's name);

@@ -22,7 +22,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from schemas.subjects import command_subject
-from schemas.vocab import MailClass
+from schemas.vocab import AlertKind, MailClass
 from services.common.bearer import HEADER, SCHEME
 from services.common.rights import Action
 
@@ -51,6 +51,12 @@ RIGHTS: Mapping[Verb, Action] = {
     Verb.ARCHIVE_REPLY: Action.ARCHIVE_REPLY,
 }
 CASE_VERBS = tuple(RIGHTS)
+# What the alerts list offers to do about an alert: websak's refusal is retried, and a reply a
+# shared mailbox sent from Outlook (whose id the alert names; it has no case page) is archived.
+ALERT_VERBS: Mapping[AlertKind, Verb] = {
+    AlertKind.ARCHIVE_FAILED: Verb.RETRY_ARCHIVE,
+    AlertKind.REPLY_NOT_FROM_WEBSAK: Verb.ARCHIVE_REPLY,
+}
 
 
 class BadForm(ValueError):
@@ -82,6 +88,13 @@ class Outcome:
     ok: bool
     code: str | None = None
     changed: bool = True
+
+    @property
+    def result(self) -> str:
+        """What the page says: `ok`, `unchanged`, or the error code (`texts.py` words each)."""
+        if self.ok:
+            return "ok" if self.changed else "unchanged"
+        return self.code or "internal"
 
 
 def outcome_of(reply: Mapping[str, Any]) -> Outcome:

@@ -20,7 +20,7 @@ from schemas.vocab import AlertKind, MailClass
 from services.common.actors import Actor
 from services.common.language import LANGUAGES, Language
 from services.common.orgconfig import Organisation
-from services.overview.actions import Verb
+from services.overview.actions import ALERT_VERBS, Verb
 from services.overview.readmodel import CaseView, Lists, Load, sender_kind, shows_subject
 from services.overview.reports import Period, Report
 from services.overview.texts import LANGUAGE_NAMES, say
@@ -204,28 +204,48 @@ def queue_fragment(
     return f'<section id="fragment-queue" data-fragment="queue">{"".join(parts)}</section>'
 
 
-def alerts_fragment(viewer: Viewer, department: str, alerts: Sequence[Alert]) -> str:
+def _alert_action(
+    viewer: Viewer, department: str, alert: Alert, verbs: frozenset[Verb], rid: str
+) -> str:
+    verb = ALERT_VERBS.get(alert.kind)
+    case_id = alert.case_id or next(iter(alert.case_ids), None)
+    if verb is None or verb not in verbs or case_id is None:
+        return ""
+    return (
+        f'<form method="post" action="/d/{quote(department)}/alert/{verb.value}" '
+        f'data-action="{verb.value}" data-case-id="{_e(case_id)}" class="action">'
+        f'{csrf_field(viewer)}<input type="hidden" name="request_id" value="{_e(rid)}">'
+        f'<input type="hidden" name="case_id" value="{_e(case_id)}">'
+        f'<button type="submit">{viewer.t(verb.value)}</button></form>'
+    )
+
+
+def alerts_fragment(
+    viewer: Viewer,
+    department: str,
+    alerts: Sequence[Alert],
+    verbs: frozenset[Verb],
+    request_id: Callable[[], str],
+) -> str:
+    """The department's latest alerts; archive refusals and replies sent from Outlook with the
+    action that settles them, for those who may take it."""
     if not alerts:
         inner = f"<p>{viewer.t('no_alerts')}</p>"
     else:
-        caption = _e(
-            say(
-                viewer.language,
-                "alerts_caption",
-                department=viewer.org.departments[department].name,
-            )
-        )
+        caption = viewer.t("alerts_caption", department=viewer.org.departments[department].name)
         rows = "".join(
             f'<tr data-alert-kind="{_e(a.kind.value)}"'
             f"{' class=archive-failed' if a.kind is AlertKind.ARCHIVE_FAILED else ''}>"
             f"<td>{viewer.when(a.occurred_at)}</td><td>{_e(a.kind.value)}</td>"
-            f"<td>{_e(a.summary)}</td><td>{_case_links(a.case_ids)}</td></tr>"
+            f"<td>{_e(a.summary)}</td><td>{_case_links(a.case_ids)}</td>"
+            f"<td>{_alert_action(viewer, department, a, verbs, request_id())}</td></tr>"
             for a in alerts
         )
         inner = (
             f'<div class="scroll"><table id="alerts"><caption>{caption}</caption><thead><tr>'
             f'<th scope="col">{viewer.t("when")}</th><th scope="col">{viewer.t("what")}</th>'
             f'<th scope="col">{viewer.t("why")}</th><th scope="col">{viewer.t("case")}</th>'
+            f'<th scope="col">{viewer.t("actions")}</th>'
             f"</tr></thead><tbody>{rows}</tbody></table></div>"
         )
     return (
@@ -239,7 +259,12 @@ def _case_links(case_ids: Sequence[str]) -> str:
 
 
 def department_page(
-    viewer: Viewer, department: str, queue: str, alerts: str | None, reports: bool
+    viewer: Viewer,
+    department: str,
+    queue: str,
+    alerts: str | None,
+    reports: bool,
+    notice: str | None,
 ) -> str:
     links = (
         f'<p><a href="/reports/{quote(department)}" id="reports-link">{viewer.t("reports")}</a></p>'
@@ -251,7 +276,8 @@ def department_page(
         f'data-fragments="/d/{quote(department)}/fragment/" id="live" '
         f'data-live-off="{viewer.t("live_off")}" aria-live="polite"></div>'
     )
-    body = f"{links}{live}{queue}{alerts or ''}"
+    notice_html = f'<p id="notice" role="status">{_e(notice)}</p>' if notice else ""
+    body = f"{notice_html}{links}{live}{queue}{alerts or ''}"
     return layout(viewer, viewer.language, viewer.org.departments[department].name, body)
 
 
@@ -262,6 +288,7 @@ class CaseActions:
     verbs: frozenset[Verb]
     members: Sequence[tuple[str, str]]
     request_id: Callable[[], str]
+    alerted: frozenset[AlertKind] = frozenset()
 
 
 def _form(viewer: Viewer, case: CaseView, verb: Verb, fields: str, label: str, rid: str) -> str:
@@ -305,7 +332,7 @@ def action_forms(viewer: Viewer, case: CaseView, actions: CaseActions) -> str:
         forms.append(
             _form(viewer, case, Verb.CLASSIFY, field, say_("classify"), actions.request_id())
         )
-    awaiting_private = AlertKind.CONFIRM_PRIVATE in case.alerts_sent
+    awaiting_private = AlertKind.CONFIRM_PRIVATE in actions.alerted
     if Verb.CONFIRM_PRIVATE in actions.verbs and awaiting_private:
         forms.append(
             _form(
@@ -322,13 +349,11 @@ def action_forms(viewer: Viewer, case: CaseView, actions: CaseActions) -> str:
         forms.append(
             _form(viewer, case, Verb.CLASSIFY, field, say_("reject_private"), actions.request_id())
         )
-    if Verb.RETRY_ARCHIVE in actions.verbs and AlertKind.ARCHIVE_FAILED in case.alerts_sent:
+    if Verb.RETRY_ARCHIVE in actions.verbs and AlertKind.ARCHIVE_FAILED in actions.alerted:
         forms.append(
             _form(viewer, case, Verb.RETRY_ARCHIVE, "", say_("retry_archive"), actions.request_id())
         )
-    if Verb.ARCHIVE_REPLY in actions.verbs and (
-        AlertKind.REPLY_NOT_FROM_WEBSAK in case.alerts_sent
-    ):
+    if Verb.ARCHIVE_REPLY in actions.verbs and (AlertKind.REPLY_NOT_FROM_WEBSAK in actions.alerted):
         forms.append(
             _form(viewer, case, Verb.ARCHIVE_REPLY, "", say_("archive_reply"), actions.request_id())
         )

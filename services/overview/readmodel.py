@@ -153,6 +153,16 @@ class ReadModel:
     def recent_alerts(self, department: str) -> list[Alert]:
         return list(self.alerts.get(department, ()))
 
+    def alerted(self, case: CaseView) -> frozenset[AlertKind]:
+        """The kinds of alert raised about `case`: recorded on it by the router, or among its
+        department's recent alerts (websak's and the classifier's are not on the record)."""
+        recent = {
+            a.kind
+            for a in self.alerts.get(case.department, ())
+            if case.case_id == a.case_id or case.case_id in a.case_ids
+        }
+        return frozenset({*case.alerts_sent, *recent})
+
     def visible(self, actor: Actor, department: str) -> list[CaseView]:
         """The department's cases `actor` may see, oldest first."""
         found = [

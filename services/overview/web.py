@@ -52,7 +52,15 @@ from services.common.rights import (
 )
 from services.common.writeback import graph_id_token
 from services.overview import pages
-from services.overview.actions import CASE_VERBS, RIGHTS, BadForm, Verb, case_request, send
+from services.overview.actions import (
+    ALERT_VERBS,
+    CASE_VERBS,
+    RIGHTS,
+    BadForm,
+    Verb,
+    case_request,
+    send,
+)
 from services.overview.feed import ALERTS, QUEUE, Broadcast, events
 from services.overview.login import SignIn, SignInFailed, needs_refresh
 from services.overview.readmodel import ReadModel, may_see, may_see_department, sees_alerts
@@ -298,7 +306,13 @@ def routes(ov: Overview) -> list[Route]:
     def _alerts(viewer: pages.Viewer, department: str) -> str | None:
         if not sees_alerts(ov.org, viewer.actor, department):
             return None
-        return pages.alerts_fragment(viewer, department, ov.model.recent_alerts(department))
+        verbs = frozenset(
+            verb
+            for verb in ALERT_VERBS.values()
+            if may(ov.org, viewer.actor, RIGHTS[verb], department, None)
+        )
+        recent = ov.model.recent_alerts(department)
+        return pages.alerts_fragment(viewer, department, recent, verbs, new_id)
 
     async def department_page(request: Request, session_id: str, session: Session) -> Response:
         department = _department(request, session)
@@ -306,8 +320,14 @@ def routes(ov: Overview) -> list[Route]:
         if department is None:
             return _forbidden(viewer)
         reports = may(ov.org, session.actor, Action.REPORT, department, None)
+        notice = _notice(viewer.language, request.query_params.get("result"))
         body = pages.department_page(
-            viewer, department, _queue(viewer, department), _alerts(viewer, department), reports
+            viewer,
+            department,
+            _queue(viewer, department),
+            _alerts(viewer, department),
+            reports,
+            notice,
         )
         return _page(body)
 
@@ -391,7 +411,7 @@ def routes(ov: Overview) -> list[Route]:
         members = [
             (m.id, m.name) for m in ov.org.staff if ov.org.may_be_assigned(case.department, m.id)
         ]
-        actions = pages.CaseActions(verbs, members, new_id)
+        actions = pages.CaseActions(verbs, members, new_id, ov.model.alerted(case))
         notice = _notice(viewer.language, request.query_params.get("result"))
         return _page(pages.case_page(viewer, case, actions, now, notice))
 
@@ -408,18 +428,35 @@ def routes(ov: Overview) -> list[Route]:
         if verb not in RIGHTS:
             return PlainTextResponse("bad form", status_code=400)
         outcome = await send(nats, verb, body, session.id_token.get_secret_value())
-        result = (
-            "ok" if outcome.ok and outcome.changed else "unchanged" if outcome.ok else outcome.code
-        )
-        log.info(
-            "command sent",
-            verb=verb.value,
-            actor=session.actor_id,
-            ok=outcome.ok,
-            code=outcome.code,
-        )
+        log.info("command sent", verb=verb.value, actor=session.actor_id, result=outcome.result)
         return RedirectResponse(
-            f"/case/{quote(case.case_id)}?result={quote(str(result))}", status_code=303
+            f"/case/{quote(case.case_id)}?result={quote(outcome.result)}", status_code=303
+        )
+
+    async def alert_action(request: Request, session_id: str, session: Session) -> Response:
+        """An alert's action (retry an archive refusal, archive a reply sent from Outlook) on the
+        case id the alert names; back to the department page with the answer."""
+        _, _, _, nats = ov.connected()
+        department = _department(request, session)
+        try:
+            verb = Verb(str(request.path_params["verb"]))
+        except ValueError:
+            verb = None
+        if department is None or verb is None or verb not in ALERT_VERBS.values():
+            return PlainTextResponse("forbidden", status_code=403)
+        if not may(ov.org, session.actor, RIGHTS[verb], department, None):
+            return PlainTextResponse("forbidden", status_code=403)
+        form = await form_of(request)
+        try:
+            body = case_request(verb, form.get("case_id", ""), form)
+        except BadForm:
+            return PlainTextResponse("bad form", status_code=400)
+        if not body["case_id"]:
+            return PlainTextResponse("bad form", status_code=400)
+        outcome = await send(nats, verb, body, session.id_token.get_secret_value())
+        log.info("command sent", verb=verb.value, actor=session.actor_id, result=outcome.result)
+        return RedirectResponse(
+            f"/d/{quote(department)}?result={quote(outcome.result)}", status_code=303
         )
 
     def _report(request: Request, session: Session) -> tuple[str, Period] | None:
@@ -493,8 +530,10 @@ def routes(ov: Overview) -> list[Route]:
             return PlainTextResponse("bad form", status_code=400)
         body = {"request_id": request_id, "opted_in": form.get("opted_in") == "true"}
         outcome = await send(nats, Verb.PERSONAL_DECIDE, body, session.id_token.get_secret_value())
-        result = "ok" if outcome.ok else outcome.code
-        return RedirectResponse(f"/personal?result={quote(str(result))}", status_code=303)
+        log.info(
+            "command sent", verb="personal_decide", actor=session.actor_id, result=outcome.result
+        )
+        return RedirectResponse(f"/personal?result={quote(outcome.result)}", status_code=303)
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
@@ -509,6 +548,7 @@ def routes(ov: Overview) -> list[Route]:
         Route("/language", api(language), methods=["POST"]),
         Route("/d/{department}", page(department_page)),
         Route("/d/{department}/fragment/{name}", api(fragment)),
+        Route("/d/{department}/alert/{verb}", api(alert_action), methods=["POST"]),
         Route("/live/{department}", api(live)),
         Route("/case/{case_id}", page(case_page)),
         Route("/case/{case_id}/{verb}", api(case_action), methods=["POST"]),

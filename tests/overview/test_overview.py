@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from nats.aio.msg import Msg
 
-from schemas.events import CaseViewed
+from schemas.events import Alert, CaseViewed
+from schemas.vocab import AlertKind
 from services.common.jetstream import EVENTS_STREAM, INGEST_BUCKET
 from services.common.writeback import graph_id_token
 from tests.support.connections import Connect
+from tests.support.publishing import EventInjector
 
 from .conftest import CASEWORKER, OTHER_DEPARTMENT, SUPERVISOR, Launch, case_record
 
@@ -233,3 +236,53 @@ async def test_language_reports_and_the_owners_own_mailbox_page(
         async with other:
             theirs = await other.get("/personal")
             assert 'data-opted-in="false"' in theirs.text
+
+
+async def test_an_archive_refusal_appears_live_with_its_retry_for_the_supervisor(
+    launch: Launch, injector: EventInjector, connect_as: Connect
+) -> None:
+    async with launch() as overview:
+        await overview.put_case(case_record("refused", assignee=CASEWORKER))
+        router = await connect_as("router")
+        asked: asyncio.Queue[Msg] = asyncio.Queue()
+
+        async def answer(msg: Msg) -> None:
+            await asked.put(msg)
+            await msg.respond(json.dumps({"ok": False, "error": {"code": "busy"}}).encode())
+
+        # websak's side of the contract (its verification is websak's, tested there).
+        await router.subscribe("sakspost.cmd.retry_archive", cb=answer)
+        client, session = await overview.client(SUPERVISOR)
+        assert session is not None
+        async with client, client.stream("GET", "/live/teknisk") as stream:
+            lines = stream.aiter_lines()
+            assert await asyncio.wait_for(_line_with(lines, ": connected"), WAIT)
+            refusal = Alert.about_case(
+                AlertKind.ARCHIVE_FAILED,
+                "refused",
+                "teknisk",
+                datetime.now(UTC),
+                "WebSak refused the journalpost",
+                "validation",
+            )
+            await injector.event(refusal)
+            await asyncio.wait_for(_line_with(lines, "data: alerts"), WAIT)
+            page = await client.get("/d/teknisk")
+            assert 'data-alert-kind="archive_failed"' in page.text
+            assert 'data-action="retry_archive" data-case-id="refused"' in page.text
+            case = await client.get("/case/refused")
+            assert 'data-action="retry_archive"' in case.text
+            retried = await client.post(
+                "/d/teknisk/alert/retry_archive",
+                data={"csrf": session.csrf, "request_id": "request-0002", "case_id": "refused"},
+            )
+            assert retried.headers["location"] == "/d/teknisk?result=busy"
+            shown = await client.get(retried.headers["location"])
+            assert "The case is busy. Try again." in shown.text
+        msg = await asyncio.wait_for(asked.get(), WAIT)
+        assert json.loads(msg.data) == {"request_id": "request-0002", "case_id": "refused"}
+        caseworker, _ = await overview.client(CASEWORKER)
+        async with caseworker:
+            assert "data-alert-kind" not in (await caseworker.get("/d/teknisk")).text
+            own = await caseworker.get("/case/refused")
+            assert 'data-action="retry_archive"' not in own.text

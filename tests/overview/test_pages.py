@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from schemas.events import Alert
 from schemas.vocab import AlertKind, SensitiveKind, Status
 from services.common.actors import Actor
 from services.common.orgconfig import Organisation
-from services.overview.actions import CASE_VERBS, Verb
-from services.overview.pages import CaseActions, Viewer, case_page
+from services.overview.actions import ALERT_VERBS, CASE_VERBS, Verb
+from services.overview.pages import CaseActions, Viewer, alerts_fragment, case_page
 from services.overview.readmodel import CaseView, HistoryView
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
@@ -35,7 +36,12 @@ def case(**changes: object) -> CaseView:
 
 
 def actions(*verbs: Verb) -> CaseActions:
-    return CaseActions(frozenset(verbs), [("anders.moi", "Anders Moi")], lambda: "request-1234")
+    return CaseActions(
+        frozenset(verbs),
+        [("anders.moi", "Anders Moi")],
+        lambda: "request-1234",
+        frozenset({AlertKind.CONFIRM_PRIVATE}),
+    )
 
 
 def test_what_a_mail_brings_is_escaped_and_forms_carry_the_csrf_token(org: Organisation) -> None:
@@ -64,3 +70,25 @@ def test_only_the_allowed_actions_are_drawn(org: Organisation) -> None:
     assert 'data-action="assign"' not in page
     assert 'data-action="confirm_private"' not in page
     assert 'id="notice" role="status">Done.' in page
+
+
+def test_an_alerts_action_is_drawn_for_those_who_may_take_it(org: Organisation) -> None:
+    reply = Alert.about_case(
+        AlertKind.REPLY_NOT_FROM_WEBSAK, "sent1", "teknisk", NOW, "Reply sent from Outlook", "r"
+    )
+    overdue = Alert.about_case(AlertKind.OVERDUE, "c1", "teknisk", NOW, "1 case overdue", "due")
+    allowed = alerts_fragment(
+        viewer(org, "rune.bo"),
+        "teknisk",
+        [reply, overdue],
+        frozenset(ALERT_VERBS.values()),
+        lambda: "request-1234",
+    )
+    assert allowed.count("<form") == 1
+    assert 'action="/d/teknisk/alert/archive_reply"' in allowed
+    assert 'name="case_id" value="sent1"' in allowed
+    assert '<th scope="col">Actions</th>' in allowed
+    refused = alerts_fragment(
+        viewer(org, "rune.bo"), "teknisk", [reply], frozenset(), lambda: "request-1234"
+    )
+    assert "<form" not in refused
