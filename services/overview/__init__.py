@@ -21,7 +21,8 @@ changing those tests):
   confirm_private, retry_archive, archive_reply) whose button is named by the action's text
   (nynorsk: "Tildel", "Merk som ferdig", "Rett klasse", "Stadfest privat", "Avvis privat",
   "Prøv arkiveringa på nytt", "Arkiver svaret"); the assignee select is labelled "Tildel til"
-  (`#assign-to`), the class select "Rett klassen" (`#mail-class`);
+  (`#assign-to`), the class select "Rett klassen" (`#mail-class`); "Avvis privat" is a second
+  `classify` form (to offisiell);
 - reports `/reports/<key>?period=week|month`: `table#report`, `table#report-caseworkers`,
   `a#csv-link`;
 - personal page `/personal`: `#personal-state[data-opted-in=true|false]`, its form
