@@ -121,6 +121,9 @@ def up(
     notifier_port: Annotated[
         int, typer.Option(envvar="SAKSPOST_NOTIFIER_PORT")
     ] = DEFAULT_HTTP_PORTS["notifier"],
+    overview_port: Annotated[
+        int, typer.Option(envvar="SAKSPOST_OVERVIEW_PORT")
+    ] = DEFAULT_HTTP_PORTS["overview"],
     graph_port: Annotated[int, typer.Option(envvar="SAKSPOST_GRAPH_PORT")] = 8025,
     smtp_port: Annotated[int, typer.Option(envvar="SAKSPOST_SMTP_PORT")] = 2525,
     login_port: Annotated[int, typer.Option(envvar="SAKSPOST_LOGIN_PORT")] = 8026,
@@ -145,6 +148,7 @@ def up(
         "router": router_port,
         "websak": websak_service_port,
         "notifier": notifier_port,
+        "overview": overview_port,
     }
     ports = Ports(
         nats_port, graph_port, smtp_port, websak_port, service_ports, graph_login=login_port

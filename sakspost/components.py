@@ -14,7 +14,7 @@ from pathlib import Path
 
 from services.common.settings import DEFAULT_HTTP_PORTS
 
-SERVICE_NAMES = ("ingest", "classifier", "router", "websak", "notifier")
+SERVICE_NAMES = ("ingest", "classifier", "router", "websak", "notifier", "overview")
 
 
 @dataclass(frozen=True)

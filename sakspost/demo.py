@@ -55,6 +55,15 @@ async def run_demo(stack: Stack, samples: Path, count: int, console: Console) ->
     await subscribed.wait()
     through_graph = "graph-emulator" in stack.running and "ingest" in stack.running
     how = "SMTP → Graph-emulator → ingest" if through_graph else "sakspost inject"
+    if "overview" in stack.running:
+        supervisor = org.staff_member(next(iter(org.departments.values())).supervisors[0])
+        console.print(
+            text(
+                "demo_overview",
+                url=f"http://127.0.0.1:{stack.ports.services['overview']}",
+                email=supervisor.email,
+            )
+        )
     console.print(text("demo_delivering", count=len(mails), source=samples, how=how))
     if through_graph:
         await asyncio.to_thread(deliver_over_smtp, stack.ports.graph_smtp, mails)

@@ -42,6 +42,9 @@ _INHERITED_LOGIN = frozenset(
     {"SAKSPOST_NATS_USER", "SAKSPOST_NATS_PASSWORD", "SAKSPOST_NATS_CREDS_FILE"}
 )
 RESTART_LIMIT = 5
+# The overview's client secret at the emulator's login host: a development value, like the WebSak
+# stand-in's token (Kubernetes: the Secret sakspost-overview).
+LOCAL_OVERVIEW_SECRET = "local-overview-secret"  # noqa: S105 (a development value)
 
 
 @dataclass
@@ -139,10 +142,11 @@ class Stack:
             ),
             "SAKSPOST_INGEST_TOKEN_TENANT_ID": tenant_id_for(org.domain),
             "SAKSPOST_INGEST_TOKEN_APP_ID": APPLICATION_ID,
-            # Sakspost's own registration, which commands' tokens are issued to: locally the same
-            # app as Graph's (one registration may serve both in Entra ID too).
+            # Sakspost's own app registration (issue 19): locally the emulator's one app serves
+            # Graph and sign-in, as one registration may in Entra ID.
             "SAKSPOST_AUTH_TENANT_ID": tenant_id_for(org.domain),
             "SAKSPOST_AUTH_CLIENT_ID": APPLICATION_ID,
+            "SAKSPOST_OVERVIEW_CLIENT_SECRET": LOCAL_OVERVIEW_SECRET,
         }
 
     async def start(self) -> None:

@@ -60,6 +60,14 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "nb": "Sakspost kjører. Ctrl-C stopper alt.",
         "en": "Sakspost is running. Ctrl-C stops everything.",
     },
+    "demo_overview": {
+        "nn": "demo: oversikta er på {url}; logg inn ved å velje ein tilsett på innloggingssida "
+        "til Graph-emulatoren (t.d. tilsynet {email})",
+        "nb": "demo: oversikten er på {url}; logg inn ved å velge en ansatt på innloggingssiden "
+        "til Graph-emulatoren (f.eks. tilsynet {email})",
+        "en": "demo: the overview is at {url}; sign in by choosing a staff member on the Graph "
+        "emulator's sign-in page (e.g. the supervisor {email})",
+    },
     "demo_delivering": {
         "nn": "demo: leverer {count} e-postar frå {source} ({how})",
         "nb": "demo: leverer {count} e-poster fra {source} ({how})",

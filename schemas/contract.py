@@ -16,7 +16,7 @@ from faststream.nats import NatsBroker
 
 from schemas.asyncapi import complete, faststream_document
 from schemas.commands import COMMANDS, command_description
-from schemas.events import MAIL_EVENT_MODELS, Alert, ContractModel, NoticeSent
+from schemas.events import MAIL_EVENT_MODELS, Alert, CaseViewed, ContractModel, NoticeSent
 from schemas.subjects import PREFIX
 
 TITLE = "Sakspost events"
@@ -47,6 +47,12 @@ def contract_broker() -> NatsBroker:
         schema=NoticeSent,
         title="notice.sent",
         description=_first_line(NoticeSent),
+    )
+    broker.publisher(
+        f"{PREFIX}.audit.case_viewed.{{department}}",
+        schema=CaseViewed,
+        title="audit.case_viewed",
+        description=_first_line(CaseViewed),
     )
     for verb, (request, reply) in COMMANDS.items():
         broker.subscriber(

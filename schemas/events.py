@@ -315,6 +315,17 @@ class NoticeSent(Event):
         return subjects.notice_subject(self.department)
 
 
+class CaseViewed(Event):
+    """The audit of one opening of a sensitive case's page in the overview: who, when (issue 19)."""
+
+    type: Literal["case_viewed"] = "case_viewed"
+    case_id: str = Field(description="The case whose page was opened")
+    viewer: str = Field(description="Staff id (or operator id) of who opened it, verified")
+
+    def nats_subject(self) -> str:
+        return subjects.audit_subject("case_viewed", self.department)
+
+
 MAIL_EVENT_MODELS: dict[MailEvent, type[MailEventBase]] = {
     MailEvent.RECEIVED: MailReceived,
     MailEvent.CLASSIFIED: MailClassified,
@@ -330,6 +341,7 @@ ALL_MODELS: dict[str, type[ContractModel]] = {
     **{event.value: model for event, model in MAIL_EVENT_MODELS.items()},
     "alert": Alert,
     "notice_sent": NoticeSent,
+    "case_viewed": CaseViewed,
     "party": Party,
 }
 
@@ -338,6 +350,7 @@ __all__ = [
     "MAIL_EVENT_MODELS",
     "Alert",
     "ArchivedDocument",
+    "CaseViewed",
     "Event",
     "MailArchived",
     "MailChanged",

@@ -31,6 +31,7 @@ from schemas.commands import (
 from schemas.events import (
     Alert,
     ArchivedDocument,
+    CaseViewed,
     ContractModel,
     MailArchived,
     MailChanged,
@@ -206,6 +207,13 @@ _EXAMPLES: tuple[ContractModel, ...] = (
         recipient=CASEWORKER,
         channel=Channel.EMAIL,
         about="routed",
+    ),
+    CaseViewed(
+        event_id=_event_id("case_viewed", "leiar-post", "1"),
+        case_id=CASE_ID,
+        occurred_at=_at(20),
+        department="post",
+        viewer="leiar-post",
     ),
     CaseListRequest(department="post", status=Status.TILDELT, overdue=True),
     CaseShowRequest(case_id=CASE_ID),

@@ -1,7 +1,8 @@
 """Subject builders for the public contract.
 
 `sakspost.mail.<event>.<department>`, `sakspost.alert.<kind>.<department>`,
-`sakspost.notice.sent.<department>` and `sakspost.cmd.<verb>` (request-reply to the router).
+`sakspost.notice.sent.<department>`, `sakspost.audit.<what>.<department>` and `sakspost.cmd.<verb>`
+(request-reply to the service that owns the state).
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def alert_subject(kind: AlertKind | str, department: str) -> str:
 
 def notice_subject(department: str) -> str:
     return f"{PREFIX}.notice.sent.{check_token(department)}"
+
+
+def audit_subject(what: str, department: str) -> str:
+    """`sakspost.audit.<what>.<department>`: who looked at what (issue 19), kept as events are."""
+    return f"{PREFIX}.audit.{check_token(what, 'audit')}.{check_token(department)}"
 
 
 def command_subject(verb: str) -> str:

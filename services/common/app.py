@@ -376,6 +376,11 @@ class ServiceApp:
         """Serve another ASGI app (e.g. a Starlette route) at exactly `path`."""
         self.app.mount(path, route)
 
+    def fallback(self, app: Any) -> None:
+        """Serve `app` (a whole web application: the overview's pages) for every HTTP path the
+        service's own routes (/healthz, /readyz, /statusz, /metrics, `mount`) do not take."""
+        self.app.not_found = app  # type: ignore[method-assign]
+
     async def serve(self) -> None:
         """Run until SIGTERM or SIGINT, then stop gracefully (uvicorn drives the lifespan)."""
         config = uvicorn.Config(

@@ -40,9 +40,6 @@ INGEST_BUCKET = "sakspost_ingest"
 WRITEBACKS_BUCKET = "sakspost_writebacks"
 NOTICES_BUCKET = "sakspost_notices"
 FAILURES_BUCKET = "sakspost_failures"
-# The overview's sign-in sessions; a session outlives no working day (issue 19).
-OVERVIEW_BUCKET = "sakspost_overview"
-OVERVIEW_SESSION_TTL_SECONDS = 12 * 3600
 # A record not written for this long expires (`failures.py` says what that costs).
 FAILURES_TTL_SECONDS = 7 * 24 * 3600
 MIME_BUCKET = "sakspost_mime"
@@ -106,7 +103,7 @@ class Layout:
 def events_stream_config(settings: Settings) -> api.StreamConfig:
     return api.StreamConfig(
         name=EVENTS_STREAM,
-        description="Sakspost mail events, alerts, notice and view audit: never deleted (R13)",
+        description="Sakspost mail events, alerts, notice and viewing audit: never deleted (R13)",
         subjects=[subjects.MAIL_ALL, subjects.ALERT_ALL, subjects.NOTICE_ALL, subjects.AUDIT_ALL],
         retention=api.RetentionPolicy.LIMITS,
         storage=api.StorageType.FILE,
@@ -161,11 +158,6 @@ def base_layout(settings: Settings) -> Layout:
                 FAILURES_BUCKET,
                 ttl_seconds=FAILURES_TTL_SECONDS,
                 description="Attempts per consumer and message in flight: failures, crashes",
-            ),
-            BucketSpec(
-                OVERVIEW_BUCKET,
-                ttl_seconds=OVERVIEW_SESSION_TTL_SECONDS,
-                description="The overview's sign-in sessions; the overview writes",
             ),
         ),
         object_stores=(MIME_BUCKET,),

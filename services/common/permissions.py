@@ -37,7 +37,6 @@ from services.common.jetstream import (
     INGEST_BUCKET,
     MIME_BUCKET,
     NOTICES_BUCKET,
-    OVERVIEW_BUCKET,
     RECEIPTS_BUCKET,
     WRITEBACKS_BUCKET,
 )
@@ -53,6 +52,7 @@ INGEST_WORK_STREAM = "SAKSPOST_INGEST"
 INGEST_WORK_SUBJECTS = "sakspost.internal.ingest.>"
 THREADS_BUCKET = "sakspost_threads"
 CORRECTIONS_BUCKET = "sakspost_corrections"
+OVERVIEW_BUCKET = "sakspost_overview"
 
 # What no identity may ever do (R13), admin included.
 NEVER = (
@@ -285,7 +285,7 @@ NOTIFIER_DURABLES = (
     "notifier-alerts",
 )
 
-_SERVICES = (
+_SERVICES: tuple[Identity, ...] = (
     Identity(
         "ingest",
         "Reads the mailboxes; stores MIME; publishes received, changed, deleted and sent; "
@@ -366,8 +366,6 @@ _SERVICES = (
     ),
 )
 
-SERVICE_NAMES = tuple(identity.name for identity in _SERVICES)
-
 
 def _services_durables(stream: str) -> tuple[str, ...]:
     """Every consumer-API subject of the services' durables: denied where a wildcard allows."""
@@ -395,6 +393,29 @@ def _others_failures(who: Identity) -> tuple[str, ...]:
         for durable in other.durables
         for subject in (f"$KV.{FAILURES_BUCKET}.{durable}.>", f"{DEAD_LETTER_PREFIX}.{durable}")
     )
+
+
+# The supervisors' web pages (issue 19): they read cases and alerts, and change nothing
+# themselves: every action is a command carrying the signed-in person's token, which the owning
+# service verifies.
+OVERVIEW = Identity(
+    "overview",
+    "The supervisors' web page: sends commands with the signed-in person's token, watches the "
+    "cases, follows alerts, keeps its sessions, records who viewed a case",
+    commands_sender()
+    + kv_reader(CASES_BUCKET)
+    + alert_follower()
+    # No consumer of the services' names, even filtered on alerts.
+    + Grant(deny_publish=_services_durables(EVENTS_STREAM))
+    + kv_owner(OVERVIEW_BUCKET)
+    # The owner's own opt-in on the personal page: read only (ingest answers the decision).
+    + kv_keys_reader(INGEST_BUCKET, "personal.optin")
+    + events_publisher(f"{subjects.PREFIX}.audit.case_viewed.*")
+    + start_recorder("overview"),
+)
+
+_SERVICES = (*_SERVICES, OVERVIEW)
+SERVICE_NAMES = tuple(identity.name for identity in _SERVICES)
 
 
 ADMIN = Identity(
@@ -431,19 +452,6 @@ OPERATOR = Identity(
     + kv_keys_reader(INGEST_BUCKET, "personal.optin"),
 )
 
-OVERVIEW = Identity(
-    "overview",
-    "The supervisors' web page: sends commands with the signed-in person's token, watches the "
-    "cases, follows alerts, keeps its sessions, records who viewed a case",
-    commands_sender()
-    + kv_reader(CASES_BUCKET)
-    + alert_follower()
-    # No consumer of the services' names, even filtered on alerts.
-    + Grant(deny_publish=_services_durables(EVENTS_STREAM))
-    + kv_owner(OVERVIEW_BUCKET)
-    + events_publisher(f"{subjects.PREFIX}.audit.case_viewed.*"),
-)
-
 INTEGRATOR = Identity(
     "integrator",
     "Reads the mail, alert and notice events through its own consumers (named `integrator-…`)",
@@ -464,7 +472,7 @@ INTEGRATOR = Identity(
     ),
 )
 
-IDENTITIES: tuple[Identity, ...] = (ADMIN, OPERATOR, INTEGRATOR, OVERVIEW, *_SERVICES)
+IDENTITIES: tuple[Identity, ...] = (ADMIN, OPERATOR, INTEGRATOR, *_SERVICES)
 
 
 def identity(name: str) -> Identity:

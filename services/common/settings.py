@@ -21,13 +21,15 @@ from services.common.workers import MiB, WorkerLimits
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ORG_CONFIG = REPO_ROOT / "config" / "ha-kommune.yaml"
 
-# Each service answers /healthz and /readyz on its own port; ingest's also takes Graph's webhooks.
+# Each service answers /healthz and /readyz on its own port; ingest's also takes Graph's webhooks,
+# the overview's serves the supervisors' pages.
 DEFAULT_HTTP_PORTS: dict[str, int] = {
     "ingest": 8080,
     "classifier": 8081,
     "router": 8082,
     "websak": 8083,
     "notifier": 8084,
+    "overview": 8085,
 }
 
 

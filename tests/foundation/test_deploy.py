@@ -25,13 +25,14 @@ from services.common.orgconfig import load_organisation
 from services.common.settings import DEFAULT_HTTP_PORTS, REPO_ROOT, Settings
 from services.ingest.config import IngestSettings
 from services.notifier.config import NotifierSecrets, load_notifier_config
+from services.overview.settings import OverviewSettings
 from services.websak.config import ArchivingOptions, WebSakConnection, load_placement
 
 OVERLAY_NAMES = ("dev", "prod")
 SCALED = ("classifier", "router", "websak")
 # The services that call outside the cluster: Graph and Entra ID (ingest, router, notifier),
 # Teams and webhooks (notifier), WebSak (websak).
-CALL_OUT = ("ingest", "router", "notifier", "websak")
+CALL_OUT = ("ingest", "router", "notifier", "websak", "overview")
 CONFIG_FILES = ("organisation.yaml", "notifier.yaml", "websak.yaml")
 Labels = dict[str, str]
 
@@ -170,7 +171,14 @@ def test_environment_names_are_settings_and_the_public_url_is_the_ingress_host(
 ) -> None:
     known = {
         f"{model.model_config.get('env_prefix', '')}{field}".upper()
-        for model in (Settings, IngestSettings, NotifierSecrets, ArchivingOptions, WebSakConnection)
+        for model in (
+            Settings,
+            IngestSettings,
+            NotifierSecrets,
+            ArchivingOptions,
+            WebSakConnection,
+            OverviewSettings,
+        )
         for field in model.model_fields
     }
     env = env_config(overlay)
@@ -181,6 +189,10 @@ def test_environment_names_are_settings_and_the_public_url_is_the_ingress_host(
     ingress = named(overlay, "Ingress", "sakspost-ingest")
     assert [rule["host"] for rule in ingress["spec"]["rules"]] == [public.hostname]
     assert [host for tls in ingress["spec"]["tls"] for host in tls["hosts"]] == [public.hostname]
+    overview = urlsplit(env["SAKSPOST_OVERVIEW_PUBLIC_URL"])
+    assert overview.scheme == "https"
+    pages = named(overlay, "Ingress", "sakspost-overview")
+    assert [rule["host"] for rule in pages["spec"]["rules"]] == [overview.hostname]
     # Every node of the 3-node NATS cluster, by its stable name, over TLS that the certificate
     # of deploy/nats/certificates.yaml covers, checked against the CA every pod mounts.
     servers = Settings(nats_url=env["SAKSPOST_NATS_URL"]).nats_servers
@@ -325,7 +337,8 @@ def test_only_the_ingress_controller_and_monitoring_reach_a_pod(overlay: str) ->
             for peer in rule["from"]
         }
         component = labels["app.kubernetes.io/component"]
-        expected = {"provision": set(), "ingest": {"ingress-nginx", "monitoring"}}
+        public = {"ingress-nginx", "monitoring"}
+        expected = {"provision": set(), "ingest": public, "overview": public}
         assert sources == expected.get(component, {"monitoring"}), name
 
 

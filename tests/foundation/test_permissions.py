@@ -24,11 +24,10 @@ from services.common.jetstream import (
     EVENTS_STREAM,
     INGEST_BUCKET,
     MIME_BUCKET,
-    OVERVIEW_BUCKET,
 )
 from services.common.mimestore import MimeStore
 from services.common.natsserver import NatsServer
-from services.common.permissions import IDENTITIES
+from services.common.permissions import IDENTITIES, OVERVIEW_BUCKET
 from services.common.starts import STARTS_BUCKET
 from tests.support.violations import connect_watched
 
