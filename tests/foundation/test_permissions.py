@@ -218,7 +218,7 @@ TABLE: dict[Action, frozenset[str]] = {
     record_a_routers_start: frozenset({"router"}),
     read_ingests_secrets: frozenset({"ingest", "admin"}),
     opt_a_mailbox_in: frozenset({"ingest"}),
-    read_an_opt_in: frozenset({"ingest", "operator", "admin"}),
+    read_an_opt_in: frozenset({"ingest", "operator", "overview", "admin"}),
     forge_archived: frozenset({"websak"}),
     forge_received: frozenset({"ingest"}),
     pull_the_routers_consumer: frozenset({"router", "admin"}),

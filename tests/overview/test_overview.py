@@ -243,7 +243,7 @@ async def test_an_archive_refusal_appears_live_with_its_retry_for_the_supervisor
 ) -> None:
     async with launch() as overview:
         await overview.put_case(case_record("refused", assignee=CASEWORKER))
-        router = await connect_as("router")
+        websak = await connect_as("websak")
         asked: asyncio.Queue[Msg] = asyncio.Queue()
 
         async def answer(msg: Msg) -> None:
@@ -251,7 +251,7 @@ async def test_an_archive_refusal_appears_live_with_its_retry_for_the_supervisor
             await msg.respond(json.dumps({"ok": False, "error": {"code": "busy"}}).encode())
 
         # websak's side of the contract (its verification is websak's, tested there).
-        await router.subscribe("sakspost.cmd.retry_archive", cb=answer)
+        await websak.subscribe("sakspost.cmd.retry_archive", cb=answer)
         client, session = await overview.client(SUPERVISOR)
         assert session is not None
         async with client, client.stream("GET", "/live/teknisk") as stream:
