@@ -22,6 +22,7 @@ from sakspost.demo import run_demo
 from sakspost.export import stale_files, write_files
 from sakspost.failure import fail
 from sakspost.inject import inject_files
+from sakspost.login_commands import login_command, logout_command, whoami_command
 from sakspost.personal import personal_app, sweep_command
 from sakspost.registry import full_layout
 from sakspost.stack import Stack, install_stop_signals
@@ -47,6 +48,9 @@ app.add_typer(classify_app, name="classify")
 app.add_typer(cases_app, name="cases")
 app.add_typer(personal_app, name="personal")
 app.command("sweep")(sweep_command)
+app.command("login")(login_command)
+app.command("logout")(logout_command)
+app.command("whoami")(whoami_command)
 console = Console()
 errors = Console(stderr=True)
 
@@ -125,6 +129,7 @@ def up(
     smtp_port: Annotated[int, typer.Option(envvar="SAKSPOST_SMTP_PORT")] = 2525,
     login_port: Annotated[int, typer.Option(envvar="SAKSPOST_LOGIN_PORT")] = 8026,
     websak_port: Annotated[int, typer.Option(envvar="SAKSPOST_WEBSAK_PORT")] = 8090,
+    overview_port: Annotated[int, typer.Option(envvar="SAKSPOST_OVERVIEW_PORT")] = 8085,
     samples: Annotated[Path, typer.Option(help="Mappe med eksempel-e-post")] = Path("samples"),
     demo_count: Annotated[int, typer.Option(help="Kor mange e-postar demoen leverer")] = 12,
     cluster: Annotated[
@@ -147,7 +152,13 @@ def up(
         "notifier": notifier_port,
     }
     ports = Ports(
-        nats_port, graph_port, smtp_port, websak_port, service_ports, graph_login=login_port
+        nats_port,
+        graph_port,
+        smtp_port,
+        websak_port,
+        service_ports,
+        graph_login=login_port,
+        overview=overview_port,
     )
     stack = Stack(
         data_dir.resolve(),
