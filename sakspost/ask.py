@@ -20,7 +20,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from rich.console import Console
 
 from sakspost.failure import fail
-from sakspost.login import bearer_token
+from sakspost.login import LoginError, bearer_token
 from schemas.commands import AUTHORIZATION_HEADER, Verb
 from services.common.connect import NatsUnavailable, connect_once
 from services.common.language import Language, in_language, language_of_the_command_line
@@ -116,8 +116,12 @@ async def _request(
 def send(verb: Verb, payload: dict[str, Any], as_json: bool = False) -> dict[str, Any]:
     """Send one command as the signed-in actor; print and exit 1 on an error reply (the JSON
     too, with `as_json`)."""
-    token = bearer_token()
-    reply = asyncio.run(_request(_settings(), verb, payload, token))
+    settings = _settings()
+    try:
+        token = bearer_token(settings)
+    except LoginError as refused:
+        raise fail(str(refused)) from None
+    reply = asyncio.run(_request(settings, verb, payload, token))
     if as_json:
         console.print_json(json.dumps(reply))
     if not reply.get("ok"):

@@ -22,6 +22,7 @@ from sakspost.demo import run_demo
 from sakspost.export import stale_files, write_files
 from sakspost.failure import fail
 from sakspost.inject import inject_files
+from sakspost.login_commands import login_command, logout_command, whoami_command
 from sakspost.personal import personal_app, sweep_command
 from sakspost.registry import full_layout
 from sakspost.stack import Stack, install_stop_signals
@@ -47,6 +48,9 @@ app.add_typer(classify_app, name="classify")
 app.add_typer(cases_app, name="cases")
 app.add_typer(personal_app, name="personal")
 app.command("sweep")(sweep_command)
+app.command("login")(login_command)
+app.command("logout")(logout_command)
+app.command("whoami")(whoami_command)
 console = Console()
 errors = Console(stderr=True)
 
@@ -151,7 +155,12 @@ def up(
         "overview": overview_port,
     }
     ports = Ports(
-        nats_port, graph_port, smtp_port, websak_port, service_ports, graph_login=login_port
+        nats_port,
+        graph_port,
+        smtp_port,
+        websak_port,
+        service_ports,
+        graph_login=login_port,
     )
     stack = Stack(
         data_dir.resolve(),

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.common.credentials import CREDENTIALS_FOLDER
 from services.common.settings import DEFAULT_HTTP_PORTS
 
 SERVICE_NAMES = ("ingest", "classifier", "router", "websak", "notifier", "overview")
@@ -24,7 +25,7 @@ class Ports:
     graph_smtp: int = 2525
     websak_standin: int = 8090
     services: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HTTP_PORTS))
-    # The emulator's Entra ID (HTTPS): its discovery document and signing keys.
+    # The emulator's Entra ID (HTTPS): its discovery document, signing keys and sign-in.
     graph_login: int = 8026
 
 
@@ -76,6 +77,14 @@ def components(ports: Ports, data_dir: Path, org_config: Path) -> list[Component
                     str(ports.graph_login),
                     "--data-dir",
                     str(data_dir / "graph-emulator"),
+                    "--credentials-dir",
+                    str(data_dir / CREDENTIALS_FOLDER),
+                    # The overview's sign-in callback, and its front page to come back to after
+                    # signing out.
+                    "--redirect-uri",
+                    f"http://127.0.0.1:{ports.services['overview']}/auth/callback",
+                    "--redirect-uri",
+                    f"http://127.0.0.1:{ports.services['overview']}/",
                 ),
                 ports.graph_http,
                 is_service=False,

@@ -23,11 +23,17 @@ import httpx
 import structlog
 
 from sakspost.components import Component, Ports, components
+from sakspost.login import SIGN_IN_FILE
 from sakspost.natskeeper import NatsKeeper
 from sakspost.registry import full_layout
 from sakspost.texts import text
 from services.common.connect import connect_once
-from services.common.credentials import CREDENTIALS_FOLDER, ensure_key
+from services.common.credentials import (
+    CREDENTIALS_FOLDER,
+    ensure_key,
+    read_env_file,
+    write_env_file,
+)
 from services.common.jetstream import provision_when_ready
 from services.common.natsserver import NatsServer, start_nats_server
 from services.common.orgconfig import load_organisation
@@ -42,9 +48,6 @@ _INHERITED_LOGIN = frozenset(
     {"SAKSPOST_NATS_USER", "SAKSPOST_NATS_PASSWORD", "SAKSPOST_NATS_CREDS_FILE"}
 )
 RESTART_LIMIT = 5
-# The overview's client secret at the emulator's login host: a development value, like the WebSak
-# stand-in's token (Kubernetes: the Secret sakspost-overview).
-LOCAL_OVERVIEW_SECRET = "local-overview-secret"  # noqa: S105 (a development value)
 
 
 @dataclass
@@ -115,6 +118,10 @@ class Stack:
             )
             for name, value in self._resource_data_env().items():
                 env.setdefault(name, value)
+            for name, value in self.sign_in_env().items():
+                env.setdefault(name, value)
+            if component.name == "overview":
+                env.update(self._overview_secret())
         if "websak-standin" in planned:
             env.setdefault(
                 "SAKSPOST_WEBSAK_BASE_URL", f"http://127.0.0.1:{self.ports.websak_standin}"
@@ -129,25 +136,52 @@ class Stack:
         emulator's Entra ID, whose validation tokens name its tenant and app (no registration)."""
         # Only with the emulator planned, which exists in a checkout (not in the image).
         from devtools.graph_emulator.emulator import APPLICATION_ID, tenant_id_for
-        from devtools.graph_emulator.server import LOGIN_CA_FILE
 
         org = load_organisation(self.org_config)
         return {
             "SAKSPOST_INGEST_ENCRYPTION_CERTIFICATE_PATH": str(
                 self.credentials_dir / NOTIFICATION_CERTIFICATE_FILE
             ),
+            **self._authority_env(),
+            "SAKSPOST_INGEST_TOKEN_TENANT_ID": tenant_id_for(org.domain),
+            "SAKSPOST_INGEST_TOKEN_APP_ID": APPLICATION_ID,
+        }
+
+    def _authority_env(self) -> dict[str, str]:
+        """The emulator's login host, which plays Entra ID, and the CA its TLS is checked with."""
+        from devtools.graph_emulator.server import LOGIN_CA_FILE
+
+        return {
             "SAKSPOST_GRAPH_AUTHORITY": f"https://127.0.0.1:{self.ports.graph_login}",
             "SAKSPOST_GRAPH_AUTHORITY_CA_FILE": str(
                 self.data_dir / "graph-emulator" / LOGIN_CA_FILE
             ),
-            "SAKSPOST_INGEST_TOKEN_TENANT_ID": tenant_id_for(org.domain),
-            "SAKSPOST_INGEST_TOKEN_APP_ID": APPLICATION_ID,
-            # Sakspost's own app registration (issue 19): locally the emulator's one app serves
-            # Graph and sign-in, as one registration may in Entra ID.
-            "SAKSPOST_AUTH_TENANT_ID": tenant_id_for(org.domain),
-            "SAKSPOST_AUTH_CLIENT_ID": APPLICATION_ID,
-            "SAKSPOST_OVERVIEW_CLIENT_SECRET": LOCAL_OVERVIEW_SECRET,
         }
+
+    def sign_in_env(self) -> dict[str, str]:
+        """Sakspost's own app registration in the emulator's Entra ID: what a service checks
+        tokens against and what the command line signs in to (`sakspost login`)."""
+        from devtools.graph_emulator.emulator import APPLICATION_ID, tenant_id_for
+
+        return {
+            "SAKSPOST_AUTH_TENANT_ID": tenant_id_for(load_organisation(self.org_config).domain),
+            "SAKSPOST_AUTH_CLIENT_ID": APPLICATION_ID,
+            **self._authority_env(),
+        }
+
+    def _overview_secret(self) -> dict[str, str]:
+        """The overview's client secret for its code flow (Kubernetes: a Secret)."""
+        from devtools.graph_emulator.local_apps import APP_FILE
+
+        return read_env_file(self.credentials_dir / APP_FILE)
+
+    def _prepare_sign_in(self) -> None:
+        """The emulator's app registrations' secrets, and the sign-in settings the command line
+        falls back to (`sakspost login` outside the stack's environment)."""
+        from devtools.graph_emulator.local_apps import ensure_local_apps
+
+        ensure_local_apps(self.credentials_dir)
+        write_env_file(self.credentials_dir / SIGN_IN_FILE, self.sign_in_env())
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -170,6 +204,8 @@ class Stack:
         self.say(text("credentials", folder=self.credentials_dir))
         await self._provision()
         self.planned = components(self.ports, self.data_dir, self.org_config)
+        if any(component.name == "graph-emulator" for component in self.planned):
+            self._prepare_sign_in()
         for component in self.planned:
             await self._spawn(component)
         self._write_state()

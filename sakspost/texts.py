@@ -242,6 +242,71 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "restored {count} streams from {dir}; start Sakspost again"
         " (provisioning brings the rest of the layout up to date)",
     },
+    "login_unconfigured": {
+        "nn": "Veit ikkje kvar ein loggar inn: set SAKSPOST_AUTH_TENANT_ID og"
+        " SAKSPOST_AUTH_CLIENT_ID (eller start Sakspost lokalt med `sakspost up`)",
+        "nb": "Vet ikke hvor man logger inn: sett SAKSPOST_AUTH_TENANT_ID og"
+        " SAKSPOST_AUTH_CLIENT_ID (eller start Sakspost lokalt med `sakspost up`)",
+        "en": "Nowhere to sign in: set SAKSPOST_AUTH_TENANT_ID and SAKSPOST_AUTH_CLIENT_ID"
+        " (or start Sakspost locally with `sakspost up`)",
+    },
+    "login_unreachable": {
+        "nn": "Får ikkje kontakt med Entra ID på {authority}: {reason}",
+        "nb": "Får ikke kontakt med Entra ID på {authority}: {reason}",
+        "en": "Cannot reach Entra ID at {authority}: {reason}",
+    },
+    "login_failed": {
+        "nn": "Innlogginga gjekk ikkje: {reason}",
+        "nb": "Innloggingen mislyktes: {reason}",
+        "en": "Sign-in failed: {reason}",
+    },
+    "login_needed": {
+        "nn": "Du er ikkje innlogga (eller innlogginga har gått ut): køyr `sakspost login`",
+        "nb": "Du er ikke innlogget (eller innloggingen har gått ut): kjør `sakspost login`",
+        "en": "You are not signed in (or your sign-in has expired): run `sakspost login`",
+    },
+    "operator_incomplete": {
+        "nn": "Set både SAKSPOST_OPERATOR_CLIENT_ID og SAKSPOST_OPERATOR_CLIENT_SECRET"
+        " (eller ingen av dei)",
+        "nb": "Sett både SAKSPOST_OPERATOR_CLIENT_ID og SAKSPOST_OPERATOR_CLIENT_SECRET"
+        " (eller ingen av dem)",
+        "en": "Set both SAKSPOST_OPERATOR_CLIENT_ID and SAKSPOST_OPERATOR_CLIENT_SECRET"
+        " (or neither)",
+    },
+    "login_open": {
+        "nn": "Opne {uri} i ein nettlesar og skriv inn koden {code}",
+        "nb": "Åpne {uri} i en nettleser og skriv inn koden {code}",
+        "en": "Open {uri} in a web browser and enter the code {code}",
+    },
+    "login_done": {
+        "nn": "Innlogga som {who}",
+        "nb": "Innlogget som {who}",
+        "en": "Signed in as {who}",
+    },
+    "login_operator": {
+        "nn": "SAKSPOST_OPERATOR_CLIENT_ID er sett: kommandoane går som operatørapplikasjonen,"
+        " ikkje som deg (fjern variablane for å logge inn sjølv)",
+        "nb": "SAKSPOST_OPERATOR_CLIENT_ID er satt: kommandoene går som operatørapplikasjonen,"
+        " ikke som deg (fjern variablene for å logge inn selv)",
+        "en": "SAKSPOST_OPERATOR_CLIENT_ID is set: commands run as the operator application,"
+        " not as you (unset the variables to sign in yourself)",
+    },
+    "logout_done": {"nn": "Du er logga ut", "nb": "Du er logget ut", "en": "You are signed out"},
+    "logout_none": {
+        "nn": "Ingen var innlogga",
+        "nb": "Ingen var innlogget",
+        "en": "Nobody was signed in",
+    },
+    "whoami_app": {
+        "nn": "operatørapplikasjonen {app}",
+        "nb": "operatørapplikasjonen {app}",
+        "en": "the operator application {app}",
+    },
+    "login_as_unavailable": {
+        "nn": "--as finst berre med Graph-emulatoren (devtools) i ei utviklingsutsjekking",
+        "nb": "--as finnes bare med Graph-emulatoren (devtools) i en utviklingsutsjekk",
+        "en": "--as exists only with the Graph emulator (devtools) in a development checkout",
+    },
 }
 
 

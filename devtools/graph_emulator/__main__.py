@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+from devtools.graph_emulator.local_apps import APP_FILE, OPERATOR_APP_FILE, local_registrations
 from devtools.graph_emulator.server import LOGIN_CA_FILE, run_emulator
 from services.common.orgconfig import OrgConfigError, load_organisation
 
@@ -23,6 +24,19 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--smtp-port", type=int, default=2525, help="SMTP port (0: any free)")
     parser.add_argument(
         "--login-port", type=int, default=0, help="Entra ID login host (HTTPS) port (0: any free)"
+    )
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        help="a redirect URI of Sakspost's app registration (the overview's; repeatable)",
+    )
+    parser.add_argument(
+        "--credentials-dir",
+        type=Path,
+        default=None,
+        help=f"the secrets of Sakspost's app ({APP_FILE}) and the operator app "
+        f"({OPERATOR_APP_FILE}) that `sakspost up` made",
     )
     parser.add_argument(
         "--data-dir",
@@ -48,6 +62,7 @@ async def _serve(arguments: argparse.Namespace) -> None:
         data_dir=data_dir,
         login_port=arguments.login_port,
         login_ca_copy=data_dir / LOGIN_CA_FILE if data_dir is not None else None,
+        sign_in_apps=local_registrations(arguments.credentials_dir, arguments.redirect_uri),
     ) as running:
         print(
             f"Graph emulator: {running.graph_url}  SMTP: {running.host}:{running.smtp_port}  "

@@ -25,8 +25,11 @@ from services.common.orgconfig import Organisation
 
 log = structlog.get_logger(__name__)
 
-# The app id Graph reports as the creator of the emulator's subscriptions.
+# The app id Graph reports as the creator of the emulator's subscriptions; locally also
+# Sakspost's own registration people sign in to (one registration may serve both in Entra ID).
 APPLICATION_ID = "5a5a0000-5a5a-4000-8000-000000000001"
+# The local stack's operator application: its client credentials are recorded as the operator.
+OPERATOR_APPLICATION_ID = "5a5a0000-5a5a-4000-8000-000000000002"
 
 
 def tenant_id_for(domain: str) -> str:

@@ -1,13 +1,14 @@
 """The emulator's Entra ID signing key and the documents a token's reader finds it by.
 
-Entra ID signs the tokens it issues (Graph's `validationTokens` here; an OIDC code flow's ID
-tokens later) with an RSA key named by `kid`, published in the tenant's JWKS, which the OpenID
-discovery document points at. The key is kept in the emulator's data directory (when it has one),
-so a restart does not invalidate what readers cached, as Entra's keys outlive a restart too.
+Entra ID signs the tokens it issues (Graph's `validationTokens`; the sign-in's ID, access and
+app tokens, `oidc_tokens.py`) with an RSA key named by `kid`, published in the tenant's JWKS,
+which the OpenID discovery document points at. The key is kept in the emulator's data directory
+(when it has one), so a restart does not invalidate what readers cached, as Entra's keys outlive
+a restart too.
 
 Served on the login host (TLS, like login.microsoftonline.com):
 - `GET /{tenant}/v2.0/.well-known/openid-configuration`: issuer `{authority}/{tenant}/v2.0`,
-  `jwks_uri`, the token endpoint (and the authorize endpoint an interactive login will use);
+  `jwks_uri`, the token, authorize, device code and logout endpoints (`signin.py`);
 - `GET /{tenant}/discovery/v2.0/keys` and `GET /common/discovery/v2.0/keys`: the JWKS.
 """
 
@@ -89,12 +90,45 @@ def openid_configuration(authority: str, tenant: str) -> dict[str, Any]:
         "issuer": issuer(authority, tenant),
         "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
         "token_endpoint": f"{base}/oauth2/v2.0/token",
+        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+        "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
         "jwks_uri": f"{base}/discovery/v2.0/keys",
         "response_types_supported": ["code", "id_token", "code id_token"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "client_credentials",
+        ],
+        "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "client_secret_basic",
+            "private_key_jwt",
+        ],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": [
+            "aud",
+            "iss",
+            "iat",
+            "nbf",
+            "exp",
+            "oid",
+            "sub",
+            "tid",
+            "ver",
+            "nonce",
+            "name",
+            "preferred_username",
+            "idtyp",
+            "azp",
+            "appid",
+            "roles",
+            "scp",
+        ],
         "tenant_region_scope": "EU",
     }
 

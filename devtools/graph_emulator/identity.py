@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 import jwt
 from cryptography import x509
@@ -34,10 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -49,11 +45,18 @@ CLOCK_SKEW_SECONDS = 300
 @dataclass(frozen=True)
 class AppRegistration:
     """An app registration's id and credentials; several of each may be valid at once, as in
-    Entra ID while a credential is being rotated."""
+    Entra ID while a credential is being rotated.
+
+    For sign-in (`signin.py`): the redirect URIs a code may be sent to, whether the app allows
+    public-client flows (device code without a secret), and the app roles it was granted on the
+    API it asks client-credentials tokens for (its tokens' `roles`)."""
 
     client_id: str
     secrets: tuple[str, ...] = ()
     certificates: tuple[x509.Certificate, ...] = ()
+    redirect_uris: tuple[str, ...] = ()
+    public_client: bool = False
+    roles: tuple[str, ...] = ()
 
 
 class Refused(Exception):
@@ -80,8 +83,20 @@ class Refused(Exception):
         )
 
 
-def _invalid_client(code: int, message: str) -> Refused:
+def invalid_client(code: int, message: str) -> Refused:
     return Refused(401, "invalid_client", code, message)
+
+
+def check_secret(registration: AppRegistration, secret: str) -> None:
+    """`Refused` unless `secret` is one of the app's; compared in constant time with each."""
+    matches = [hmac.compare_digest(secret, known) for known in registration.secrets]
+    if not any(matches):
+        raise invalid_client(
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is "
+            f"the client secret value, not the client secret ID, for a secret added to app "
+            f"'{registration.client_id}'.",
+        )
 
 
 def _thumbprint(certificate: x509.Certificate, algorithm: hashes.HashAlgorithm) -> str:
@@ -141,7 +156,7 @@ class TokenIssuer:
                 )
             self._check_assertion(assertion, endpoint)
         else:
-            raise _invalid_client(
+            raise invalid_client(
                 7000218,
                 "The request body must contain exactly one of the following parameters: "
                 "'client_assertion' or 'client_secret'.",
@@ -149,15 +164,7 @@ class TokenIssuer:
         return self._token()
 
     def _check_secret(self, secret: str) -> None:
-        # Compared in constant time, against every registered secret.
-        matches = [hmac.compare_digest(secret, known) for known in self.registration.secrets]
-        if not any(matches):
-            raise _invalid_client(
-                7000215,
-                "Invalid client secret provided. Ensure the secret being sent in the request is "
-                f"the client secret value, not the client secret ID, for a secret added to app "
-                f"'{self.registration.client_id}'.",
-            )
+        check_secret(self.registration, secret)
 
     def _check_assertion(self, assertion: str, endpoint: str) -> None:
         try:
@@ -169,12 +176,12 @@ class TokenIssuer:
         certificate = self._certificate_named_by(header)
         algorithm = header.get("alg")
         if algorithm not in ("PS256", "RS256"):
-            raise _invalid_client(
+            raise invalid_client(
                 5002738, f"Invalid JWT token. '{algorithm}' is not a supported signature algorithm."
             )
         key = certificate.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
-            raise _invalid_client(700027, "The certificate's key is not an RSA key.")
+            raise invalid_client(700027, "The certificate's key is not an RSA key.")
         client_id = self.registration.client_id
         try:
             claims = jwt.decode(
@@ -187,25 +194,25 @@ class TokenIssuer:
                 options={"require": ["aud", "iss", "sub", "exp", "nbf"]},
             )
         except jwt.InvalidSignatureError:
-            raise _invalid_client(700027, "Client assertion failed signature validation.") from None
+            raise invalid_client(700027, "Client assertion failed signature validation.") from None
         except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError):
-            raise _invalid_client(
+            raise invalid_client(
                 700024, "Client assertion is not within its valid time range."
             ) from None
         except jwt.InvalidAudienceError:
-            raise _invalid_client(
+            raise invalid_client(
                 50013,
                 f"Assertion audience claim does not match the required value. The expected "
                 f"audience is '{endpoint}'.",
             ) from None
         except jwt.InvalidIssuerError:
-            raise _invalid_client(
+            raise invalid_client(
                 700021, "Client assertion application identifier doesn't match 'client_id'."
             ) from None
         except jwt.InvalidTokenError as error:
-            raise _invalid_client(50027, f"JWT token is invalid or malformed: {error}.") from None
+            raise invalid_client(50027, f"JWT token is invalid or malformed: {error}.") from None
         if claims.get("sub") != client_id:
-            raise _invalid_client(
+            raise invalid_client(
                 700021, "Client assertion subject doesn't match 'client_id' parameter."
             )
 
@@ -224,7 +231,7 @@ class TokenIssuer:
             }
             if any(wanted.get(kind) == value for kind, value in thumbprints.items()):
                 return certificate
-        raise _invalid_client(
+        raise invalid_client(
             700027,
             "The certificate with identifier used to sign the client assertion is not registered "
             f"on application. [Reason - The key was not found., Thumbprint of key used by client: "
@@ -242,28 +249,6 @@ class TokenIssuer:
             "ext_expires_in": TOKEN_LIFETIME_SECONDS,
             "access_token": token,
         }
-
-
-def login_app(issuer: TokenIssuer | None, discovery: list[Route]) -> Starlette:
-    """The Starlette app of the emulator's login host (its own TLS port): the discovery document
-    and keys always, the token endpoint with an app registration."""
-
-    async def token(request: Request) -> Response:
-        # A urlencoded form, parsed here: Starlette's form parser needs python-multipart.
-        fields = dict(parse_qsl((await request.body()).decode(errors="replace")))
-        # The audience a client assertion must name: this endpoint as the client addressed it.
-        endpoint = str(request.url.replace(query=""))
-        try:
-            assert issuer is not None  # the route exists only with an issuer
-            return JSONResponse(issuer.issue(request.path_params["tenant"], endpoint, fields))
-        except Refused as refused:
-            return refused.response()
-
-    if issuer is None:
-        return Starlette(routes=discovery)
-    return Starlette(
-        routes=[Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]), *discovery]
-    )
 
 
 def self_signed(

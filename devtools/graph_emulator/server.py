@@ -1,5 +1,5 @@
 """Serving the emulator: HTTP (uvicorn) and SMTP (aiosmtpd) on the running event loop, and with
-an app registration its login host (HTTPS, the token endpoint) on a port of its own."""
+its login host (HTTPS: Entra ID's discovery, sign-in and token endpoint) on a port of its own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,7 +21,9 @@ from starlette.types import ASGIApp
 from devtools.graph_emulator.app import build_app
 from devtools.graph_emulator.emulator import Emulator
 from devtools.graph_emulator.entra import discovery_routes
-from devtools.graph_emulator.identity import AppRegistration, login_app, write_tls_files
+from devtools.graph_emulator.identity import AppRegistration, write_tls_files
+from devtools.graph_emulator.login_host import login_app
+from devtools.graph_emulator.signin import SignIn
 from devtools.graph_emulator.smtp_intake import IntakeHandler
 from devtools.graph_emulator.timings import Timings
 from devtools.serving import bound_socket
@@ -43,6 +45,8 @@ class RunningEmulator:
     # (https://host:port), and the certificate its TLS is checked against.
     login_url: str
     login_ca: Path
+    # Sakspost's own sign-in on the login host (codes, device codes, refresh tokens).
+    sign_in: SignIn
 
     @property
     def base_url(self) -> str:
@@ -99,10 +103,12 @@ async def run_emulator(
     app_registration: AppRegistration | None = None,
     login_port: int = 0,
     login_ca_copy: Path | None = None,
+    sign_in_apps: Sequence[AppRegistration] = (),
 ) -> AsyncIterator[RunningEmulator]:
     """Run the emulator on this event loop until the block ends; port 0 picks a free port.
 
     With `app_registration` the Graph routes require tokens from the emulator's login host.
+    `sign_in_apps`: the registrations people and operator apps sign in to (Sakspost's own).
     `login_ca_copy`: where the login host's certificate is also written, for other processes."""
     emulator = Emulator(org, timings or Timings(), data_dir, app_registration)
     await emulator.start()
@@ -111,8 +117,8 @@ async def run_emulator(
         stack.push_async_callback(emulator.close)
         http_socket = bound_socket(host, http_port)
         await stack.enter_async_context(_serve_http(app, http_socket))
-        # The login host (TLS, as Entra ID's): the discovery document and signing keys always,
-        # the token endpoint with an app registration.
+        # The login host (TLS, as Entra ID's): the discovery document, signing keys, sign-in
+        # and token endpoint.
         tls = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="graph-login-")))
         login_ca, login_key = write_tls_files(tls, [host])
         if login_ca_copy is not None:
@@ -120,12 +126,20 @@ async def run_emulator(
         login_socket = bound_socket(host, login_port)
         login_url = f"https://{host}:{login_socket.getsockname()[1]}"
         emulator.authority = login_url
-        discovery = discovery_routes(
-            emulator.signing_key, emulator.tenant_id, frozenset({org.domain.lower()}), login_url
+        names = frozenset({org.domain.lower()})
+        discovery = discovery_routes(emulator.signing_key, emulator.tenant_id, names, login_url)
+        sign_in = SignIn(
+            org,
+            emulator.tenant_id,
+            names,
+            {app.client_id: app for app in sign_in_apps},
+            emulator.signing_key,
+            emulator.clock,
+            login_url,
         )
         await stack.enter_async_context(
             _serve_http(
-                login_app(emulator.identity, discovery),
+                login_app(emulator.identity, discovery, sign_in),
                 login_socket,
                 ssl_certfile=str(login_ca),
                 ssl_keyfile=str(login_key),
@@ -147,6 +161,7 @@ async def run_emulator(
             emulator,
             login_url,
             login_ca,
+            sign_in,
         )
         log.info("emulator_started", http_port=running.http_port, smtp_port=running.smtp_port)
         yield running

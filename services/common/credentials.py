@@ -121,11 +121,17 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def write_env_file(path: Path, values: Mapping[str, str]) -> None:
     """Write `values` as NAME=value lines, readable by the owner only, replacing atomically."""
+    write_private(path, "".join(f"{name}={value}\n" for name, value in values.items()))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by the owner only (its folder too when made here),
+    replacing the file atomically."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_suffix(".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.writelines(f"{name}={value}\n" for name, value in values.items())
+        handle.write(text)
     os.replace(temporary, path)
 
 

@@ -190,7 +190,8 @@ class Settings(BaseSettings):
     graph_authority_ca_file: Path | None = Field(
         default=None, description="PEM CA bundle for the authority's TLS instead of the system's"
     )
-
+    # Sakspost's own app registration people and operator apps sign in to (its host is the
+    # Graph authority above).
     auth_tenant_id: str | None = Field(
         default=None, description="Entra ID tenant whose people and operators may run commands"
     )
@@ -199,6 +200,10 @@ class Settings(BaseSettings):
         description="Client id of Sakspost's own app registration: the audience of every token a "
         "command carries",
     )
+    operator_client_id: str | None = Field(
+        default=None, description="The operator's own app registration (the command line's)"
+    )
+    operator_client_secret: SecretStr | None = None
 
     @model_validator(mode="after")
     def _window_outlasts_delta(self) -> Settings:
@@ -219,6 +224,8 @@ class Settings(BaseSettings):
         "graph_authority_ca_file",
         "auth_tenant_id",
         "auth_client_id",
+        "operator_client_id",
+        "operator_client_secret",
         mode="before",
     )
     @classmethod
