@@ -20,7 +20,7 @@ CHAOS_MINUTES ?= 30
 # NATS nodes under `make chaos`: a cluster of three also loses nodes (1: a single server).
 CHAOS_CLUSTER ?= 3
 
-.PHONY: demo test test-fast test-full bench bench-full chaos lint asyncapi-check deploy-check format lock \
+.PHONY: demo test test-fast test-full screenshots bench bench-full chaos lint asyncapi-check deploy-check format lock \
 	lock-image system clean
 
 # The official AsyncAPI parser (Node) checks the generated documents; `npm ci` installs exactly the
@@ -55,6 +55,10 @@ test-fast: $(STAMP)
 
 test-full: $(STAMP)
 	SAKSPOST_SCENARIO_SCALE=1 $(PYTEST) --timeout=1800
+
+# The README's pictures of the overview, taken by its browser tests.
+screenshots: $(STAMP)
+	SAKSPOST_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:xdist tests/browser
 
 bench: $(STAMP)
 	$(BIN)/python -m devtools.bench $(BENCH_ARGS)
