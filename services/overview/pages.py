@@ -24,7 +24,7 @@ from services.common.orgconfig import Organisation
 from services.overview.actions import ALERT_VERBS
 from services.overview.readmodel import CaseView, Lists, Load, sender_kind, shows_subject
 from services.overview.reports import Period, Report
-from services.overview.texts import LANGUAGE_NAMES, say
+from services.overview.texts import LANGUAGE_NAMES, history_word, say
 
 
 def _e(value: object) -> str:
@@ -388,7 +388,7 @@ def case_page(
     items = "".join(f"<dt>{viewer.t(key)}</dt><dd>{value}</dd>" for key, value in facts)
     history = "".join(
         f"<tr><td>{viewer.when(h.at)}</td><td>{_who(viewer, h.who)}</td>"
-        f"<td>{_e(h.what)}</td><td>{_e(h.why)}</td></tr>"
+        f"<td>{_e(history_word(viewer.language, h.what))}</td><td>{_e(h.why)}</td></tr>"
         for h in case.history
     )
     notice_html = f'<p id="notice" role="status">{_e(notice)}</p>' if notice else ""

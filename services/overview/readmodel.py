@@ -51,6 +51,7 @@ class CaseView(_View):
     sender: Party | None = None
     mail_class: MailClass | None = None
     confidence: float | None = None
+    class_reasons: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
     sensitive: list[SensitiveKind] = Field(default_factory=list)
     status: Status = Status.NY
@@ -70,8 +71,9 @@ class CaseView(_View):
         return self.is_open and self.due_at is not None and self.due_at < now
 
     def reasons(self) -> list[str]:
-        """Why the case has its class and department: the router's and classifier's words."""
-        return [
+        """Why the case has its class (the classifier's rule ids, or a person's correction) and
+        its department and assignee (the router's words)."""
+        return list(self.class_reasons) + [
             entry.why
             for entry in self.history
             if entry.why and entry.what in {"routed", "reclassified", "classifier_ignored"}

@@ -54,6 +54,15 @@ NN: Texts = {
     "caseworker": "Sakshandsamar",
     "history": "Historikk",
     "history_caption": "Kven gjorde kva, når og kvifor",
+    "what_received": "motteken",
+    "what_routed": "fordelt",
+    "what_assigned": "tildelt",
+    "what_reclassified": "klasse retta",
+    "what_classifier_ignored": "klassifisering ikkje følgd",
+    "what_completed": "ferdig",
+    "what_archived": "arkivert",
+    "what_alerted": "varsla",
+    "what_deleted": "sletta i Outlook",
     "when": "Når",
     "who": "Kven",
     "what": "Kva",
@@ -145,6 +154,15 @@ NB: Texts = {
     "open": "Åpne",
     "caseworker": "Saksbehandler",
     "history_caption": "Hvem gjorde hva, når og hvorfor",
+    "what_received": "mottatt",
+    "what_routed": "fordelt",
+    "what_assigned": "tildelt",
+    "what_reclassified": "klasse rettet",
+    "what_classifier_ignored": "klassifisering ikke fulgt",
+    "what_completed": "ferdig",
+    "what_archived": "arkivert",
+    "what_alerted": "varslet",
+    "what_deleted": "slettet i Outlook",
     "who": "Hvem",
     "what": "Hva",
     "why": "Hvorfor",
@@ -223,6 +241,15 @@ EN: Texts = {
     "caseworker": "Caseworker",
     "history": "History",
     "history_caption": "Who did what, when and why",
+    "what_received": "received",
+    "what_routed": "routed",
+    "what_assigned": "assigned",
+    "what_reclassified": "class corrected",
+    "what_classifier_ignored": "classification not followed",
+    "what_completed": "Ferdig",
+    "what_archived": "archived",
+    "what_alerted": "alerted",
+    "what_deleted": "deleted in Outlook",
     "when": "When",
     "who": "Who",
     "what": "What",
@@ -294,6 +321,12 @@ EN: Texts = {
 _TEXTS: Mapping[Language, Texts] = {"nn": NN, "nb": {**NN, **NB}, "en": {**NN, **EN}}
 
 LANGUAGE_NAMES: Mapping[Language, str] = {"nn": "Nynorsk", "nb": "Bokmål", "en": "English"}
+
+
+def history_word(language: Language, what: str) -> str:
+    """What a case history entry says happened, in `language`; a word this version does not
+    know (a newer router's) as it is recorded."""
+    return in_language(_TEXTS, language).get("what_" + what, what)
 
 
 def say(language: Language, key: str, **values: object) -> str:

@@ -75,6 +75,9 @@ class CaseRecord(_Record):
 
     mail_class: MailClass | None = None
     confidence: float | None = None
+    # The classifier's rule ids (`model.<version>` among them) behind the class, for the
+    # overview's "why"; a person's correction replaces them with their own.
+    class_reasons: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
     sensitive: list[SensitiveKind] = Field(default_factory=list)
 

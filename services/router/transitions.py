@@ -354,6 +354,7 @@ def _classified(
         update={
             "mail_class": classified.mail_class,
             "confidence": classified.confidence,
+            "class_reasons": list(classified.reasons),
             "topics": list(classified.topics),
             "sensitive": list(classified.sensitive),
         }
@@ -469,7 +470,12 @@ def _reclassify(
     archived = record.registry_number is not None
     reopen = reopens(record, new_class)
     close = record.is_open and new_class is MailClass.PRIVAT
-    updates: dict[str, Any] = {"mail_class": new_class, "confidence": 1.0}
+    person = [f"corrected by a person via {via.value}"]
+    updates: dict[str, Any] = {
+        "mail_class": new_class,
+        "confidence": 1.0,
+        "class_reasons": person,
+    }
     if reopen:
         updates |= {
             "status": Status.NY,
@@ -507,7 +513,7 @@ def _reclassify(
             confidence=1.0,
             sensitive=list(record.sensitive),
             topics=list(record.topics),
-            reasons=[f"corrected by a person via {via.value}"],
+            reasons=person,
             by=by,
         )
     ]

@@ -9,7 +9,8 @@ from schemas.events import Alert, Party
 from schemas.vocab import AlertKind, SensitiveKind, Status
 from services.common.actors import Actor
 from services.common.orgconfig import Organisation
-from services.overview.readmodel import ReadModel, sender_kind, shows_subject
+from services.overview.readmodel import ReadModel, parse_case, sender_kind, shows_subject
+from services.overview.texts import history_word
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 SUPERVISOR = Actor("rune.bo", "Rune Bø", "person")
@@ -124,3 +125,22 @@ def test_alerts_are_kept_once_newest_first(org: Organisation) -> None:
         AlertKind.ARCHIVE_FAILED,
         AlertKind.OVERDUE,
     ]
+
+
+def test_the_class_is_explained_by_the_classifiers_rules_then_the_routers_words() -> None:
+    case = parse_case(
+        stored(
+            "c9",
+            class_reasons=["rule.applications", "model.2026.12.06-x"],
+            history=[
+                {"at": NOW.isoformat(), "who": "sakspost", "what": "received"},
+                {"at": NOW.isoformat(), "who": "sakspost", "what": "routed", "why": "load"},
+            ],
+        )
+    )
+    assert case is not None
+    assert case.reasons() == ["rule.applications", "model.2026.12.06-x", "load"]
+    assert history_word("nn", "received") == "motteken"
+    assert history_word("en", "reclassified") == "class corrected"
+    # A word a newer router records is shown as recorded.
+    assert history_word("nb", "escalated") == "escalated"
