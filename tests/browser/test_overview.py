@@ -25,17 +25,16 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from schemas.commands import Verb
 from services.common.graph import graph_client_for
-from services.common.jetstream import WRITEBACKS_BUCKET
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation, load_organisation
 from services.common.received import official_recipient
 from services.common.settings import DEFAULT_ORG_CONFIG, Settings
-from services.common.writeback import read_writeback, writeback_key
 from tests.conftest import SAMPLES
 from tests.support.commands import ask
 from tests.support.events import EventLog, event_log
 from tests.support.signin import id_token_for
 from tests.support.stack import RunningStack, running_stack
+from tests.support.writebacks import written_back
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -120,21 +119,10 @@ async def outlook_categories(stack: RunningStack, routed: dict[str, object]) -> 
     return list(message.categories or [])
 
 
-async def written_back(stack: RunningStack, graph_message_id: str, previous: str | None) -> str:
-    """Wait until the router has written the message back with a change key other than
-    `previous` (it publishes each write's change key in KV: watching it is the event)."""
+async def written(stack: RunningStack, graph_message_id: str, previous: str | None) -> str:
     connection = await stack.connect("admin")
     try:
-        kv = await connection.jetstream().key_value(WRITEBACKS_BUCKET)
-        watcher = await kv.watch(writeback_key(graph_message_id))
-        try:
-            while True:
-                entry = await watcher.updates(timeout=WAIT_S)  # type: ignore[no-untyped-call]
-                value = read_writeback(entry.value if entry is not None else None, 0.0).change_key
-                if value is not None and value != previous:
-                    return value
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+        return await written_back(connection.jetstream(), graph_message_id, previous, WAIT_S)
     finally:
         await connection.close()
 
@@ -166,7 +154,7 @@ async def test_a_supervisor_sees_mail_arrive_live_reassigns_finishes_and_stays_i
         if member != assignee["id"] and member != CASEWORKER
     )
     target_name = org.staff_member(target).name
-    first_write = await written_back(stack, str(routed["graph_message_id"]), None)
+    first_write = await written(stack, str(routed["graph_message_id"]), None)
     await page.locator(f'#queue tr[data-case-id="{case_id}"] a').click()
     await page.wait_for_url(f"{overview_url(stack)}/case/{case_id}")
     await screenshot(page, "overview-case.png")
@@ -178,7 +166,7 @@ async def test_a_supervisor_sees_mail_arrive_live_reassigns_finishes_and_stays_i
         timeout=WAIT_S,
     )
     assert manual["assignee"]["id"] == target
-    await written_back(stack, str(routed["graph_message_id"]), first_write)
+    await written(stack, str(routed["graph_message_id"]), first_write)
     assert f"Tildelt: {target_name}" in await outlook_categories(stack, routed)
     await events.wait_for(
         lambda _s, p: (

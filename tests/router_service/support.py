@@ -19,14 +19,13 @@ from nats.js import JetStreamContext
 from schemas.events import Event, MailClassified, MailReceived
 from schemas.identity import make_event_id
 from schemas.vocab import MailClass, SensitiveKind
-from services.common.jetstream import WRITEBACKS_BUCKET
 from services.common.orgconfig import Organisation
 from services.common.received import build_received
 from services.common.settings import Settings
-from services.common.writeback import read_writeback, writeback_key
 from tests.support.environment import nats_environment
 from tests.support.publishing import EventInjector
 from tests.support.signing import TEST_KEYS
+from tests.support.writebacks import written_back
 
 WAIT_SECONDS = 20.0
 
@@ -124,22 +123,8 @@ class Mailroom:
         return event
 
     async def written(self, received: MailReceived, previous: str | None = None) -> str:
-        """Wait until the router wrote the message back (a change key other than `previous`).
-
-        The router publishes each write's change key for ingest in KV: watching it is the event.
-        """
-        kv = await self.js.key_value(WRITEBACKS_BUCKET)
-        watcher = await kv.watch(writeback_key(received.graph_message_id))
-        try:
-            while True:
-                # nats-py leaves its watcher untyped.
-                entry = await watcher.updates(timeout=WAIT_SECONDS)  # type: ignore[no-untyped-call]
-                # A `pending` mark (a write under way) has no change key: the write is not done.
-                value = read_writeback(entry.value if entry is not None else None, 0.0).change_key
-                if value is not None and value != previous:
-                    return value
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+        """Wait until the router wrote the message back (a change key other than `previous`)."""
+        return await written_back(self.js, received.graph_message_id, previous, WAIT_SECONDS)
 
     async def categories(self, received: MailReceived) -> list[str]:
         message = await self._message(received)
