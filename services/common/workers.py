@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import math
 import multiprocessing
+import os
 import resource
 import signal
 import traceback
@@ -100,6 +101,10 @@ def _failure(error: BaseException) -> tuple[str, str]:
     return ("error", f"{type(error).__name__} in the worker:\n{frames}")
 
 
+# How a worker ends when a task did not fit in its memory before it could run (`_serve`).
+_OVER_MEMORY_EXIT = 75
+
+
 def _serve(conn: Connection, limits: WorkerLimits, shared: tuple[Any, ...]) -> None:
     """The worker's loop: one task at a time until the pool closes the connection."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -115,6 +120,13 @@ def _serve(conn: Connection, limits: WorkerLimits, shared: tuple[Any, ...]) -> N
             function, args = conn.recv()
         except (EOFError, OSError):
             return
+        except MemoryError:
+            # The task itself (a large mail) did not fit under the limit: as much over it as a
+            # task that runs out while it works. What is left of it in the pipe cannot be read
+            # past, so the worker ends (the pool, perhaps still sending, sees its exit code).
+            with contextlib.suppress(OSError):
+                conn.send(("over", "memory"))
+            os._exit(_OVER_MEMORY_EXIT)
         except Exception as error:  # the task could not be unpickled here
             conn.send(_failure(error))
             continue
@@ -162,6 +174,8 @@ class _Worker:
 def _exit_limit(exitcode: int | None) -> Limit:
     if exitcode == -signal.SIGXCPU:
         return "cpu"
+    if exitcode == _OVER_MEMORY_EXIT:
+        return "memory"
     # SIGKILL is how the kernel's OOM killer ends a process.
     return "memory" if exitcode == -signal.SIGKILL else "crashed"
 

@@ -72,6 +72,18 @@ async def test_a_task_over_its_memory_is_over_limit(pool: WorkerPool) -> None:
     assert await pool.run(allocate, 16) == 16 * MiB
 
 
+def length(data: bytes) -> int:
+    return len(data)
+
+
+async def test_a_task_too_large_to_receive_under_the_memory_limit_is_over_limit(
+    pool: WorkerPool,
+) -> None:
+    # The worker runs out while it unpickles the task itself (a large mail), before it runs.
+    assert await pool.run(length, b"x" * (1024 * MiB)) == OverLimit("memory")
+    assert await pool.run(length, b"x" * 16) == 16
+
+
 async def test_a_worker_that_dies_is_replaced(pool: WorkerPool) -> None:
     assert await pool.run(die) == OverLimit("crashed")
     assert await pool.run(add, 1, 2) == 3
