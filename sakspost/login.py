@@ -16,6 +16,7 @@ writes them (`sign-in.env`), as NATS logins do. A token is never printed or logg
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
@@ -29,8 +30,11 @@ import msal
 import requests
 
 from sakspost.texts import text
+from services.common.actors import Actor
+from services.common.bearer import BearerVerifier, Unauthenticated
 from services.common.credentials import credentials_dir, read_env_file, write_private
-from services.common.settings import Settings, load_settings
+from services.common.orgconfig import Organisation
+from services.common.settings import AuthSettings, Settings, load_settings
 
 SIGN_IN_FILE = "sign-in.env"
 CACHE_FILE = "token-cache.json"
@@ -234,6 +238,19 @@ def bearer_token(settings: Settings | None = None) -> str:
     if client_id is not None or secret is not None:
         raise LoginError(text("operator_incomplete"))
     return person_token(app, cache_path())
+
+
+def verified_actor(settings: Settings, org: Organisation) -> Actor:
+    """Who the command line's token proves, checked here as a service checks a command's (the
+    tenant's keys, issuer, audience, expiry, the organisation file): for the few commands that act
+    in this process rather than through a service, such as the offboarding sweep."""
+    app = sakspost_app(settings)
+    auth = AuthSettings(app.tenant_id, app.client_id, app.authority, app.ca_file)
+    verifier = BearerVerifier.from_settings(auth, org)
+    try:
+        return asyncio.run(verifier.verify(bearer_token(settings)))
+    except Unauthenticated as refused:
+        raise LoginError(text("login_refused", reason=refused.reason)) from None
 
 
 def whoami(settings: Settings | None = None) -> Identity:

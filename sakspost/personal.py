@@ -27,6 +27,7 @@ from rich.table import Table
 
 from sakspost.ask import send
 from sakspost.failure import fail
+from sakspost.login import LoginError, verified_actor
 from schemas.commands import Verb
 from schemas.events import Alert
 from services.common.connect import NatsUnavailable, connect_once
@@ -35,6 +36,7 @@ from services.common.isolation import Isolation
 from services.common.jetstream import INGEST_BUCKET
 from services.common.language import Language, in_language, language_of_the_command_line
 from services.common.orgconfig import Organisation, OrgConfigError, StaffMember, load_organisation
+from services.common.rights import may_record_consent
 from services.common.seal import signing_keys
 from services.common.settings import Settings, SettingsError, load_settings
 from services.common.workers import WorkerPool
@@ -65,9 +67,17 @@ _TEXTS: dict[str, dict[Language, str]] = {
                   "nb": "{name} har sagt nei; Sakspost leser ikke postkassen og har glemt den",
                   "en": "{name} opted out; Sakspost does not read the mailbox and forgot it"},
     "no_consent": {
-        "nn": "{name} har ikkje sagt ja; gje samtykket med --consent-by ID (R16)",
-        "nb": "{name} har ikke sagt ja; gi samtykket med --consent-by ID (R16)",
-        "en": "{name} has not opted in; record their consent with --consent-by ID (R16)",
+        "nn": "{name} har ikkje sagt ja; registrer samtykket med --consent (R16)",
+        "nb": "{name} har ikke sagt ja; registrer samtykket med --consent (R16)",
+        "en": "{name} has not opted in; record their consent with --consent (R16)",
+    },
+    "not_your_consent": {
+        "nn": "{actor} kan ikkje registrere samtykket til {name}: berre eigaren, leiaren eller "
+              "drift kan det",
+        "nb": "{actor} kan ikke registrere samtykket til {name}: bare eieren, lederen eller "
+              "drift kan det",
+        "en": "{actor} may not record {name}'s consent: only the owner, their leader or "
+              "operations may",
     },
     "headers": {"nn": "Tilsett|Namn|Ja/nei|Når|Registrert av",
                 "nb": "Ansatt|Navn|Ja/nei|Når|Registrert av",
@@ -226,12 +236,28 @@ async def run_sweep(
             await workers.close()
 
 
+def _consent_recorder(settings: Settings, org: Organisation, owner: StaffMember) -> str:
+    """Who records the owner's consent: the signed-in person or operator, proven by their token,
+    and one who may (the owner, their leader, an operator: `rights.may_record_consent`)."""
+    try:
+        actor = verified_actor(settings, org)
+    except LoginError as refused:
+        raise fail(str(refused)) from None
+    if not may_record_consent(org, actor, owner.id):
+        raise fail(_say("not_your_consent", actor=actor.name, name=owner.name))
+    return actor.id
+
+
 def sweep_command(
     address: Annotated[str, typer.Argument(help="Postkassa som skal gjennomgåast")],
-    consent_by: Annotated[
-        str | None,
-        typer.Option("--consent-by", help="Eigaren har samtykt; kven som registrerer det (ID)"),
-    ] = None,
+    consent: Annotated[
+        bool,
+        typer.Option(
+            "--consent",
+            help="Eigaren har samtykt (R16); registrert på deg som er innlogga (eigaren, "
+            "leiaren hans eller drift)",
+        ),
+    ] = False,
     forward: Annotated[
         bool, typer.Option("--forward", help="Send tenesteposten vidare til Sakspost (R9c)")
     ] = False,
@@ -242,7 +268,7 @@ def sweep_command(
     if owner is None:
         errors.print(_say("unknown_mailbox", address=address))
         raise typer.Exit(2)
-    recorder = _member(org, consent_by).id if consent_by else None
+    recorder = _consent_recorder(settings, org, owner) if consent else None
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

@@ -260,6 +260,11 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "nb": "Innloggingen mislyktes: {reason}",
         "en": "Sign-in failed: {reason}",
     },
+    "login_refused": {
+        "nn": "Innlogginga di vart ikkje godteken ({reason}): køyr `sakspost login` på nytt",
+        "nb": "Innloggingen din ble ikke godtatt ({reason}): kjør `sakspost login` på nytt",
+        "en": "Your sign-in was not accepted ({reason}): run `sakspost login` again",
+    },
     "login_needed": {
         "nn": "Du er ikkje innlogga (eller innlogginga har gått ut): køyr `sakspost login`",
         "nb": "Du er ikke innlogget (eller innloggingen har gått ut): kjør `sakspost login`",

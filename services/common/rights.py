@@ -10,7 +10,9 @@ the overview checks them to decide what it shows.
 - Operators (the organisation file's `operators`, signed in as their own application) may do
   everything, and are recorded as themselves.
 - A person's own mailbox (R9c, R15, R16) is decided by its owner alone: no supervisor or operator
-  opts anyone in.
+  opts anyone in. When a person leaves, the owner's consent to an offboarding sweep (R16) may be
+  recorded by the owner, by a supervisor of a department they work in (their leader) or by an
+  operator, and is recorded as theirs.
 """
 
 from __future__ import annotations
@@ -79,3 +81,14 @@ def visible_departments(org: Organisation, actor: Actor) -> list[str]:
 def may_decide_personal(actor: Actor, staff_id: str) -> bool:
     """R16: only the mailbox's owner opts it in or out."""
     return actor.kind == "person" and actor.id == staff_id
+
+
+def may_record_consent(org: Organisation, actor: Actor, staff_id: str) -> bool:
+    """R16: who may record that the owner of a mailbox consented to its offboarding sweep."""
+    if actor.kind == "operator" or actor.id == staff_id:
+        return True
+    return any(
+        staff_id in department.caseworkers + department.supervisors
+        and supervises(org, actor, key)
+        for key, department in org.departments.items()
+    )

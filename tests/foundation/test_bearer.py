@@ -15,7 +15,13 @@ from devtools.graph_emulator.entra import SigningKey, issuer
 from services.common.actors import Actor
 from services.common.bearer import BearerVerifier, Unauthenticated, bearer_of, check_bearer
 from services.common.orgconfig import Operator, Organisation
-from services.common.rights import Action, may, may_decide_personal, visible_departments
+from services.common.rights import (
+    Action,
+    may,
+    may_decide_personal,
+    may_record_consent,
+    visible_departments,
+)
 
 TENANT = "7f1c0d2e-0000-4000-8000-000000000001"
 CLIENT = "6f1c0d2e-0000-4000-8000-5a6b5e0a0001"
@@ -195,3 +201,15 @@ def test_supervisors_their_deputies_caseworkers_and_operators(org: Organisation)
     assert may_decide_personal(caseworker, "anders.moi")
     assert not may_decide_personal(supervisor, "anders.moi")
     assert not may_decide_personal(operator, "drift")
+
+
+def test_an_offboarding_consent_is_recorded_by_the_owner_their_leader_or_operations(
+    org: Organisation,
+) -> None:
+    owner = "kristian.eik"
+    leader = next(d.supervisors[0] for d in org.departments.values() if owner in d.caseworkers)
+    colleague = "hilde.sorbo"  # a caseworker beside the owner, no deputy of the leader
+    assert may_record_consent(org, Actor(owner, "", "person"), owner)
+    assert may_record_consent(org, Actor(leader, "", "person"), owner)
+    assert may_record_consent(org, Actor("drift", "", "operator"), owner)
+    assert not may_record_consent(org, Actor(colleague, "", "person"), owner)

@@ -26,12 +26,13 @@ from services.ingest.personal.state import PersonalState, sweep_key
 from tests.conftest import scaled
 from tests.personal.conftest import sample
 from tests.support.environment import nats_environment
+from tests.support.tokens import Issuer, token_for
 
 # Starts processes (nats-server, the stack, services) of its own.
 pytestmark = pytest.mark.integration
 
 OWNER = "kristian.eik"
-HR = "anne.grete.hobberstad"
+LEADER = "anne.grete.hobberstad"  # supervises the owner's department
 OFFICIAL = ("0020.eml", "0113.eml", "0127.eml", "0060.eml", "0096.eml", "0148.eml", "0159.eml")
 PRIVATE = ("0100.eml", "0022.eml")
 
@@ -81,12 +82,16 @@ async def test_sweep_finishes_waits_out_throttling_resumes_and_reports_exactly(
     # Graph throttles this mailbox: one call in fifty gets 429 with Retry-After: 1.
     faults = {"throttle": 0.02, "retryAfter": 1}
     assert (await admin.put(f"/_emulator/mailboxes/{owner.email}/faults", json=faults)).is_success
+    # R16: the owner did not opt in; their leader, signed in, records their consent (the sweep
+    # checks the token as a service would). The first sweep is killed midway.
     env = nats_environment(
-        settings, SAKSPOST_GRAPH_BASE_URL=emulator.graph_url, SAKSPOST_LOG_LEVEL="warning"
+        Issuer.of(emulator).settings(settings),
+        SAKSPOST_GRAPH_BASE_URL=emulator.graph_url,
+        SAKSPOST_LOG_LEVEL="warning",
+        SAKSPOST_TOKEN=token_for(emulator, org.staff_member(LEADER).email),
     )
-    # R16: the owner did not opt in; HR records their consent. The first sweep is killed midway.
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sakspost.personal", owner.email, "--consent-by", HR,
+        sys.executable, "-m", "sakspost.personal", owner.email, "--consent",
         cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
