@@ -88,7 +88,6 @@ def may_record_consent(org: Organisation, actor: Actor, staff_id: str) -> bool:
     if actor.kind == "operator" or actor.id == staff_id:
         return True
     return any(
-        staff_id in department.caseworkers + department.supervisors
-        and supervises(org, actor, key)
+        staff_id in department.caseworkers + department.supervisors and supervises(org, actor, key)
         for key, department in org.departments.items()
     )

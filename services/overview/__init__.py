@@ -14,7 +14,8 @@ changing those tests):
   `form[data-action=retry_archive|archive_reply][data-case-id]`); a command's result `#notice`;
   each case row `tr[data-case-id=<id>]` with
   `data-status` (ny, tildelt, ferdig) and `data-overdue` when overdue; each load row
-  `tr[data-staff-id]`; `#live` holds the live stream's address, and after a fragment is redrawn
+  `tr[data-staff-id]` (with `data-away` when their automatic replies are on); `#live` holds
+  the live stream's address, and after a fragment is redrawn
   the document receives the event `sakspost:redrawn` (detail: the fragment's name);
 - case page `/case/<id>`: `dl#case[data-case-id]`, `table#history`, `#notice` (a command's
   result), and one form per action, `form[data-action=<verb>]` (assign, done, classify,

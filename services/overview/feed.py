@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from schemas import subjects
 from schemas.events import Alert
 from services.common.jetstream import EVENTS_STREAM
+from services.common.presence import AWAY_PREFIX
 from services.overview.readmodel import CASE_PREFIX, ReadModel
 
 log = structlog.get_logger(__name__)
@@ -71,6 +72,9 @@ class Feed:
     async def start(self, cases: KeyValue, js: JetStreamContext, since: datetime) -> None:
         watcher = await cases.watch(CASE_PREFIX + "*")
         self._tasks.append(asyncio.create_task(self._watch(watcher)))
+        # Who is away, as the router records it: a page is whole without it (shown as unknown).
+        presence = await cases.watch(AWAY_PREFIX + "*")
+        self._tasks.append(asyncio.create_task(self._watch_presence(presence)))
         self._alerts_sub = await js.subscribe(
             subjects.ALERT_ALL,
             stream=EVENTS_STREAM,
@@ -103,6 +107,12 @@ class Feed:
             changed = self.model.apply(entry.key, value)
             if self.loaded.is_set():
                 self.broadcast.tell(changed, QUEUE)
+
+    async def _watch_presence(self, watcher: KeyValue.KeyWatcher) -> None:
+        async for entry in watcher:
+            if entry is not None:
+                value = None if entry.operation in ("DEL", "PURGE") else entry.value
+                self.broadcast.tell(self.model.apply(entry.key, value), QUEUE)
 
     async def _on_alert(self, msg: Msg) -> None:
         try:

@@ -173,16 +173,24 @@ def case_table(
     )
 
 
+def _presence(viewer: Viewer, row: Load) -> str:
+    if row.away is None:
+        return "–"
+    return viewer.t("away") if row.away else viewer.t("present")
+
+
 def load_table(viewer: Viewer, load: Sequence[Load]) -> str:
     rows = "".join(
-        f'<tr data-staff-id="{_e(row.staff_id)}"><th scope="row">{_e(row.name)}</th>'
-        f"<td>{row.open_cases}</td><td>{row.capacity:g}</td></tr>"
+        f'<tr data-staff-id="{_e(row.staff_id)}"{" data-away" if row.away else ""}>'
+        f'<th scope="row">{_e(row.name)}</th>'
+        f"<td>{row.open_cases}</td><td>{row.capacity:g}</td><td>{_presence(viewer, row)}</td></tr>"
         for row in load
     )
     return (
         f'<div class="scroll"><table id="load"><caption>{viewer.t("load_caption")}</caption>'
         f'<thead><tr><th scope="col">{viewer.t("caseworker")}</th>'
         f'<th scope="col">{viewer.t("open")}</th><th scope="col">{viewer.t("capacity")}</th>'
+        f'<th scope="col">{viewer.t("presence")}</th>'
         f"</tr></thead><tbody>{rows}</tbody></table></div>"
     )
 

@@ -23,6 +23,7 @@ from schemas.events import Alert, Party, UtcDateTime
 from schemas.vocab import AlertKind, MailClass, SensitiveKind, Status
 from services.common.actors import Actor
 from services.common.orgconfig import Organisation
+from services.common.presence import AWAY_PREFIX, Presence
 from services.common.rights import Action, may, supervises, visible_departments
 
 CASE_PREFIX = "case."
@@ -113,6 +114,8 @@ class Load:
     name: str
     open_cases: int
     capacity: float
+    # None: the router has not said yet (it records who is away once a minute).
+    away: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,12 @@ class ReadModel:
         self.org = org
         self.cases: dict[str, CaseView] = {}
         self.alerts: dict[str, deque[Alert]] = {}
+        self.away: dict[str, frozenset[str]] = {}
 
     def apply(self, key: str, value: bytes | None) -> set[str]:
         """Take one KV entry (None: deleted); the departments whose pages it changes."""
+        if key.startswith(AWAY_PREFIX):
+            return self._apply_presence(key.removeprefix(AWAY_PREFIX), value)
         if not key.startswith(CASE_PREFIX):
             return set()
         case_id = key.removeprefix(CASE_PREFIX)
@@ -144,6 +150,17 @@ class ReadModel:
         else:
             self.cases[case_id] = after
         return {c.department for c in (before, after) if c is not None}
+
+    def _apply_presence(self, department: str, value: bytes | None) -> set[str]:
+        try:
+            presence = Presence.model_validate_json(value) if value else None
+        except ValidationError:
+            presence = None
+        if presence is None:
+            self.away.pop(department, None)
+        else:
+            self.away[department] = frozenset(presence.away)
+        return {department}
 
     def add_alert(self, alert: Alert) -> str:
         """Keep an alert among its department's latest; the department."""
@@ -197,8 +214,15 @@ class ReadModel:
         open_by = _count(
             c.assignee for c in self.cases.values() if c.department == department and c.is_open
         )
+        away = self.away.get(department)
         return [
-            Load(m, self.org.staff_member(m).name, open_by.get(m, 0), _capacity(self.org, m))
+            Load(
+                m,
+                self.org.staff_member(m).name,
+                open_by.get(m, 0),
+                _capacity(self.org, m),
+                None if away is None else m in away,
+            )
             for m in members
         ]
 

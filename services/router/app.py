@@ -146,10 +146,11 @@ def build(
         store = CaseStore(
             await service.key_value(CASES_BUCKET), await service.key_value(WRITEBACKS_BUCKET)
         )
+        replies = AwayCheck(graph, org, clock, config.away_cache_seconds)
         flow = CaseFlow(
             ctx,
             store,
-            Planner(ctx, store, AwayCheck(graph, org, clock, config.away_cache_seconds)),
+            Planner(ctx, store, replies),
             OutlookSync(ctx, store, OutlookWriter(graph), clock, config.max_write_attempts),
             service.publisher,
             clock,
@@ -157,7 +158,7 @@ def build(
             case_wait_seconds=config.case_wait_seconds,
         )
         await flow.split_legacy_workboard()
-        watch = Watch(flow, service.publisher, clock)
+        watch = Watch(flow, service.publisher, clock, replies)
         parts.router = Router(
             flow=flow,
             commands=Commands(flow, gate, clock),

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.events import ALL_MODELS, Event
 from services.common.conversation import conversation_key
 from services.common.kvread import live_entries
+from services.common.presence import Presence, away_key
 from services.common.writeback import pending_marker, writeback_key, written_marker
 from services.router.cas import Conflict
 from services.router.record import CaseRecord, WriteBack
@@ -122,6 +123,12 @@ class CaseStore:
         """Every case record, read in one pass over the bucket."""
         entries = await live_entries(self._cases, CASE_PREFIX + "*")
         return [_decode(entry.value, entry.revision or 0).record for entry in entries.values()]
+
+    # --- who is away ------------------------------------------------------------------------
+
+    async def save_presence(self, presence: Presence) -> None:
+        """What the router saw of the department's automatic replies (the overview reads it)."""
+        await self._cases.put(away_key(presence.department), presence.model_dump_json().encode())
 
     # --- the workboards -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from schemas.events import Alert, Party
 from schemas.vocab import AlertKind, SensitiveKind, Status
 from services.common.actors import Actor
 from services.common.orgconfig import Organisation
+from services.common.presence import Presence, away_key
 from services.overview.readmodel import ReadModel, parse_case, sender_kind, shows_subject
 from services.overview.texts import history_word
 
@@ -144,3 +145,14 @@ def test_the_class_is_explained_by_the_classifiers_rules_then_the_routers_words(
     assert history_word("en", "reclassified") == "class corrected"
     # A word a newer router records is shown as recorded.
     assert history_word("nb", "escalated") == "escalated"
+
+
+def test_load_says_who_is_away_once_the_router_has_recorded_it(org: Organisation) -> None:
+    model = ReadModel(org)
+    assert {row.away for row in model.load("teknisk")} == {None}  # not recorded yet: unknown
+    presence = Presence(department="teknisk", away=["anders.moi"], checked_at=NOW)
+    assert model.apply(away_key("teknisk"), presence.model_dump_json().encode()) == {"teknisk"}
+    away = {row.staff_id: row.away for row in model.load("teknisk")}
+    assert away["anders.moi"] is True and away["rune.bo"] is False
+    model.apply(away_key("teknisk"), None)
+    assert {row.away for row in model.load("teknisk")} == {None}

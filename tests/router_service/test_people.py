@@ -3,17 +3,24 @@ Outlook automatic replies are on gets nothing new; classified may overtake recei
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+
+from nats.aio.client import Client
 
 from schemas.vocab import MailClass
 from services.common.app import ServiceApp
+from services.common.jetstream import CASES_BUCKET
 from services.common.orgconfig import Organisation
+from services.common.presence import Presence, away_key
 from services.common.received import build_received
 from services.common.settings import Settings
+from services.router.app import RouterHolder, build
 from tests.support.events import event_log
 from tests.support.signing import TEST_KEYS
 
-from .support import Mailroom, mail
+from .conftest import QUIET
+from .support import FakeClock, Mailroom, mail
 
 HELSE = "helse@ha.kommune.no"
 
@@ -92,3 +99,24 @@ async def test_classified_before_received_is_routed_once_the_case_opens(
         await mailroom.written(received)
     assert routed["assignee"] is not None
     assert not log.matching(lambda _s, p: p["type"] == "alert")
+
+
+async def test_the_watch_records_who_is_away_for_the_overview_when_it_changes(
+    router_env: Settings,
+    org: Organisation,
+    clock: FakeClock,
+    mailroom: Mailroom,
+    connect_as: Callable[[str], Awaitable[Client]],
+) -> None:  # R10, R11: the overview's load table shows who is away
+    holder = RouterHolder()
+    away = org.staff_member(org.departments["helse"].caseworkers[0])
+    await mailroom.set_away(away.email)
+    kv = await (await connect_as("overview")).jetstream().key_value(CASES_BUCKET)
+    async with build(router_env, org, clock=clock, router_settings=QUIET, holder=holder).running():
+        await holder.ready().watch.tick()
+        first = await kv.get(away_key("helse"))
+        assert Presence.model_validate_json(first.value or b"").away == [away.id]
+        # Nobody else is away anywhere else, and a second look that sees the same writes nothing.
+        assert Presence.model_validate_json((await kv.get(away_key("it"))).value or b"").away == []
+        await holder.ready().watch.tick()
+        assert (await kv.get(away_key("helse"))).revision == first.revision
