@@ -62,11 +62,14 @@ _TEXTS: dict[str, dict[Language, str]] = {
     },
     "demo_overview": {
         "nn": "demo: oversikta er på {url}; logg inn ved å velje ein tilsett på innloggingssida "
-        "til Graph-emulatoren (t.d. tilsynet {email})",
+        "til Graph-emulatoren (t.d. tilsynet {email}). Sertifikatet til innloggingssida er laga "
+        "lokalt: godta det i nettlesaren første gongen",
         "nb": "demo: oversikten er på {url}; logg inn ved å velge en ansatt på innloggingssiden "
-        "til Graph-emulatoren (f.eks. tilsynet {email})",
+        "til Graph-emulatoren (f.eks. tilsynet {email}). Sertifikatet til innloggingssiden er "
+        "laget lokalt: godta det i nettleseren første gang",
         "en": "demo: the overview is at {url}; sign in by choosing a staff member on the Graph "
-        "emulator's sign-in page (e.g. the supervisor {email})",
+        "emulator's sign-in page (e.g. the supervisor {email}). The sign-in page's certificate "
+        "is made locally: accept it in the browser the first time",
     },
     "demo_delivering": {
         "nn": "demo: leverer {count} e-postar frå {source} ({how})",
