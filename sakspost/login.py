@@ -25,14 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import msal
-import requests
 
 from sakspost.texts import text
 from services.common.actors import Actor
 from services.common.bearer import BearerVerifier, Unauthenticated
 from services.common.credentials import credentials_dir, read_env_file, write_private
+from services.common.msalhttp import MsalHttpClient
 from services.common.orgconfig import Organisation
 from services.common.settings import AuthSettings, Settings, load_settings
 
@@ -100,17 +101,13 @@ def cache_path() -> Path:
 
 
 @contextlib.contextmanager
-def _session(app: SakspostApp) -> Iterator[requests.Session]:
-    """msal's HTTP session, closed after use (an idle TLS connection left open holds a server's
+def _session(app: SakspostApp) -> Iterator[MsalHttpClient]:
+    """msal's HTTP client, closed after use (an idle TLS connection left open holds a server's
     shutdown until its TLS close times out); Entra ID unreachable is a `LoginError`."""
-    with requests.Session() as session:
-        if app.ca_file is not None:
-            session.verify = str(app.ca_file)
-            # Else REQUESTS_CA_BUNDLE in the environment would replace the CA given here.
-            session.trust_env = False
+    with MsalHttpClient(app.ca_file) as session:
         try:
             yield session
-        except (ValueError, requests.RequestException) as error:
+        except (ValueError, httpx.HTTPError) as error:
             # msal raises ValueError when the authority's discovery document is not usable.
             raise LoginError(
                 text("login_unreachable", authority=app.authority, reason=error)
@@ -129,7 +126,7 @@ def _save_cache(cache: msal.SerializableTokenCache, path: Path | None) -> None:
 
 
 def _public_client(
-    app: SakspostApp, cache: msal.SerializableTokenCache, session: requests.Session
+    app: SakspostApp, cache: msal.SerializableTokenCache, session: MsalHttpClient
 ) -> Any:
     return msal.PublicClientApplication(
         app.client_id,

@@ -3,9 +3,9 @@
 msal builds the flow (state, nonce, PKCE verifier and `code_challenge_method=S256`) and redeems
 the code; the ID token it returns is then verified here by `BearerVerifier`, exactly as every
 service verifies a command's token, and mapped to a staff member (`actors.py`). msal's calls block
-(HTTP with requests), so they run in a thread. The application object is made at the first
-sign-in, not at start: making it reads the tenant's discovery document, and the overview must
-start (and say it is alive) while Entra ID is unreachable.
+(its HTTP client is `services/common/msalhttp.py`), so they run in a thread. The application
+object is made at the first sign-in, not at start: making it reads the tenant's discovery
+document, and the overview must start (and say it is alive) while Entra ID is unreachable.
 
 Scopes are empty: msal adds `openid profile offline_access`, so the answer holds an ID token for
 Sakspost's own app registration (the audience every service checks) and a refresh token.
@@ -14,7 +14,6 @@ Sakspost's own app registration (the audience every service checks) and a refres
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import msal
 from pydantic import SecretStr
 
 from services.common.bearer import unverified_claims
+from services.common.msalhttp import MsalHttpClient, tls_verification
 from services.common.settings import AuthSettings
 from services.common.tenantkeys import authority_url
 
@@ -78,10 +78,6 @@ class SignIn:
         self._lock = asyncio.Lock()
         self._end_session: str | None = None
 
-    def _verify(self) -> ssl.SSLContext | bool:
-        ca_file = self._auth.authority_ca_file
-        return ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
-
     async def _client(self) -> msal.ConfidentialClientApplication:
         async with self._lock:
             if self._app is None:
@@ -91,7 +87,7 @@ class SignIn:
                     client_credential=self._secret.get_secret_value(),
                     authority=self._authority,
                     instance_discovery=False,
-                    http_client=_HttpClient(self._verify()),
+                    http_client=MsalHttpClient(self._auth.authority_ca_file),
                 )
             return self._app
 
@@ -127,29 +123,11 @@ class SignIn:
         if self._end_session is None:
             discovery = f"{self._authority}/v2.0/.well-known/openid-configuration"
             try:
-                async with httpx.AsyncClient(verify=self._verify(), timeout=10.0) as http:
+                verify = tls_verification(self._auth.authority_ca_file)
+                async with httpx.AsyncClient(verify=verify, timeout=10.0) as http:
                     document = (await http.get(discovery)).raise_for_status().json()
             except (httpx.HTTPError, ValueError):
                 return None
             found = document.get("end_session_endpoint")
             self._end_session = found if isinstance(found, str) else ""
         return self._end_session or None
-
-
-class _HttpClient:
-    """msal's HTTP client on httpx, whose TLS check takes the configured CA bundle as given
-    (msal's default, requests, lets REQUESTS_CA_BUNDLE in the environment replace it)."""
-
-    def __init__(self, verify: ssl.SSLContext | bool) -> None:
-        self._client = httpx.Client(verify=verify, timeout=30.0)
-
-    def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
-        return self._client.get(url, params=params, headers=headers)
-
-    def post(
-        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any
-    ) -> httpx.Response:
-        return self._client.post(url, params=params, data=data, headers=headers)
-
-    def close(self) -> None:
-        self._client.close()

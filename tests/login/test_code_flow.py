@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import msal
 import pytest
-import requests
 
+from services.common.msalhttp import MsalHttpClient
 from tests.login.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, STAFF, Login
 
 pytestmark = pytest.mark.integration
@@ -24,8 +24,7 @@ pytestmark = pytest.mark.integration
 async def web_app(login: Login) -> AsyncIterator[Any]:
     """The overview's side of the flow: msal's confidential client with the app's secret (made
     in a thread: msal blocks, and the emulator runs on this loop)."""
-    with requests.Session() as http:
-        http.verify, http.trust_env = str(login.running.login_ca), False
+    with MsalHttpClient(login.running.login_ca) as http:
         yield await asyncio.to_thread(
             msal.ConfidentialClientApplication,
             CLIENT_ID,

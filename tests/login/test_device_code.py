@@ -11,25 +11,24 @@ from typing import Any
 
 import msal
 import pytest
-import requests
 
 from devtools.graph_emulator.device_approval import ApprovalRefused, approve_device_code
 from devtools.graph_emulator.grants import DEVICE_CODE_SECONDS
 from sakspost.login import device_login, person_token
+from services.common.msalhttp import MsalHttpClient
 from tests.login.conftest import CLIENT_ID, OPERATOR_ID, STAFF, Login
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def session(login: Login) -> Iterator[requests.Session]:
-    """msal's HTTP session, closed before the emulator stops."""
-    with requests.Session() as http:
-        http.verify, http.trust_env = str(login.running.login_ca), False
+def session(login: Login) -> Iterator[MsalHttpClient]:
+    """msal's HTTP client, closed before the emulator stops."""
+    with MsalHttpClient(login.running.login_ca) as http:
         yield http
 
 
-def public_client(login: Login, session: requests.Session) -> Any:
+def public_client(login: Login, session: MsalHttpClient) -> Any:
     return msal.PublicClientApplication(
         CLIENT_ID,
         authority=f"{login.running.login_url}/{login.tenant}",
@@ -38,7 +37,7 @@ def public_client(login: Login, session: requests.Session) -> Any:
     )
 
 
-async def start(login: Login, session: requests.Session) -> tuple[Any, dict[str, Any]]:
+async def start(login: Login, session: MsalHttpClient) -> tuple[Any, dict[str, Any]]:
     # msal blocks (and the emulator runs on this loop): every call of it runs in a thread.
     client = await asyncio.to_thread(public_client, login, session)
     flow = await asyncio.to_thread(client.initiate_device_flow, scopes=[])
@@ -54,7 +53,7 @@ async def poll_once(client: Any, flow: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_an_approved_device_code_gives_an_id_token_the_jwks_verifies(
-    login: Login, session: requests.Session
+    login: Login, session: MsalHttpClient
 ) -> None:
     client, flow = await start(login, session)
     assert flow["verification_uri"] == f"{login.running.login_url}/device"
@@ -97,14 +96,14 @@ async def test_someone_not_on_staff_signs_in_under_their_own_address(login: Logi
 
 
 async def test_polling_faster_than_the_interval_is_told_to_slow_down(
-    login: Login, session: requests.Session
+    login: Login, session: MsalHttpClient
 ) -> None:
     client, flow = await start(login, session)
     assert (await poll_once(client, flow))["error"] == "authorization_pending"
     assert (await poll_once(client, flow))["error"] == "slow_down"
 
 
-async def test_a_declined_sign_in_is_access_denied(login: Login, session: requests.Session) -> None:
+async def test_a_declined_sign_in_is_access_denied(login: Login, session: MsalHttpClient) -> None:
     client, flow = await start(login, session)
     async with login.http() as http:
         page = await http.post(
@@ -115,7 +114,7 @@ async def test_a_declined_sign_in_is_access_denied(login: Login, session: reques
 
 
 async def test_an_expired_device_code_is_expired_token(
-    login: Login, session: requests.Session
+    login: Login, session: MsalHttpClient
 ) -> None:
     client, flow = await start(login, session)
     login.running.emulator.clock.advance(DEVICE_CODE_SECONDS + 1)
