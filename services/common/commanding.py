@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from faststream.middlewares import ExceptionMiddleware
@@ -36,6 +36,9 @@ from services.common.rights import Action, may
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+# What carries out a service's commands once it has started (the router's `Commands`, …).
+Handler = TypeVar("Handler")
 
 
 class Refused(Exception):
@@ -77,6 +80,28 @@ async def answer(
     if reply.now is None:
         reply = reply.model_copy(update={"now": clock()})
     return reply
+
+
+async def answer_verified(
+    service: str,
+    verb: Verb,
+    headers: Mapping[str, str] | None,
+    case_id: str | None,
+    ready: tuple[Gate, Handler] | None,
+    work: Callable[[Handler, Actor], Awaitable[CommandReply]],
+    clock: Clock,
+) -> CommandReply:
+    """The reply to one request of `service`: `starting` until it is `ready` (its gate and what
+    carries out its commands), else `work` for the actor the message's token proves (a refusal
+    when it proves none); never raises."""
+
+    async def verified() -> CommandReply:
+        if ready is None:
+            return starting(service)
+        gate, handler = ready
+        return await work(handler, await gate.actor(verb, headers, case_id))
+
+    return await answer(service, verb, verified(), clock)
 
 
 def starting(service: str) -> CommandReply:

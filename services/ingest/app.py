@@ -33,11 +33,10 @@ from schemas.events import (
 from schemas.examples import EXAMPLES
 from services.common.app import ServiceApp
 from services.common.commanding import (
-    answer,
+    answer_verified,
     command_gate,
     command_router,
     command_subscriber,
-    starting,
 )
 from services.common.forged import FORGED_MARKER_CHANNEL
 from services.common.graph import graph_client_for
@@ -294,13 +293,16 @@ def _answer_personal_decisions(service: ServiceApp, holder: dict[str, Running]) 
 
     @command_subscriber(commands, Verb.PERSONAL_DECIDE)
     async def personal_decide(request: PersonalDecideRequest, message: NatsMessage) -> CommandReply:
-        async def verified() -> CommandReply:
-            running = holder.get("running")
-            if running is None:
-                return starting("ingest")
-            actor = await running.decisions.gate.actor(Verb.PERSONAL_DECIDE, message.headers)
-            return await running.decisions.decide(request, actor)
-
-        return await answer("ingest", Verb.PERSONAL_DECIDE, verified(), utc_now)
+        running = holder.get("running")
+        ready = (running.decisions.gate, running.decisions) if running is not None else None
+        return await answer_verified(
+            "ingest",
+            Verb.PERSONAL_DECIDE,
+            message.headers,
+            None,
+            ready,
+            lambda decisions, actor: decisions.decide(request, actor),
+            utc_now,
+        )
 
     service.broker.include_router(commands)

@@ -44,11 +44,10 @@ from services.common.away import AwayCheck
 from services.common.clock import Clock, system_clock
 from services.common.commanding import (
     Gate,
-    answer,
+    answer_verified,
     command_gate,
     command_router,
     command_subscriber,
-    starting,
 )
 from services.common.errors import TransientError
 from services.common.graph import graph_client_for
@@ -197,14 +196,9 @@ def _answer_commands(service: ServiceApp, holder: RouterHolder, clock: Clock) ->
         case_id: str | None,
         work: Callable[[Commands, Actor], Awaitable[CommandReply]],
     ) -> CommandReply:
-        async def verified() -> CommandReply:
-            router = holder.router
-            if router is None:
-                return starting("router")
-            actor = await router.gate.actor(verb, message.headers, case_id)
-            return await work(router.commands, actor)
-
-        return await answer("router", verb, verified(), clock)
+        router = holder.router
+        ready = (router.gate, router.commands) if router is not None else None
+        return await answer_verified("router", verb, message.headers, case_id, ready, work, clock)
 
     @command_subscriber(commands, Verb.LIST)
     async def list_cases(request: CaseListRequest, message: NatsMessage) -> CommandReply:

@@ -38,11 +38,10 @@ from services.common.app import ServiceApp
 from services.common.clock import Clock
 from services.common.commanding import (
     Gate,
-    answer,
+    answer_verified,
     command_gate,
     command_router,
     command_subscriber,
-    starting,
 )
 from services.common.jetstream import RECEIPTS_BUCKET, ConsumerSpec
 from services.common.metrics import ARCHIVE_OLDEST_PENDING_SECONDS, export
@@ -236,13 +235,9 @@ def _answer_commands(service: ServiceApp, running: _Running, clock: Clock) -> No
         case_id: str,
         work: Callable[[ArchiveCommands, Actor], Awaitable[ArchiveReply]],
     ) -> CommandReply:
-        async def verified() -> CommandReply:
-            if running.commands is None or running.gate is None:
-                return starting("websak")
-            actor = await running.gate.actor(verb, message.headers, case_id)
-            return await work(running.commands, actor)
-
-        return await answer("websak", verb, verified(), clock)
+        gate, commands = running.gate, running.commands
+        ready = (gate, commands) if gate is not None and commands is not None else None
+        return await answer_verified("websak", verb, message.headers, case_id, ready, work, clock)
 
     @command_subscriber(router, Verb.RETRY_ARCHIVE)
     async def retry_archive(request: ArchiveRetryRequest, message: NatsMessage) -> CommandReply:

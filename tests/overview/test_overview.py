@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -154,8 +155,8 @@ async def test_the_live_stream_tells_the_page_to_redraw_when_a_case_changes(
             assert 'data-case-id="live-a" data-status="tildelt"' in fragment.text
 
 
-async def _line_with(lines: object, wanted: str) -> bool:
-    async for line in lines:  # type: ignore[attr-defined]
+async def _line_with(lines: AsyncIterator[str], wanted: str) -> bool:
+    async for line in lines:
         if line.startswith(wanted):
             return True
     return False
