@@ -175,11 +175,22 @@ async def begin_login(ov: Overview, next_path: str) -> Response:
 
 async def form_of(request: Request) -> dict[str, str]:
     """A posted form (`application/x-www-form-urlencoded`, all the pages send), first value of
-    each field; a body larger than any form the pages draw is read as empty."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    each field; a body larger than any form the pages draw is read as empty, and read no further
+    than that (a huge body is never held in memory). Read once per request (the CSRF check and
+    the handler both ask): the body's stream can be consumed only once."""
+    kept: dict[str, str] | None = getattr(request.state, "form", None)
+    if kept is not None:
+        return kept
+    body = bytearray()
+    form: dict[str, str] = {}
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_FORM_BYTES:
+            break
+    else:
+        form = {k: v[0] for k, v in parse_qs(bytes(body).decode("utf-8", "replace")).items()}
+    request.state.form = form
+    return form
 
 
 def _safe_next(value: object) -> str:

@@ -188,6 +188,9 @@ async def test_an_action_is_a_command_with_the_persons_token_and_its_answer_is_s
         async with client:
             refused = await client.post("/case/act/done", data={"request_id": "r" * 12})
             assert refused.status_code == 403  # no CSRF token
+            # A body larger than any form is not read on (nor held): as good as no form at all.
+            padded = {"csrf": session.csrf, "request_id": "request-0009", "pad": "x" * 100_000}
+            assert (await client.post("/case/act/done", data=padded)).status_code == 403
             done = await client.post(
                 "/case/act/done", data={"csrf": session.csrf, "request_id": "request-0001"}
             )
