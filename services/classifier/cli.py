@@ -222,7 +222,7 @@ def _evaluate(
         typer.echo(json.dumps(data, ensure_ascii=False))
         return
     _print_evaluation(evaluation, console)
-    console.print(modelcli.model_line(), highlight=False)
+    console.print(modelcli.model_line(classifier.model_version), highlight=False)
     if real is None:
         console.print(text("no_titles", path=titles), highlight=False)
     else:

@@ -26,8 +26,6 @@ from services.classifier.learning import (
 from services.classifier.mailbox import delivered_mailbox
 from services.classifier.model import CLASS_HEAD, DEPARTMENT_HEAD
 from services.classifier.modelstore import (
-    DEFAULT_MODEL_DIR,
-    current_version,
     load_current,
     model_path,
     promote,
@@ -234,6 +232,6 @@ def promote_model(version: str, by: str, directory: Path, out: Console) -> None:
     )
 
 
-def model_line(directory: Path = DEFAULT_MODEL_DIR) -> str:
-    version = current_version(directory)
+def model_line(version: str | None) -> str:
+    """The model the figures were measured with (none where `--models` holds no current one)."""
     return text("model_in_use", version=version) if version else text("no_model")

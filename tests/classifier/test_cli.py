@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from devtools.bench.classify import bench_classifier
 from services.classifier.cli import classify_app
+from services.classifier.modelstore import current_version
 from tests.conftest import SAMPLES
 
 RUNNER = CliRunner()
@@ -69,6 +70,18 @@ def test_eval_prints_matrix_and_figures(tmp_path: Path) -> None:
     as_json = RUNNER.invoke(classify_app, ["--eval", str(SAMPLES), "--json", *no_titles])
     data = json.loads(as_json.output)
     assert data["mails"] == 160 and data["accuracy"] >= 0.93
+
+
+def test_eval_names_the_model_it_measured(tmp_path: Path) -> None:
+    # Rules alone (`--models` with no current model) must not be reported as the current model.
+    no_titles = ["--titles", str(tmp_path / "absent.tsv")]
+    rules_only = RUNNER.invoke(
+        classify_app, ["--eval", str(SAMPLES), "--models", str(tmp_path), *no_titles]
+    )
+    assert rules_only.exit_code == 0, rules_only.output
+    assert "ingen modell i bruk" in rules_only.output
+    with_model = RUNNER.invoke(classify_app, ["--eval", str(SAMPLES), *no_titles])
+    assert f"Modell i bruk: {current_version()}" in with_model.output
 
 
 def test_mounted_as_a_subcommand_options_may_follow_paths() -> None:
