@@ -72,6 +72,7 @@ def build_notifier(
             service.publisher,
         )
 
+    service.on_stopping(notifier.stop_background)
     service.on_shutdown(notifier.stop)
 
     export(DEAD_LETTERS)
