@@ -141,7 +141,9 @@ class DepartmentRouter:
         if not ranked or ranked[0][1] < self._config.min_score:
             return None
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        return ranked[0][0] if ranked[0][1] - runner_up >= self._config.margin else None
+        lead = ranked[0][1] - runner_up
+        # A tie is never a clear lead, whatever the margin: the order of the file would pick.
+        return ranked[0][0] if lead > 0 and lead >= self._config.margin else None
 
     def choose(
         self,

@@ -28,6 +28,7 @@ from services.classifier.training import (
     Example,
     Settings,
     data_hash,
+    department_title_examples,
     fit,
     labelled_mail_examples,
     task_examples,
@@ -43,8 +44,14 @@ SAMPLES = REPO_ROOT / "samples"
 HELD_OUT_DEPARTMENTS = (
     Path(__file__).with_name("training") / "heldout_municipality_departments.yaml"
 )
-# Postliste titles written and judged before the department work and never tuned on.
+# Postliste titles written and judged apart from the training data and never tuned on: the
+# first before the department work, the second by a writer who never saw the training data.
 BLIND_DEPARTMENTS = REPO_ROOT / "tests" / "classifier" / "department_blind.yaml"
+BLIND_POSTLISTE = REPO_ROOT / "tests" / "classifier" / "department_blind_postliste.yaml"
+BLIND_DEPARTMENT_SETS = {
+    "department blind (written)": BLIND_DEPARTMENTS,
+    "department blind postliste (written apart)": BLIND_POSTLISTE,
+}
 # Written mail that no training step reads (tests/classifier): what the report measures.
 TRAINED_ON = "samples (trained on)"
 WRITTEN_SETS = {
@@ -85,24 +92,26 @@ def base_examples(corpora: Corpora, settings: Settings) -> list[Example]:
         *title_examples(corpora.titles, settings),
         *labelled_mail_examples(SAMPLES, rules_only, corpora.org, "samples"),
         *written_examples(),
-        *task_examples(corpora.org),
+        *department_title_examples(settings),
+        *task_examples(corpora.org, settings),
         *unit_examples(corpora.units, settings),
     ]
 
 
-def blind_department_titles(path: Path = BLIND_DEPARTMENTS) -> TitleSet:
-    """The written blind check of department suggestion, as titles with a judged department."""
+def blind_department_titles(name: str = "department blind (written)") -> TitleSet:
+    """A written blind check of department suggestion, as titles with a judged department."""
+    path = BLIND_DEPARTMENT_SETS[name]
     entries: list[dict[str, str]] = yaml.safe_load(path.read_text(encoding="utf-8"))
     titles = [
         RealTitle("blind", e["title"], "", "", ("person", "organisation")[n % 2])
         for n, e in enumerate(entries)
     ]
     judged = {title_key(e["title"]): e["department"] for e in entries}
-    return TitleSet("department blind (written)", titles, judged, archival=False)
+    return TitleSet(name, titles, judged, archival=False)
 
 
 def title_sets(titles: Sequence[RealTitle]) -> list[TitleSet]:
-    """The titles' eval split, the held-out municipality and the written blind department check:
+    """The titles' eval split, the held-out municipality and the written blind department checks:
     never trained or tuned on."""
     judged: Mapping[str, str] = yaml.safe_load(HELD_OUT_DEPARTMENTS.read_text(encoding="utf-8"))
     return [
@@ -112,7 +121,7 @@ def title_sets(titles: Sequence[RealTitle]) -> list[TitleSet]:
             [t for t in titles if t.split == "heldout"],
             judged,
         ),
-        blind_department_titles(),
+        *(blind_department_titles(name) for name in BLIND_DEPARTMENT_SETS),
     ]
 
 

@@ -5,6 +5,9 @@ Sources, with what each may teach:
 - real journal titles (train split only): arkivverdig, and the department of the receiving unit;
 - `samples/` (the project's labelled development mail): class, and department for shared mailboxes;
 - `training/written.yaml`: offisiell and privat (the titles have no negatives), and departments;
+- `training/department_titles.yaml`: written journal titles of every department's work (the real
+  titles are nearly all one municipality's planning and building): departments, and arkivverdig
+  lightly;
 - the organisation file's department `tasks`: departments;
 - real unit names of 41 municipalities (`units.py`): departments, weakly (the name only);
 - corrections by caseworkers (`corrections.py`): the class or department a person set.
@@ -37,6 +40,7 @@ from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 
 WRITTEN_PATH = Path(__file__).with_name("training") / "written.yaml"
+DEPARTMENT_TITLES_PATH = Path(__file__).with_name("training") / "department_titles.yaml"
 # Bump when model_terms or the fit changes meaning: part of every model's data hash.
 FEATURE_VERSION = 1
 
@@ -51,12 +55,15 @@ class Settings:
     # Share of all department weight (department head): the titles teach almost only one
     # department of eight (one municipality's planning and building): a quarter, not half.
     department_title_share: float = 0.25
-    body_every: int = 3  # every n-th title also gets a short generic body
+    body_every: int = 3  # every n-th title, task or unit name also gets a short generic body
     min_df: int = 2
     max_features: int = 40_000
     class_c: float = 2.0
     department_c: float = 15.0
     correction_weight: float = 3.0  # a person's correction counts as this many examples
+    # A written title is an incoming letter a journal would hold, so it teaches arkivverdig too,
+    # lightly: a few are the kind of notice or question the guide calls offisiell.
+    written_title_class_weight: float = 0.3
     unit_weight: float = 0.5  # a unit's name is a weak label: half a written example
 
 
@@ -67,10 +74,24 @@ class Example:
     department: str | None
     source: str
     weight: float = 1.0
+    class_weight: float | None = None  # the class head's weight, where it is not `weight`
+
+    @property
+    def weight_for_class(self) -> float:
+        return self.weight if self.class_weight is None else self.class_weight
 
 
 def _hash_order(text: str) -> bytes:
     return hashlib.sha256(text.encode()).digest()
+
+
+def with_generic_body(text: str, number: int, settings: Settings) -> str:
+    """Every `body_every`-th text of a source gets one of the generic bodies. Every source of
+    department examples gets them at the same rate: were they only on the real titles (nearly all
+    building cases), "see the attached letter" would itself come to mean the building department."""
+    if number % settings.body_every:
+        return text
+    return text + "\n" + TRAINING_BODIES[number // settings.body_every % len(TRAINING_BODIES)]
 
 
 def title_examples(titles: Iterable[RealTitle], settings: Settings) -> list[Example]:
@@ -92,9 +113,7 @@ def title_examples(titles: Iterable[RealTitle], settings: Settings) -> list[Exam
         mail_class = MailClass.ARKIVVERDIG if number < settings.max_titles else None
         if mail_class is None and department is None:
             continue
-        text = title.title
-        if number % settings.body_every == 0:
-            text += "\n" + TRAINING_BODIES[number % len(TRAINING_BODIES)]
+        text = with_generic_body(title.title, number, settings)
         examples.append(Example(text, mail_class, department, "real-titles"))
     return examples
 
@@ -125,41 +144,75 @@ def written_examples(path: Path = WRITTEN_PATH) -> list[Example]:
     ]
 
 
-def task_examples(org: Organisation) -> list[Example]:
+def department_title_examples(
+    settings: Settings, path: Path = DEPARTMENT_TITLES_PATH
+) -> list[Example]:
+    """Written journal titles of every department's work: their department, and arkivverdig
+    with `written_title_class_weight`."""
+    entries: list[dict[str, str]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        Example(
+            with_generic_body(e["title"], n, settings),
+            MailClass.ARKIVVERDIG,
+            e["department"],
+            "written-titles",
+            class_weight=settings.written_title_class_weight,
+        )
+        for n, e in enumerate(entries)
+    ]
+
+
+def task_examples(org: Organisation, settings: Settings) -> list[Example]:
     """Each department's `tasks` from the organisation file: department examples only (a task
     names a kind of mail, not whether a given mail of that kind is archival)."""
+    tasks = [(key, task) for key, d in org.departments.items() for task in d.tasks]
     return [
-        Example(task, None, key, "org-tasks", weight=2.0)
-        for key, department in org.departments.items()
-        for task in department.tasks
+        Example(with_generic_body(task, n, settings), None, key, "org-tasks", weight=2.0)
+        for n, (key, task) in enumerate(tasks)
     ]
 
 
 def unit_examples(units: Iterable[tuple[str, str]], settings: Settings) -> list[Example]:
     """Real unit names with the department the mapping gives them: department examples only."""
     return [
-        Example(name, None, department, "units", weight=settings.unit_weight)
-        for name, department in units
+        Example(
+            with_generic_body(name, n, settings),
+            None,
+            department,
+            "units",
+            weight=settings.unit_weight,
+        )
+        for n, (name, department) in enumerate(units)
     ]
 
 
 def _weights(
-    examples: Sequence[Example], share: float, counted: Callable[[Example], bool]
+    examples: Sequence[Example],
+    share: float,
+    counted: Callable[[Example], bool],
+    weight_of: Callable[[Example], float],
 ) -> list[float]:
     """Titles carry `share` of the weight of their label (arkivverdig for the class head, every
     department for the department head) however many there are, so that tens of thousands of
     building titles neither drown the written mail nor vanish beside it."""
     titles = sum(1 for e in examples if e.source == "real-titles" and counted(e))
-    others = sum(e.weight for e in examples if e.source != "real-titles" and counted(e))
+    others = sum(weight_of(e) for e in examples if e.source != "real-titles" and counted(e))
     per_title = others * share / (1 - share) / titles if titles else 0.0
-    return [per_title if e.source == "real-titles" else e.weight for e in examples]
+    return [per_title if e.source == "real-titles" else weight_of(e) for e in examples]
 
 
 def data_hash(examples: Sequence[Example], settings: Settings) -> str:
     digest = hashlib.sha256(f"{FEATURE_VERSION}\n{settings}".encode())
     for e in examples:
         line = json.dumps(
-            [e.text, e.mail_class and e.mail_class.value, e.department, e.source, e.weight]
+            [
+                e.text,
+                e.mail_class and e.mail_class.value,
+                e.department,
+                e.source,
+                e.weight,
+                e.class_weight,
+            ]
         )
         digest.update(line.encode())
     return digest.hexdigest()[:8]
@@ -205,7 +258,10 @@ def fit(examples: Sequence[Example], version: str, settings: Settings) -> TextMo
             settings.class_c,
             np.array(
                 _weights(
-                    examples, settings.title_share, lambda e: e.mail_class is MailClass.ARKIVVERDIG
+                    examples,
+                    settings.title_share,
+                    lambda e: e.mail_class is MailClass.ARKIVVERDIG,
+                    lambda e: e.weight_for_class,
                 )
             ),
         ),
@@ -214,7 +270,12 @@ def fit(examples: Sequence[Example], version: str, settings: Settings) -> TextMo
             _department_label,
             settings.department_c,
             np.array(
-                _weights(examples, settings.department_title_share, lambda e: bool(e.department))
+                _weights(
+                    examples,
+                    settings.department_title_share,
+                    lambda e: bool(e.department),
+                    lambda e: e.weight,
+                )
             ),
         ),
     )

@@ -4,7 +4,7 @@ real rules; the cross-validation itself trains four models and is run by hand.""
 from __future__ import annotations
 
 from schemas.vocab import MailClass
-from services.classifier.calibrate import Outcome, _tally, post_mail
+from services.classifier.calibrate import Outcome, _tally, held_out_mail, post_mail
 from services.classifier.engine import Classifier
 from services.classifier.mailbox import delivered_mailbox
 from services.classifier.training import Example
@@ -18,6 +18,20 @@ def test_a_written_example_becomes_a_citizens_mail_to_post() -> None:
     mail = parse_mail(post_mail("Søknad om barnehageplass. Vi søkjer plass frå august.", 3))
     assert mail.subject == "Søknad om barnehageplass"
     assert "Vi søkjer plass frå august." in mail.text
+    assert delivered_mailbox(mail, org) == "post@ha.kommune.no"
+
+
+def test_a_written_title_becomes_mail_built_on_it_without_its_training_body() -> None:
+    org = load_organisation(DEFAULT_ORG_CONFIG)
+    example = Example(
+        "Søknad om driftstilskot 2026 - Bakkevik skulekorps\nVedlagt følgjer brevet. Helsing",
+        None,
+        "kultur",
+        "written-titles",
+    )
+    mail = parse_mail(held_out_mail(example, 4))
+    assert mail.subject == "Søknad om driftstilskot 2026 - Bakkevik skulekorps"
+    assert "Vedlagt følgjer brevet" not in mail.text
     assert delivered_mailbox(mail, org) == "post@ha.kommune.no"
 
 

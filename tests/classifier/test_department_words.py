@@ -47,3 +47,13 @@ def test_phrases_and_hyphenated_words_match_whole() -> None:
     assert org_word_hits("Sakkyndig vurdering frå PPT", ["sakkyndig vurdering", "ppt"]) == 2
     assert org_word_hits("vurdering, sakkyndig", ["sakkyndig vurdering"]) == 0
     assert org_word_hits("Psykisk helse", ["psykisk helse", "helse", "psykisk"]) == 3
+
+
+def test_a_tie_stays_with_post_even_without_a_margin(org: Organisation) -> None:
+    # Two departments claim the same word equally: neither leads, so post@ keeps the mail rather
+    # than the order of the files choosing.
+    assert RULES_ONLY.rules.departments.margin == 0.0
+    taught = _with_words(_with_words(org, "kultur", ["snøscooter"]), "teknisk", ["snøscooter"])
+    assert classify_mime(_mail(), RULES_ONLY, taught).suggested_department == "post"
+    alone = _with_words(org, "teknisk", ["snøscooter"])
+    assert classify_mime(_mail(), RULES_ONLY, alone).suggested_department == "teknisk"

@@ -19,8 +19,16 @@ from services.classifier.model import (
 )
 from services.classifier.modelstore import DEFAULT_MODEL_DIR, current_version, load_current
 from services.classifier.modelterms import model_terms, normalise_for_model, readable
+from services.classifier.realtitles import TRAINING_BODIES
 from services.classifier.received import default_classifier
-from services.classifier.training import Example, Settings, fit
+from services.classifier.training import (
+    Example,
+    Settings,
+    department_title_examples,
+    fit,
+    task_examples,
+    unit_examples,
+)
 from services.common.mail import parse_mail
 from services.common.orgconfig import Organisation
 from services.common.settings import REPO_ROOT
@@ -100,3 +108,19 @@ def test_the_repository_has_a_current_model_with_its_report() -> None:
 def test_classification_stays_well_under_five_ms(org: Organisation) -> None:
     mails = [parse_mail(p.read_bytes()) for p in sorted((REPO_ROOT / "samples").glob("*.eml"))]
     assert ms_per_mail(mails, default_classifier(), org) < 5.0
+
+
+def test_every_department_source_gets_the_generic_bodies_at_the_same_rate(
+    org: Organisation,
+) -> None:
+    """A body like "see the attached letter" must carry no department: were only the real titles
+    (nearly all building cases) given one, it would come to mean building."""
+    settings = Settings()
+    written = department_title_examples(settings)
+    tasks = task_examples(org, settings)
+    units = unit_examples([(f"Eining {n}", "helse") for n in range(12)], settings)
+    for examples in (written, tasks, units):
+        with_body = [e for e in examples if "\n" in e.text]
+        assert len(with_body) == -(-len(examples) // settings.body_every)
+        bodies = {e.text.partition("\n")[2] for e in with_body}
+        assert bodies == set(TRAINING_BODIES)

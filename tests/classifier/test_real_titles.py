@@ -50,10 +50,10 @@ def test_eval_split(titles: list[RealTitle], org: Organisation) -> None:
 
 
 def test_held_out_municipality(titles: list[RealTitle], org: Organisation) -> None:
-    # Porsgrunn: every department, never trained on. The department figure (0.52) is far from the
-    # issue's 0.85: the only real titles with a department are planning and building, and neither
-    # the unit names nor the organisation file's vocabulary moved it (README, Classification).
+    # Porsgrunn: every department, never trained on: the goals for a municipality absent
+    # from the data (arkivverdig recall 0.97, department 0.85; judged by hand in
+    # training/heldout_municipality_departments.yaml).
     figures = _evaluate(titles, org, 1)
     assert figures.total == 42
     assert figures.recall >= 0.97, figures.misses
-    assert figures.department_accuracy >= 0.5
+    assert figures.department_accuracy >= 0.85
