@@ -184,13 +184,6 @@ class ServiceApp:
         self.scrape_hooks.append(hook)
         return hook
 
-    def on_stopping(self, hook: Hook) -> Hook:
-        """Run `hook` as the service begins to stop, before its consumers stop and NATS and the
-        worker pool close: where a background loop is cancelled, which would otherwise run on
-        against a closed connection (or start a closed pool's workers again) until it is."""
-        self.app.on_shutdown(hook)
-        return hook
-
     def on_shutdown(self, hook: Hook) -> Hook:
         """Run `hook` after the consumers stopped and in-flight handlers finished."""
         self.app.after_shutdown(hook)

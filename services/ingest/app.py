@@ -226,14 +226,13 @@ def build(
             PersonalDecisions(personal_state, gate, utc_now),
         )
 
-    @service.on_stopping
+    @service.on_shutdown
     async def stop() -> None:
         running = holder.pop("running", None)
         if running is None:
             return
         for task in running.tasks:
             task.cancel()
-        for task in running.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         with contextlib.suppress(Exception):  # NATS may be gone already; the lease then expires

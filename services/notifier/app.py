@@ -72,7 +72,6 @@ def build_notifier(
             service.publisher,
         )
 
-    service.on_stopping(notifier.stop_background)
     service.on_shutdown(notifier.stop)
 
     export(DEAD_LETTERS)

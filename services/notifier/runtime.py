@@ -163,16 +163,11 @@ class Notifier:
         )
         self._background = asyncio.create_task(self._run_background())
 
-    async def stop_background(self) -> None:
-        """Before the consumers stop: the loop must not run on against a closed connection."""
+    async def stop(self) -> None:
         if self._background is not None:
             self._background.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._background
-
-    async def stop(self) -> None:
-        """After the consumers stopped: their notices no longer need the HTTP client."""
-        await self.stop_background()
         if self._parts is not None:
             await self._parts.http.aclose()
 

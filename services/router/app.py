@@ -166,7 +166,7 @@ def build(
             watching=asyncio.create_task(watch.run(config.watch_interval_seconds)),
         )
 
-    @service.on_stopping
+    @service.on_shutdown
     async def stop() -> None:
         router = parts.router
         if router is not None and router.watching is not None:
