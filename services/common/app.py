@@ -124,6 +124,7 @@ class ServiceApp:
         self._examples = examples
         self._js: JetStreamContext | None = None
         self._workers: WorkerPool | None = None
+        self._shutdown_hooks: list[Hook] = []
         self._ready = asyncio.Event()
         self.app = AsgiFastStream(
             self.broker,
@@ -136,6 +137,7 @@ class ServiceApp:
             on_startup=[self._connect],
             after_startup=[self._started],
             on_shutdown=[self._stopping],
+            after_shutdown=[self._shut_down],
             # ServiceApp logs its own start and stop, in the service's structured log.
             logger=None,
         )
@@ -185,22 +187,30 @@ class ServiceApp:
         return hook
 
     def on_shutdown(self, hook: Hook) -> Hook:
-        """Run `hook` after the consumers stopped and in-flight handlers finished."""
-        self.app.after_shutdown(hook)
+        """Run `hook` after the consumers stopped and in-flight handlers finished, in the order
+        given; the worker pool closes after the last of them."""
+        self._shutdown_hooks.append(hook)
         return hook
+
+    async def _shut_down(self) -> None:
+        # The pool closes last: a background loop is cancelled in a hook, and until then it may
+        # still hand work to the pool.
+        for hook in self._shutdown_hooks:
+            await hook()
+        if self._workers is not None:
+            await self._workers.close()
 
     def workers(self, preload: tuple[str, ...] = ()) -> WorkerPool:
         """The service's worker processes, for work on a mail that must not run on its event
         loop (parse, classification, rendering: `workers.py`). Declared on first call, with the
         modules its workers start with (`preload`); the workers start with the first mail (a
         replica that never gets one spends nothing on them) and are closed after the service's
-        handlers finished."""
+        handlers finished and its shutdown hooks ran."""
         if self._workers is None:
             pool = WorkerPool(
                 self.settings.worker_limits(), f"sakspost-{self.name}-worker", preload
             )
             self._workers = pool
-            self.on_shutdown(pool.close)
         return self._workers
 
     def layout(self) -> Layout:
