@@ -1,11 +1,13 @@
 """Which department a mail belongs to (R5, R8).
 
 Mail to a department's own address belongs to that department, private mail too. Mail to the
-common mailbox goes to the department that is clearly most likely, else it stays in the common
-mailbox. Likely is the sum of three kinds of evidence: the rule file's vocabulary and topics, the
-`words` the organisation file gives each department, and the model's department probability
-(learnt from real journal titles, labelled mail and the departments' `tasks`). Mail to a personal
-mailbox belongs to the owner's department (the one the evidence favours, when the owner works in
+common mailbox of a kind the rule file's `deciding_topics` names (a job application: staff
+matters are stab's, whatever the post) goes to that department. Other mail to the common mailbox
+goes to the department that is clearly most likely, else it stays in the common mailbox. Likely
+is the sum of three kinds of evidence: the rule file's vocabulary and topics, the `words` the
+organisation file gives each department, and the model's department probability (learnt from
+real journal titles, labelled mail and the departments' `tasks`). Mail to a personal mailbox
+belongs to the owner's department (the one the evidence favours, when the owner works in
 several); truly private mail goes to the common one.
 """
 
@@ -136,6 +138,14 @@ class DepartmentRouter:
                 scores[department] += self._config.topic_weight
         return scores
 
+    def _deciding(self, topics: Collection[str], org: Organisation) -> str | None:
+        """The department a deciding topic names (the first in the rule file's order), where the
+        organisation has it."""
+        for topic, department in self._config.deciding_topics.items():
+            if topic in topics and department in org.departments:
+                return department
+        return None
+
     def _clear_leader(self, scores: dict[str, float]) -> str | None:
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
         if not ranked or ranked[0][1] < self._config.min_score:
@@ -167,6 +177,9 @@ class DepartmentRouter:
                 scores = self.scores(view, topics, owned, org, model)
                 best = max(owned, key=lambda key: scores[key])
                 return DepartmentChoice(best, "department.mailbox_owner_vocabulary")
+        deciding = self._deciding(topics, org)
+        if deciding is not None:
+            return DepartmentChoice(deciding, "department.topic")
         leader = self._clear_leader(self.scores(view, topics, org.departments, org, model))
         if leader is None or leader == common:
             return DepartmentChoice(common, "department.common")

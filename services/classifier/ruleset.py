@@ -145,6 +145,10 @@ class Departments(_Strict):
     topic_weight: float = Field(ge=0)
     vocabulary: dict[str, DepartmentVocabulary]
     topics: dict[str, str] = Field(default_factory=dict, description="topic -> department")
+    deciding_topics: dict[str, str] = Field(
+        default_factory=dict,
+        description="topic -> the department that takes such mail to post@ whatever its words",
+    )
     model_weight: float = Field(
         default=0.0, ge=0, description="votes the model's department probability is worth"
     )
@@ -224,11 +228,15 @@ class RuleFile(_Strict):
         unknown_rules = sorted(set(self.personal.not_evidence) - set(ids))
         if unknown_rules:
             raise ValueError(f"personal.not_evidence: unknown rule(s) {unknown_rules}")
-        for topic, department in self.departments.topics.items():
-            if topic not in known:
-                raise ValueError(f"departments.topics: unknown topic {topic!r}")
-            if department not in self.departments.vocabulary:
-                raise ValueError(f"departments.topics.{topic}: no vocabulary for {department!r}")
+        for field in ("topics", "deciding_topics"):
+            mapping: dict[str, str] = getattr(self.departments, field)
+            for topic, department in mapping.items():
+                if topic not in known:
+                    raise ValueError(f"departments.{field}: unknown topic {topic!r}")
+                if department not in self.departments.vocabulary:
+                    raise ValueError(
+                        f"departments.{field}.{topic}: no vocabulary for {department!r}"
+                    )
         return self
 
 

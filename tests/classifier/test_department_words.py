@@ -57,3 +57,36 @@ def test_a_tie_stays_with_post_even_without_a_margin(org: Organisation) -> None:
     assert classify_mime(_mail(), RULES_ONLY, taught).suggested_department == "post"
     alone = _with_words(org, "teknisk", ["snøscooter"])
     assert classify_mime(_mail(), RULES_ONLY, alone).suggested_department == "teknisk"
+
+
+def _post(subject: str, body: str = "Sjå vedlegg.") -> bytes:
+    message = EmailMessage()
+    message["From"] = "NN <nn@epost.example>"
+    message["To"] = "post@ha.kommune.no"
+    message["Subject"] = subject
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def test_a_job_application_goes_to_stab_whatever_post_and_unit_it_names(org: Organisation) -> None:
+    # The recruitment form names the post and the unit, both another department's words; staff
+    # matters are stab's (the rule file's deciding_topics).
+    for subject in (
+        "Søknad - Helsefagarbeider natt - Heimetenesta sør",
+        "Søknad - Lærar 1.-4. trinn - Nordli skule",
+        "Søknad på stilling som sjukepleiar ved sjukeheimen",
+        "Søknad - Helse- og omsorgsarbeider - Bufellesskapet Lia",
+        "Tilbod om vikariat som barnehagelærar ved Solstrand barnehage",
+    ):
+        result = classify_mime(_post(subject), RULES_ONLY, org)
+        assert (result.suggested_department, result.reasons[-1]) == ("stab", "department.topic")
+
+
+def test_a_notice_ending_a_place_is_not_a_job_application(org: Organisation) -> None:
+    result = classify_mime(
+        _post("Oppseiing av barnehageplass", "Vi seier opp plassen til dottera vår frå 1. mars."),
+        RULES_ONLY,
+        org,
+    )
+    assert result.reasons[-1] != "department.topic"
+    assert result.suggested_department == "skule"

@@ -49,6 +49,14 @@ def test_shipped_rules_are_valid_and_versioned() -> None:
         (lambda d: d["rules"][0].update(when={}), "at least one condition"),
         (lambda d: d.pop("version"), "version"),
         (lambda d: d["rules"][0].update(id="No Dots"), "rules.0.id"),
+        (
+            lambda d: d["departments"]["deciding_topics"].update(nope="stab"),
+            "departments.deciding_topics: unknown topic",
+        ),
+        (
+            lambda d: d["departments"]["deciding_topics"].update(stilling="hamn"),
+            "no vocabulary for 'hamn'",
+        ),
     ],
 )
 def test_bad_rule_files_are_refused_with_a_clear_message(change: Any, message: str) -> None:
