@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -92,6 +93,14 @@ def _stored(record: CaseRecord) -> bytes:
     return ('{"record": ' + record.model_dump_json() + ', "outbox": []}').encode()
 
 
+def _an_hour_ago_today(now: datetime) -> datetime:
+    """An hour before `now`, but not before the organisation's day began: a case made in a day's
+    first hour must still fall in today's week and month (reports, "ferdig today")."""
+    zone = ZoneInfo(Organisation.model_fields["timezone"].default)
+    day_began = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(now - timedelta(hours=1), day_began.astimezone(UTC))
+
+
 def case_record(
     case_id: str,
     *,
@@ -103,6 +112,7 @@ def case_record(
     alerts: tuple[str, ...] = (),
 ) -> CaseRecord:
     now = datetime.now(UTC)
+    received = _an_hour_ago_today(now)
     return CaseRecord.model_validate(
         {
             "case_id": case_id,
@@ -110,7 +120,7 @@ def case_record(
             "mailbox_department": department,
             "department": department,
             "graph_message_id": "g-" + case_id,
-            "received_at": now - timedelta(hours=1),
+            "received_at": received,
             "mime_sha256": "0" * 64,
             "subject": subject,
             "sender": Party(address="innbyggjar@example.org"),
@@ -121,9 +131,9 @@ def case_record(
             "due_at": now + timedelta(days=2),
             "alerts_sent": list(alerts),
             "history": [
-                HistoryEntry(at=now - timedelta(hours=1), who="sakspost", what="received"),
+                HistoryEntry(at=received, who="sakspost", what="received"),
                 HistoryEntry(
-                    at=now - timedelta(minutes=59),
+                    at=min(received + timedelta(minutes=1), now),
                     who="sakspost",
                     what="routed",
                     why="words: vasslekkasje; load: fewest open cases",
